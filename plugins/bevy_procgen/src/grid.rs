@@ -1,0 +1,364 @@
+//! The level grid: seeded generation with guaranteed connectivity, reachability, collision.
+
+use std::collections::VecDeque;
+
+use bevy::math::{IVec2, Vec2};
+
+use crate::spec::{LevelError, LevelSpec};
+
+/// SplitMix64: tiny, fast and stable across releases, so a seed means the same level forever.
+#[derive(Clone, Debug)]
+pub struct SeedRng(u64);
+
+impl SeedRng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Self {
+        Self(seed ^ 0x9e37_79b9_7f4a_7c15)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    /// Uniform in `[0, 1)`.
+    pub fn unit(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+}
+
+/// Walls and open cells of a level, row-major, `(x, z)` cell coordinates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grid {
+    width: usize,
+    height: usize,
+    walls: Vec<bool>,
+    start: IVec2,
+}
+
+const DIRS: [IVec2; 4] = [IVec2::X, IVec2::NEG_X, IVec2::Y, IVec2::NEG_Y];
+
+impl Grid {
+    /// Builds the grid a spec describes: its hand-made layout, or a maze generated from
+    /// `seed` (randomised depth-first carving, so every open cell is reachable; rooms and
+    /// loops only remove walls and keep it so).
+    pub fn from_spec(spec: &LevelSpec, seed: u64) -> Result<Self, LevelError> {
+        spec.validate()?;
+        let grid = match &spec.layout {
+            Some(rows) => Self::from_layout(rows),
+            None => Self::generate(spec, seed),
+        };
+        if let Some(cell) = grid.first_unreachable() {
+            return Err(LevelError::Invalid {
+                name: spec.name.clone(),
+                reason: format!(
+                    "open cell ({}, {}) cannot be reached from the start ({}, {})",
+                    cell.x, cell.y, grid.start.x, grid.start.y
+                ),
+            });
+        }
+        Ok(grid)
+    }
+
+    fn from_layout(rows: &[String]) -> Self {
+        let height = rows.len();
+        let width = rows[0].chars().count();
+        let mut walls = Vec::with_capacity(width * height);
+        let mut start = None;
+        for (z, row) in rows.iter().enumerate() {
+            for (x, c) in row.chars().enumerate() {
+                walls.push(c == '#');
+                if c == 'S' {
+                    start = Some(IVec2::new(x as i32, z as i32));
+                }
+            }
+        }
+        let mut grid = Self {
+            width,
+            height,
+            walls,
+            start: IVec2::ZERO,
+        };
+        grid.start = start
+            .or_else(|| grid.open_cells().next())
+            .unwrap_or(IVec2::ZERO);
+        grid
+    }
+
+    fn generate(spec: &LevelSpec, seed: u64) -> Self {
+        let (w, h) = (spec.width, spec.height);
+        let mut rng = SeedRng::new(seed);
+        let mut grid = Self {
+            width: w,
+            height: h,
+            walls: vec![true; w * h],
+            start: IVec2::ONE,
+        };
+        // Depth-first carving on the odd lattice.
+        let mut stack = vec![IVec2::ONE];
+        grid.set_wall(IVec2::ONE, false);
+        while let Some(&cell) = stack.last() {
+            let mut options: Vec<IVec2> = DIRS
+                .iter()
+                .map(|d| cell + *d * 2)
+                .filter(|n| grid.in_interior(*n) && grid.is_wall(*n))
+                .collect();
+            if options.is_empty() {
+                stack.pop();
+                continue;
+            }
+            let next = options.swap_remove(rng.below(options.len()));
+            grid.set_wall((cell + next) / 2, false);
+            grid.set_wall(next, false);
+            stack.push(next);
+        }
+        // Rooms: odd-aligned rectangles, so they open onto corridors.
+        for _ in 0..spec.rooms {
+            let rw = 3 + 2 * rng.below(2);
+            let rh = 3 + 2 * rng.below(2);
+            if rw + 2 > w || rh + 2 > h {
+                continue;
+            }
+            // Odd corners from 1 up to the last one that keeps the room inside the border.
+            let x0 = 1 + 2 * rng.below((w - rw - 2) / 2 + 1);
+            let z0 = 1 + 2 * rng.below((h - rh - 2) / 2 + 1);
+            for z in z0..z0 + rh {
+                for x in x0..x0 + rw {
+                    grid.set_wall(IVec2::new(x as i32, z as i32), false);
+                }
+            }
+        }
+        // Loops: open some walls that separate two corridors.
+        for z in 1..h as i32 - 1 {
+            for x in 1..w as i32 - 1 {
+                let c = IVec2::new(x, z);
+                if !grid.is_wall(c) {
+                    continue;
+                }
+                let horizontal = !grid.is_wall(c + IVec2::X) && !grid.is_wall(c - IVec2::X);
+                let vertical = !grid.is_wall(c + IVec2::Y) && !grid.is_wall(c - IVec2::Y);
+                if (horizontal ^ vertical) && rng.unit() < spec.loop_chance {
+                    grid.set_wall(c, false);
+                }
+            }
+        }
+        grid
+    }
+
+    fn in_interior(&self, c: IVec2) -> bool {
+        c.x > 0 && c.y > 0 && c.x < self.width as i32 - 1 && c.y < self.height as i32 - 1
+    }
+
+    fn index(&self, c: IVec2) -> Option<usize> {
+        (c.x >= 0 && c.y >= 0 && (c.x as usize) < self.width && (c.y as usize) < self.height)
+            .then(|| c.y as usize * self.width + c.x as usize)
+    }
+
+    fn set_wall(&mut self, c: IVec2, wall: bool) {
+        if let Some(i) = self.index(c) {
+            self.walls[i] = wall;
+        }
+    }
+
+    /// Cells along x.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Cells along z.
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// The start cell of the agent.
+    pub fn start(&self) -> IVec2 {
+        self.start
+    }
+
+    /// True for wall cells and for everything outside the grid.
+    pub fn is_wall(&self, c: IVec2) -> bool {
+        self.index(c).is_none_or(|i| self.walls[i])
+    }
+
+    /// Every open cell, row by row.
+    pub fn open_cells(&self) -> impl Iterator<Item = IVec2> + '_ {
+        (0..self.height as i32)
+            .flat_map(move |z| (0..self.width as i32).map(move |x| IVec2::new(x, z)))
+            .filter(|c| !self.is_wall(*c))
+    }
+
+    /// Open cells reachable from the start, by 4-neighbour flood fill.
+    pub fn reachable(&self) -> Vec<bool> {
+        let mut seen = vec![false; self.walls.len()];
+        if self.is_wall(self.start) {
+            return seen;
+        }
+        let mut queue = VecDeque::from([self.start]);
+        seen[self.index(self.start).expect("start is inside")] = true;
+        while let Some(c) = queue.pop_front() {
+            for d in DIRS {
+                let n = c + d;
+                if let Some(i) = self.index(n)
+                    && !self.walls[i]
+                    && !seen[i]
+                {
+                    seen[i] = true;
+                    queue.push_back(n);
+                }
+            }
+        }
+        seen
+    }
+
+    /// The first open cell the start cannot reach, if any.
+    pub fn first_unreachable(&self) -> Option<IVec2> {
+        let seen = self.reachable();
+        self.open_cells()
+            .find(|c| !seen[self.index(*c).expect("open cells are inside")])
+    }
+
+    /// A stable 64-bit hash (FNV-1a) of the size, start and walls, for determinism checks.
+    pub fn hash(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |b: u8| {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        };
+        for v in [self.width as u64, self.height as u64] {
+            v.to_le_bytes().into_iter().for_each(&mut eat);
+        }
+        self.start.x.to_le_bytes().into_iter().for_each(&mut eat);
+        self.start.y.to_le_bytes().into_iter().for_each(&mut eat);
+        self.walls.iter().for_each(|w| eat(*w as u8));
+        h
+    }
+
+    /// Moves a circle of `radius` (cell units) at `pos` by `delta`, sliding along walls:
+    /// each axis moves separately and is cancelled if it would overlap a wall. Long moves are
+    /// split into sub-steps shorter than the radius, so nothing tunnels through a wall.
+    pub fn slide(&self, pos: Vec2, delta: Vec2, radius: f32) -> Vec2 {
+        let steps = (delta.length() / (radius * 0.5)).ceil().max(1.0) as usize;
+        let step = delta / steps as f32;
+        let mut p = pos;
+        for _ in 0..steps {
+            let try_x = Vec2::new(p.x + step.x, p.y);
+            if !self.overlaps(try_x, radius) {
+                p = try_x;
+            }
+            let try_z = Vec2::new(p.x, p.y + step.y);
+            if !self.overlaps(try_z, radius) {
+                p = try_z;
+            }
+        }
+        p
+    }
+
+    /// True when a circle at `pos` (cell units) overlaps any wall cell.
+    pub fn overlaps(&self, pos: Vec2, radius: f32) -> bool {
+        let min = (pos - Vec2::splat(radius)).floor().as_ivec2();
+        let max = (pos + Vec2::splat(radius)).floor().as_ivec2();
+        for z in min.y..=max.y {
+            for x in min.x..=max.x {
+                let c = IVec2::new(x, z);
+                if !self.is_wall(c) {
+                    continue;
+                }
+                let nearest = pos.clamp(c.as_vec2(), c.as_vec2() + Vec2::ONE);
+                if nearest.distance_squared(pos) < radius * radius {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> LevelSpec {
+        LevelSpec {
+            width: 31,
+            height: 25,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn same_seed_same_grid_other_seed_other_grid() {
+        let a = Grid::from_spec(&spec(), 42).unwrap();
+        let b = Grid::from_spec(&spec(), 42).unwrap();
+        let c = Grid::from_spec(&spec(), 43).unwrap();
+        assert_eq!(a.hash(), b.hash());
+        assert_eq!(a, b);
+        assert_ne!(a.hash(), c.hash());
+    }
+
+    #[test]
+    fn every_open_cell_is_reachable_for_many_seeds() {
+        for seed in 0..200 {
+            let s = LevelSpec {
+                rooms: (seed % 6) as usize,
+                loop_chance: (seed % 5) as f32 * 0.2,
+                ..spec()
+            };
+            let g = Grid::from_spec(&s, seed).unwrap();
+            assert_eq!(g.first_unreachable(), None, "seed {seed}");
+            assert!(!g.is_wall(g.start()));
+            let open = g.open_cells().count();
+            assert!(open > g.width() * g.height() / 4, "seed {seed}: only {open} open");
+            // The border is solid.
+            for x in 0..g.width() as i32 {
+                assert!(g.is_wall(IVec2::new(x, 0)) && g.is_wall(IVec2::new(x, g.height() as i32 - 1)));
+            }
+        }
+    }
+
+    #[test]
+    fn layouts_with_islands_are_rejected() {
+        let s = LevelSpec {
+            layout: Some(vec![
+                "#######".into(),
+                "#S.#..#".into(),
+                "#######".into(),
+            ]),
+            ..Default::default()
+        };
+        let err = Grid::from_spec(&s, 0).unwrap_err();
+        assert!(err.to_string().contains("(4, 1) cannot be reached"), "{err}");
+    }
+
+    #[test]
+    fn sliding_never_enters_a_wall() {
+        let g = Grid::from_spec(&spec(), 7).unwrap();
+        let mut rng = SeedRng::new(3);
+        let mut p = g.start().as_vec2() + Vec2::splat(0.5);
+        for _ in 0..20_000 {
+            let d = Vec2::new(rng.unit() - 0.5, rng.unit() - 0.5) * 1.5;
+            p = g.slide(p, d, 0.2);
+            assert!(!g.overlaps(p, 0.2), "agent at {p} overlaps a wall");
+        }
+    }
+
+    #[test]
+    fn walking_into_a_wall_stops_at_its_face() {
+        let s = LevelSpec {
+            layout: Some(vec!["#####".into(), "#S..#".into(), "#####".into()]),
+            ..Default::default()
+        };
+        let g = Grid::from_spec(&s, 0).unwrap();
+        let p = g.slide(Vec2::new(1.5, 1.5), Vec2::new(10.0, 0.0), 0.25);
+        assert!((p.x - 3.75).abs() < 0.2, "stopped at {p}");
+        assert!(p.x < 3.75 + 1e-4);
+    }
+}

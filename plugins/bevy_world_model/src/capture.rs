@@ -1,0 +1,248 @@
+//! Camera capture: a tagged camera renders into a small image that Bevy's [`Readback`] copies
+//! to the CPU every frame; each frame arrives tagged with the [`ModelClock`] tick at which it
+//! was rendered, not the tick at which it arrived (readback lags 1-2 frames).
+//!
+//! How the tag stays exact: when the render world prepares a frame whose capture image exists
+//! on the GPU (exactly the condition under which Bevy's readback copies it), it appends the
+//! extracted tick to a queue shared with the main world; readbacks complete in submission
+//! order, so each [`ReadbackComplete`] takes the oldest tick of its queue.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use bevy::asset::RenderAssetUsages;
+use bevy::camera::RenderTarget;
+use bevy::image::ImageSampler;
+use bevy::prelude::*;
+use bevy::render::gpu_readback::{Readback, ReadbackComplete};
+use bevy::render::render_asset::RenderAssets;
+use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat, TextureUsages};
+use bevy::render::texture::GpuImage;
+use bevy::render::{Extract, ExtractSchedule, Render, RenderApp, RenderSystems};
+
+/// Tag a camera with this to have the world model see what it sees.
+///
+/// The plugin redirects the camera into a `width x height` image (nearest sampling, so it
+/// scales up crisply) and reads it back every frame. Defaults come from the plugin.
+#[derive(Component, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WorldModelCamera {
+    /// Capture width in pixels.
+    pub width: u32,
+    /// Capture height in pixels.
+    pub height: u32,
+}
+
+impl Default for WorldModelCamera {
+    fn default() -> Self {
+        Self {
+            width: 64,
+            height: 64,
+        }
+    }
+}
+
+/// Added to a [`WorldModelCamera`] by the plugin: the image it renders into (show it in a UI
+/// directly, no CPU copy needed).
+#[derive(Component, Clone, Debug)]
+pub struct CaptureImage(pub Handle<Image>);
+
+/// On the entity that carries the [`Readback`] of a capture: which camera it reads.
+#[derive(Component, Clone, Copy, Debug)]
+pub struct CaptureSource {
+    /// The tagged camera.
+    pub camera: Entity,
+    image: AssetId<Image>,
+}
+
+/// Counts frames of the main loop; every captured frame carries the tick it was rendered at.
+#[derive(Resource, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ModelClock {
+    /// Current tick; advances once per app update, in [`WorldModelSystems::Tick`](crate::WorldModelSystems::Tick).
+    pub tick: u64,
+}
+
+/// One frame read back from a tagged camera.
+#[derive(Message, Clone, Debug)]
+pub struct FrameCaptured {
+    /// The tagged camera.
+    pub camera: Entity,
+    /// [`ModelClock`] tick at which the frame was rendered.
+    pub tick: u64,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// RGBA, sRGB-encoded, rows top first, no padding.
+    pub rgba: Vec<u8>,
+}
+
+/// The newest captured frame of each tagged camera.
+#[derive(Resource, Default, Debug)]
+pub struct LatestFrames(pub HashMap<Entity, FrameCaptured>);
+
+/// Frames that completed during extraction, waiting for [`emit_frames`].
+#[derive(Resource, Default)]
+pub(crate) struct CaptureInbox(VecDeque<FrameCaptured>);
+
+/// Ticks of submitted readbacks, per readback entity, shared by both worlds.
+#[derive(Resource, Clone, Default)]
+pub(crate) struct SubmittedTicks(Arc<Mutex<HashMap<Entity, VecDeque<u64>>>>);
+
+/// Readback sources seen at this frame's extraction, with the tick they were extracted at.
+#[derive(Resource, Default)]
+struct ExtractedSources(Vec<(Entity, AssetId<Image>, u64)>);
+
+/// Number of readbacks that were tagged but whose result never arrived; capped so a bug can
+/// never grow memory.
+const MAX_PENDING: usize = 64;
+
+pub(crate) fn advance_clock(mut clock: ResMut<ModelClock>) {
+    clock.tick += 1;
+}
+
+/// Gives every newly tagged camera its render target image and a readback entity.
+pub(crate) fn attach_capture(
+    mut commands: Commands,
+    mut images: ResMut<Assets<Image>>,
+    cameras: Query<(Entity, &WorldModelCamera), Added<WorldModelCamera>>,
+) {
+    for (camera, spec) in &cameras {
+        let size = Extent3d {
+            width: spec.width.max(1),
+            height: spec.height.max(1),
+            depth_or_array_layers: 1,
+        };
+        let mut image = Image::new_fill(
+            size,
+            TextureDimension::D2,
+            &[0, 0, 0, 255],
+            TextureFormat::Rgba8UnormSrgb,
+            RenderAssetUsages::default(),
+        );
+        image.texture_descriptor.usage = TextureUsages::TEXTURE_BINDING
+            | TextureUsages::COPY_DST
+            | TextureUsages::COPY_SRC
+            | TextureUsages::RENDER_ATTACHMENT;
+        image.sampler = ImageSampler::nearest();
+        let handle = images.add(image);
+        commands.entity(camera).insert((
+            RenderTarget::Image(handle.clone().into()),
+            CaptureImage(handle.clone()),
+        ));
+        commands
+            .spawn((
+                Name::new("World model capture readback"),
+                Readback::texture(handle.clone()),
+                CaptureSource {
+                    camera,
+                    image: handle.id(),
+                },
+            ))
+            .observe(on_readback);
+    }
+}
+
+/// Main world, during extraction: tags a completed readback with its tick.
+fn on_readback(
+    ev: On<ReadbackComplete>,
+    sources: Query<&CaptureSource>,
+    cameras: Query<&WorldModelCamera>,
+    ticks: Res<SubmittedTicks>,
+    mut inbox: ResMut<CaptureInbox>,
+) {
+    let Ok(source) = sources.get(ev.entity) else {
+        return;
+    };
+    let Some(tick) = ticks
+        .0
+        .lock()
+        .ok()
+        .and_then(|mut q| q.get_mut(&ev.entity).and_then(VecDeque::pop_front))
+    else {
+        warn!("a capture readback arrived without a submitted tick; dropped");
+        return;
+    };
+    let Ok(spec) = cameras.get(source.camera) else {
+        return;
+    };
+    let (w, h) = (spec.width.max(1) as usize, spec.height.max(1) as usize);
+    let row = (w * 4).div_ceil(256) * 256;
+    if ev.data.len() < row * (h - 1) + w * 4 {
+        warn!(
+            "capture readback has {} bytes, expected {}; dropped",
+            ev.data.len(),
+            row * h
+        );
+        return;
+    }
+    let mut rgba = Vec::with_capacity(w * h * 4);
+    for y in 0..h {
+        rgba.extend_from_slice(&ev.data[y * row..y * row + w * 4]);
+    }
+    inbox.0.push_back(FrameCaptured {
+        camera: source.camera,
+        tick,
+        width: w as u32,
+        height: h as u32,
+        rgba,
+    });
+}
+
+/// Turns frames that completed since the last update into [`FrameCaptured`] messages.
+pub(crate) fn emit_frames(
+    mut inbox: ResMut<CaptureInbox>,
+    mut latest: ResMut<LatestFrames>,
+    mut writer: MessageWriter<FrameCaptured>,
+) {
+    for frame in inbox.0.drain(..) {
+        latest.0.insert(frame.camera, frame.clone());
+        writer.write(frame);
+    }
+}
+
+/// Render world, extraction: which capture sources exist this frame, at which tick.
+fn extract_sources(
+    mut out: ResMut<ExtractedSources>,
+    sources: Extract<Query<(Entity, &CaptureSource), With<Readback>>>,
+    clock: Extract<Res<ModelClock>>,
+) {
+    out.0.clear();
+    out.0
+        .extend(sources.iter().map(|(e, s)| (e, s.image, clock.tick)));
+}
+
+/// Render world, after GPU images are prepared: a readback is submitted this frame exactly
+/// for the sources whose image is on the GPU; record their ticks in order.
+fn record_submitted_ticks(
+    sources: Res<ExtractedSources>,
+    images: Res<RenderAssets<GpuImage>>,
+    ticks: Res<SubmittedTicks>,
+) {
+    let Ok(mut queues) = ticks.0.lock() else {
+        return;
+    };
+    for (entity, image, tick) in &sources.0 {
+        if images.get(*image).is_some() {
+            let q = queues.entry(*entity).or_default();
+            q.push_back(*tick);
+            while q.len() > MAX_PENDING {
+                q.pop_front();
+            }
+        }
+    }
+}
+
+/// Adds the render-world half of capture tagging (when there is a renderer).
+pub(crate) fn build_render_side(app: &mut App, ticks: SubmittedTicks) {
+    let Some(render_app) = app.get_sub_app_mut(RenderApp) else {
+        return;
+    };
+    render_app
+        .insert_resource(ticks)
+        .init_resource::<ExtractedSources>()
+        .add_systems(ExtractSchedule, extract_sources)
+        .add_systems(
+            Render,
+            record_submitted_ticks.in_set(RenderSystems::PrepareBindGroups),
+        );
+}

@@ -1,0 +1,306 @@
+//! Checkpoints: weights, optimizer state, config and step counters in one file, written
+//! atomically (a temporary file, then a rename), checked on load.
+//!
+//! Layout (little-endian): the 8-byte magic `MDWMCKPT`, a `u32` format version, then three
+//! length-prefixed (`u64`) sections: a JSON header ([`CheckpointMeta`], which holds the
+//! config), the model weights (burnpack) and the optimizer state (burnpack, may be empty);
+//! then a `u64` FNV-1a checksum of everything before it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::optim::ModuleOptimizer;
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use burn::tensor::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::config::WorldModelConfig;
+use crate::model::WorldModel;
+
+const MAGIC: &[u8; 8] = b"MDWMCKPT";
+const VERSION: u32 = 1;
+
+/// What a checkpoint says about itself, stored as JSON in its header.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointMeta {
+    /// The full config the model was trained with.
+    pub config: WorldModelConfig,
+    /// Optimizer steps taken.
+    pub steps: u64,
+    /// Frames the trainer received.
+    pub frames_seen: u64,
+    /// Version of the crate that wrote it.
+    pub crate_version: String,
+}
+
+/// A checkpoint read back from disk.
+pub struct Checkpoint {
+    /// Header.
+    pub meta: CheckpointMeta,
+    /// Weights, loaded onto the requested device.
+    pub model: WorldModel,
+    /// Optimizer state bytes, if the checkpoint has them (apply with [`restore_optimizer`]).
+    pub optimizer: Option<Vec<u8>>,
+}
+
+/// Why a checkpoint could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// The file could not be read or written.
+    #[error("checkpoint {path}: {source}")]
+    Io {
+        /// File involved.
+        path: PathBuf,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+    /// The file does not start with the checkpoint magic.
+    #[error("{0} is not a Mini Dreamer checkpoint (bad magic bytes)")]
+    NotACheckpoint(PathBuf),
+    /// The format version is not one this build reads.
+    #[error("{path} has checkpoint format version {found}, this build reads version {VERSION}")]
+    Version {
+        /// File involved.
+        path: PathBuf,
+        /// Version in the file.
+        found: u32,
+    },
+    /// The file ends before its sections do.
+    #[error("{path} is truncated: {what}")]
+    Truncated {
+        /// File involved.
+        path: PathBuf,
+        /// Which part is missing.
+        what: String,
+    },
+    /// The checksum does not match the contents.
+    #[error("{0} is corrupt: checksum mismatch")]
+    Corrupt(PathBuf),
+    /// The header is not valid JSON of the expected shape.
+    #[error("{path} has an unreadable header: {reason}")]
+    Header {
+        /// File involved.
+        path: PathBuf,
+        /// Parser message.
+        reason: String,
+    },
+    /// The checkpoint's network shape differs from the requested config.
+    #[error("{path} was trained with another network shape: {}", .fields.join(", "))]
+    ConfigMismatch {
+        /// File involved.
+        path: PathBuf,
+        /// `field: checkpoint vs requested` for each differing field.
+        fields: Vec<String>,
+    },
+    /// The weights do not fit the network.
+    #[error("{path}: weights do not fit the network: {reason}")]
+    Weights {
+        /// File involved.
+        path: PathBuf,
+        /// Burn's message.
+        reason: String,
+    },
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// Serialises a checkpoint to bytes (see the module docs for the layout).
+pub fn to_bytes(
+    meta: &CheckpointMeta,
+    model: &WorldModel,
+    optimizer: Option<&ModuleOptimizer>,
+) -> Result<Vec<u8>, String> {
+    let header = serde_json::to_vec_pretty(meta).map_err(|e| e.to_string())?;
+    let weights = model
+        .valid()
+        .into_record()
+        .into_bytes()
+        .map_err(|e| e.to_string())?;
+    let optim = match optimizer {
+        Some(o) => o.into_bytes().map_err(|e| e.to_string())?.to_vec(),
+        None => Vec::new(),
+    };
+    let mut out = Vec::with_capacity(header.len() + weights.len() + optim.len() + 48);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    for section in [&header[..], &weights[..], &optim[..]] {
+        out.extend_from_slice(&(section.len() as u64).to_le_bytes());
+        out.extend_from_slice(section);
+    }
+    let sum = fnv1a(&out);
+    out.extend_from_slice(&sum.to_le_bytes());
+    Ok(out)
+}
+
+/// Writes `bytes` to `path` atomically: a sibling temporary file, synced, then renamed over
+/// the target, so a crash never leaves a half-written checkpoint under the real name.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Saves a checkpoint atomically.
+pub fn save(
+    path: &Path,
+    meta: &CheckpointMeta,
+    model: &WorldModel,
+    optimizer: Option<&ModuleOptimizer>,
+) -> Result<(), CheckpointError> {
+    let bytes = to_bytes(meta, model, optimizer).map_err(|reason| CheckpointError::Weights {
+        path: path.into(),
+        reason,
+    })?;
+    write_atomic(path, &bytes).map_err(|source| CheckpointError::Io {
+        path: path.into(),
+        source,
+    })
+}
+
+struct Sections<'a> {
+    header: &'a [u8],
+    weights: &'a [u8],
+    optim: &'a [u8],
+}
+
+fn split(path: &Path, bytes: &[u8]) -> Result<Sections<'_>, CheckpointError> {
+    let truncated = |what: &str| CheckpointError::Truncated {
+        path: path.into(),
+        what: what.into(),
+    };
+    if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+        return Err(CheckpointError::NotACheckpoint(path.into()));
+    }
+    let mut pos = MAGIC.len();
+    let version = bytes
+        .get(pos..pos + 4)
+        .ok_or_else(|| truncated("no version"))?;
+    let version = u32::from_le_bytes(version.try_into().expect("4 bytes"));
+    if version != VERSION {
+        return Err(CheckpointError::Version {
+            path: path.into(),
+            found: version,
+        });
+    }
+    pos += 4;
+    let mut sections = Vec::with_capacity(3);
+    for name in ["header", "weights", "optimizer state"] {
+        let len = bytes
+            .get(pos..pos + 8)
+            .ok_or_else(|| truncated(&format!("{name} length missing")))?;
+        let len = u64::from_le_bytes(len.try_into().expect("8 bytes")) as usize;
+        pos += 8;
+        let end = pos
+            .checked_add(len)
+            .filter(|end| *end <= bytes.len())
+            .ok_or_else(|| {
+                truncated(&format!(
+                    "{name} needs {len} bytes, {} left",
+                    bytes.len() - pos
+                ))
+            })?;
+        sections.push(&bytes[pos..end]);
+        pos = end;
+    }
+    let sum = bytes
+        .get(pos..pos + 8)
+        .ok_or_else(|| truncated("checksum missing"))?;
+    if u64::from_le_bytes(sum.try_into().expect("8 bytes")) != fnv1a(&bytes[..pos]) {
+        return Err(CheckpointError::Corrupt(path.into()));
+    }
+    Ok(Sections {
+        header: sections[0],
+        weights: sections[1],
+        optim: sections[2],
+    })
+}
+
+/// Reads only the header of a checkpoint (after checking the whole file's integrity).
+pub fn read_meta(path: &Path) -> Result<CheckpointMeta, CheckpointError> {
+    let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
+        path: path.into(),
+        source,
+    })?;
+    parse_meta(path, split(path, &bytes)?.header)
+}
+
+fn parse_meta(path: &Path, header: &[u8]) -> Result<CheckpointMeta, CheckpointError> {
+    serde_json::from_slice(header).map_err(|e| CheckpointError::Header {
+        path: path.into(),
+        reason: e.to_string(),
+    })
+}
+
+/// Loads a checkpoint onto `device`. With `expected`, the checkpoint's network shape must
+/// match it (training fields such as the learning rate may differ).
+pub fn load(
+    path: &Path,
+    expected: Option<&WorldModelConfig>,
+    device: &Device,
+) -> Result<Checkpoint, CheckpointError> {
+    let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
+        path: path.into(),
+        source,
+    })?;
+    let sections = split(path, &bytes)?;
+    let meta = parse_meta(path, sections.header)?;
+    if let Some(expected) = expected {
+        let fields = meta.config.shape_mismatches(expected);
+        if !fields.is_empty() {
+            return Err(CheckpointError::ConfigMismatch {
+                path: path.into(),
+                fields,
+            });
+        }
+    }
+    meta.config
+        .validate()
+        .map_err(|e| CheckpointError::Header {
+            path: path.into(),
+            reason: e.to_string(),
+        })?;
+    let weights_err = |reason: String| CheckpointError::Weights {
+        path: path.into(),
+        reason,
+    };
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(sections.weights.to_vec()))
+        .map_err(|e| weights_err(e.to_string()))?;
+    let model = WorldModel::new(&meta.config, device)
+        .try_load_record(record)
+        .map_err(|e| weights_err(e.to_string()))?;
+    Ok(Checkpoint {
+        meta,
+        model,
+        optimizer: (!sections.optim.is_empty()).then(|| sections.optim.to_vec()),
+    })
+}
+
+/// Applies saved optimizer state to a fresh optimizer.
+pub fn restore_optimizer(
+    optim: ModuleOptimizer,
+    bytes: Vec<u8>,
+) -> Result<ModuleOptimizer, String> {
+    optim.from_bytes(Bytes::from_bytes_vec(bytes)).map_err(|e| e.to_string())
+}

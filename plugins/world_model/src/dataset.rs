@@ -1,0 +1,290 @@
+//! Recorded experience on disk, for offline training and comparing checkpoints.
+//!
+//! # Format (`.wmds`, little-endian)
+//! - 8 bytes magic `MDWMDATA`, `u32` version (1), `u64` length of a JSON header, the header
+//!   `{"width": 64, "height": 64, "action_dim": 3}`;
+//! - then records until the end of the file, each
+//!   `u64 tick | u8 first (0 or 1) | action_dim x f32 | width x height x 3 u8 (RGB, rows top first)`.
+//!
+//! Records are appended as they come, so a recording cut short (a crash, a full disk) keeps
+//! every whole record; the reader reports and ignores a partial last record.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::frame::Frame;
+use crate::replay::Step;
+
+const MAGIC: &[u8; 8] = b"MDWMDATA";
+const VERSION: u32 = 1;
+
+/// The JSON header of a dataset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetHeader {
+    /// Frame width.
+    pub width: usize,
+    /// Frame height.
+    pub height: usize,
+    /// Action length.
+    pub action_dim: usize,
+}
+
+impl DatasetHeader {
+    fn record_bytes(&self) -> usize {
+        8 + 1 + 4 * self.action_dim + self.width * self.height * 3
+    }
+}
+
+/// Why a dataset could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    /// File system error.
+    #[error("dataset {path}: {source}")]
+    Io {
+        /// File involved.
+        path: PathBuf,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+    /// Not a dataset, or a version or header this build cannot read.
+    #[error("{path} is not a readable Mini Dreamer dataset: {reason}")]
+    Format {
+        /// File involved.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A step does not match the dataset's frame or action size.
+    #[error("step does not fit dataset: {0}")]
+    Mismatch(String),
+}
+
+/// Appends steps to a dataset file.
+pub struct DatasetWriter {
+    out: BufWriter<File>,
+    header: DatasetHeader,
+    path: PathBuf,
+    written: u64,
+}
+
+impl DatasetWriter {
+    /// Creates (or truncates) `path` and writes the header.
+    pub fn create(path: &Path, header: DatasetHeader) -> Result<Self, DatasetError> {
+        let io = |source| DatasetError::Io {
+            path: path.into(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let mut out = BufWriter::new(File::create(path).map_err(io)?);
+        let json = serde_json::to_vec(&header).expect("header serialises");
+        out.write_all(MAGIC).map_err(io)?;
+        out.write_all(&VERSION.to_le_bytes()).map_err(io)?;
+        out.write_all(&(json.len() as u64).to_le_bytes()).map_err(io)?;
+        out.write_all(&json).map_err(io)?;
+        Ok(Self {
+            out,
+            header,
+            path: path.into(),
+            written: 0,
+        })
+    }
+
+    /// Appends one step.
+    pub fn write(&mut self, step: &Step) -> Result<(), DatasetError> {
+        let h = self.header;
+        if (step.frame.width, step.frame.height, step.action.len()) != (h.width, h.height, h.action_dim)
+        {
+            return Err(DatasetError::Mismatch(format!(
+                "{}x{} frame with {} actions, dataset is {}x{} with {}",
+                step.frame.width,
+                step.frame.height,
+                step.action.len(),
+                h.width,
+                h.height,
+                h.action_dim
+            )));
+        }
+        let io = |source| DatasetError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let mut rec = Vec::with_capacity(h.record_bytes());
+        rec.extend_from_slice(&step.tick.to_le_bytes());
+        rec.push(step.first as u8);
+        for a in &step.action {
+            rec.extend_from_slice(&a.to_le_bytes());
+        }
+        rec.extend_from_slice(&step.frame.rgb);
+        self.out.write_all(&rec).map_err(io)?;
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Steps written so far.
+    pub fn len(&self) -> u64 {
+        self.written
+    }
+
+    /// True before the first step.
+    pub fn is_empty(&self) -> bool {
+        self.written == 0
+    }
+
+    /// Flushes everything to disk.
+    pub fn finish(mut self) -> Result<u64, DatasetError> {
+        self.out.flush().map_err(|source| DatasetError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        Ok(self.written)
+    }
+}
+
+/// A dataset read fully into memory.
+#[derive(Debug)]
+pub struct Dataset {
+    /// Sizes.
+    pub header: DatasetHeader,
+    /// Steps in recording order.
+    pub steps: Vec<Step>,
+    /// Bytes of a partial last record that were ignored (0 for a complete file).
+    pub ignored_tail_bytes: usize,
+}
+
+impl Dataset {
+    /// Reads a dataset file.
+    pub fn load(path: &Path) -> Result<Self, DatasetError> {
+        let io = |source| DatasetError::Io {
+            path: path.into(),
+            source,
+        };
+        let format = |reason: String| DatasetError::Format {
+            path: path.into(),
+            reason,
+        };
+        let mut input = BufReader::new(File::open(path).map_err(io)?);
+        let mut fixed = [0u8; 20];
+        input
+            .read_exact(&mut fixed)
+            .map_err(|_| format("shorter than its header".into()))?;
+        if &fixed[..8] != MAGIC {
+            return Err(format("bad magic bytes".into()));
+        }
+        let version = u32::from_le_bytes(fixed[8..12].try_into().expect("4 bytes"));
+        if version != VERSION {
+            return Err(format(format!("version {version}, expected {VERSION}")));
+        }
+        let json_len = u64::from_le_bytes(fixed[12..20].try_into().expect("8 bytes"));
+        if json_len > 1 << 20 {
+            return Err(format(format!("header length {json_len} is implausible")));
+        }
+        let mut json = vec![0u8; json_len as usize];
+        input
+            .read_exact(&mut json)
+            .map_err(|_| format("header is truncated".into()))?;
+        let header: DatasetHeader =
+            serde_json::from_slice(&json).map_err(|e| format(format!("header: {e}")))?;
+        if header.width == 0 || header.height == 0 || header.action_dim == 0 {
+            return Err(format(format!("header has a zero size: {header:?}")));
+        }
+        let mut rest = Vec::new();
+        input.read_to_end(&mut rest).map_err(io)?;
+        let rb = header.record_bytes();
+        let a = header.action_dim;
+        let mut steps = Vec::with_capacity(rest.len() / rb);
+        for rec in rest.chunks_exact(rb) {
+            let tick = u64::from_le_bytes(rec[..8].try_into().expect("8 bytes"));
+            let first = match rec[8] {
+                0 => false,
+                1 => true,
+                other => {
+                    return Err(format(format!(
+                        "record {} has first flag {other}",
+                        steps.len()
+                    )));
+                }
+            };
+            let action = rec[9..9 + 4 * a]
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
+                .collect();
+            steps.push(Step {
+                tick,
+                first,
+                action,
+                frame: Frame {
+                    width: header.width,
+                    height: header.height,
+                    rgb: rec[9 + 4 * a..].to_vec(),
+                },
+            });
+        }
+        Ok(Self {
+            header,
+            steps,
+            ignored_tail_bytes: rest.len() % rb,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("wm-dataset-{}-{name}", std::process::id()))
+    }
+
+    fn step(tick: u64) -> Step {
+        Step {
+            tick,
+            frame: Frame::filled(4, 2, [tick as u8, 1, 2]),
+            action: vec![0.5, -1.0],
+            first: tick == 0,
+        }
+    }
+
+    #[test]
+    fn round_trips_and_tolerates_a_cut_tail() {
+        let path = tmp("roundtrip.wmds");
+        let header = DatasetHeader {
+            width: 4,
+            height: 2,
+            action_dim: 2,
+        };
+        let mut w = DatasetWriter::create(&path, header).unwrap();
+        for t in 0..5 {
+            w.write(&step(t)).unwrap();
+        }
+        assert!(w.write(&Step {
+            action: vec![1.0],
+            ..step(9)
+        })
+        .is_err());
+        assert_eq!(w.finish().unwrap(), 5);
+        let ds = Dataset::load(&path).unwrap();
+        assert_eq!(ds.steps, (0..5).map(step).collect::<Vec<_>>());
+        assert_eq!(ds.ignored_tail_bytes, 0);
+
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
+        let cut = Dataset::load(&path).unwrap();
+        assert_eq!(cut.steps.len(), 4);
+        assert!(cut.ignored_tail_bytes > 0);
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn garbage_is_a_clear_error() {
+        let path = tmp("garbage.wmds");
+        std::fs::write(&path, b"hello world, not a dataset at all").unwrap();
+        let err = Dataset::load(&path).unwrap_err().to_string();
+        assert!(err.contains("not a readable Mini Dreamer dataset"), "{err}");
+        std::fs::remove_file(&path).unwrap();
+    }
+}

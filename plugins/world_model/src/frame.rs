@@ -1,0 +1,189 @@
+//! RGB u8 frames, the currency between the game, the replay buffer, metrics and the model.
+
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// One RGB image, 8 bits per channel, rows top to bottom, no padding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Frame {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// `width * height * 3` bytes, RGB interleaved.
+    pub rgb: Vec<u8>,
+}
+
+/// A frame whose buffer does not match its size.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("frame of {width}x{height} needs {expected} bytes, got {got}")]
+pub struct FrameSizeError {
+    /// Claimed width.
+    pub width: usize,
+    /// Claimed height.
+    pub height: usize,
+    /// Bytes the size needs.
+    pub expected: usize,
+    /// Bytes given.
+    pub got: usize,
+}
+
+impl Frame {
+    /// Wraps an RGB buffer, checking its length.
+    pub fn new(width: usize, height: usize, rgb: Vec<u8>) -> Result<Self, FrameSizeError> {
+        let expected = width * height * 3;
+        if rgb.len() != expected {
+            return Err(FrameSizeError {
+                width,
+                height,
+                expected,
+                got: rgb.len(),
+            });
+        }
+        Ok(Self { width, height, rgb })
+    }
+
+    /// A frame of one colour.
+    pub fn filled(width: usize, height: usize, color: [u8; 3]) -> Self {
+        Self {
+            width,
+            height,
+            rgb: color.repeat(width * height),
+        }
+    }
+
+    /// Drops the alpha channel of an RGBA buffer whose rows may be padded to `row_bytes`
+    /// (GPU readbacks pad rows to 256 bytes).
+    pub fn from_rgba(
+        width: usize,
+        height: usize,
+        rgba: &[u8],
+        row_bytes: usize,
+    ) -> Result<Self, FrameSizeError> {
+        if row_bytes < width * 4 || rgba.len() < row_bytes * height.saturating_sub(1) + width * 4 {
+            return Err(FrameSizeError {
+                width,
+                height,
+                expected: row_bytes * height,
+                got: rgba.len(),
+            });
+        }
+        let mut rgb = Vec::with_capacity(width * height * 3);
+        for row in 0..height {
+            let line = &rgba[row * row_bytes..row * row_bytes + width * 4];
+            for px in line.chunks_exact(4) {
+                rgb.extend_from_slice(&px[..3]);
+            }
+        }
+        Ok(Self { width, height, rgb })
+    }
+
+    /// RGBA with opaque alpha, for textures.
+    pub fn to_rgba(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.width * self.height * 4);
+        for px in self.rgb.chunks_exact(3) {
+            out.extend_from_slice(px);
+            out.push(255);
+        }
+        out
+    }
+
+    /// Reads a PNG (any colour type the `image` crate decodes) as RGB.
+    pub fn load_png(path: &std::path::Path) -> Result<Self, String> {
+        let img = image::open(path)
+            .map_err(|e| format!("cannot read image {}: {e}", path.display()))?
+            .to_rgb8();
+        let (w, h) = img.dimensions();
+        Ok(Self {
+            width: w as usize,
+            height: h as usize,
+            rgb: img.into_raw(),
+        })
+    }
+
+    /// Writes the frame as an RGB PNG.
+    pub fn save_png(&self, path: &std::path::Path) -> Result<(), String> {
+        image::save_buffer(
+            path,
+            &self.rgb,
+            self.width as u32,
+            self.height as u32,
+            image::ExtendedColorType::Rgb8,
+        )
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+}
+
+/// Frames to a `[n, 3, height, width]` tensor in `[-0.5, 0.5]` (all frames the same size).
+pub fn frames_to_tensor(frames: &[&Frame], device: &Device) -> Tensor<4> {
+    let (w, h) = (frames[0].width, frames[0].height);
+    let mut data = vec![0f32; frames.len() * 3 * h * w];
+    for (i, f) in frames.iter().enumerate() {
+        write_chw(&f.rgb, w, h, &mut data[i * 3 * h * w..(i + 1) * 3 * h * w]);
+    }
+    Tensor::from_data(TensorData::new(data, [frames.len(), 3, h, w]), device)
+}
+
+/// Writes interleaved RGB u8 as planar CHW floats in `[-0.5, 0.5]`.
+pub fn write_chw(rgb: &[u8], w: usize, h: usize, out: &mut [f32]) {
+    let plane = w * h;
+    for (p, px) in rgb.chunks_exact(3).enumerate() {
+        for c in 0..3 {
+            out[c * plane + p] = px[c] as f32 / 255.0 - 0.5;
+        }
+    }
+}
+
+/// A `[n, 3, height, width]` tensor in about `[-0.5, 0.5]` back to frames (clamped).
+pub fn tensor_to_frames(t: Tensor<4>) -> Vec<Frame> {
+    let [n, _, h, w] = t.dims();
+    let data: Vec<f32> = t.into_data().convert::<f32>().to_vec().unwrap_or_default();
+    let plane = w * h;
+    (0..n)
+        .map(|i| {
+            let base = i * 3 * plane;
+            let mut rgb = Vec::with_capacity(plane * 3);
+            for p in 0..plane {
+                for c in 0..3 {
+                    let v = data.get(base + c * plane + p).copied().unwrap_or(0.0);
+                    rgb.push(((v + 0.5) * 255.0).round().clamp(0.0, 255.0) as u8);
+                }
+            }
+            Frame {
+                width: w,
+                height: h,
+                rgb,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tensor_round_trip_is_exact_for_u8() {
+        let device = Device::flex();
+        let rgb: Vec<u8> = (0..4 * 2 * 3).map(|i| (i * 11 % 256) as u8).collect();
+        let f = Frame::new(4, 2, rgb).unwrap();
+        let back = tensor_to_frames(frames_to_tensor(&[&f, &f], &device));
+        assert_eq!(back, vec![f.clone(), f]);
+    }
+
+    #[test]
+    fn rgba_rows_are_unpadded() {
+        let mut rgba = vec![0u8; 2 * 16];
+        rgba[0..4].copy_from_slice(&[1, 2, 3, 255]);
+        rgba[16..20].copy_from_slice(&[4, 5, 6, 255]);
+        let f = Frame::from_rgba(1, 2, &rgba, 16).unwrap();
+        assert_eq!(f.rgb, vec![1, 2, 3, 4, 5, 6]);
+        assert!(Frame::from_rgba(4, 2, &rgba, 8).is_err());
+    }
+
+    #[test]
+    fn wrong_buffer_length_is_an_error() {
+        let err = Frame::new(2, 2, vec![0; 11]).unwrap_err();
+        assert_eq!(err.expected, 12);
+    }
+}

@@ -1,0 +1,316 @@
+//! The synchronous training core: autodiff model, Adam, replay buffer, one step at a time.
+//! The live [`trainer`](crate::trainer) thread and the offline `world-model-train` binary
+//! both drive it.
+
+use std::path::Path;
+use std::time::Instant;
+
+use burn::module::{ModuleVisitor, Param, ParamId};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::{self, Checkpoint, CheckpointError, CheckpointMeta};
+use crate::config::{ConfigError, WorldModelConfig};
+use crate::model::{LossParts, WorldModel};
+use crate::replay::{ReplayBuffer, Step};
+
+/// What one call to [`Learner::train_step`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum StepOutcome {
+    /// Not enough frames stored yet.
+    Waiting,
+    /// Weights were updated.
+    Updated(StepReport),
+    /// The loss or gradient was NaN or infinite: no update, last good weights restored.
+    Skipped(StepReport),
+}
+
+/// Numbers about one training step.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepReport {
+    /// Optimizer steps taken so far (after this one).
+    pub step: u64,
+    /// Loss parts.
+    pub loss: LossParts,
+    /// Global gradient norm before clipping.
+    pub grad_norm: f32,
+    /// Learning rate used.
+    pub lr: f64,
+    /// Wall time of the step, seconds.
+    pub seconds: f64,
+}
+
+/// Owns everything training needs; not thread-bound, not blocking.
+pub struct Learner {
+    cfg: WorldModelConfig,
+    device: Device,
+    model: WorldModel,
+    optim: ModuleOptimizer,
+    last_good: (WorldModel, ModuleOptimizer),
+    replay: ReplayBuffer,
+    rng: StdRng,
+    steps: u64,
+    frames_seen: u64,
+    non_finite: u64,
+}
+
+impl Learner {
+    /// A fresh model for `cfg` on `device` (autodiff is enabled here), seeded from `cfg.seed`.
+    pub fn new(cfg: WorldModelConfig, device: &Device) -> Result<Self, ConfigError> {
+        cfg.validate()?;
+        let ad = device.clone().autodiff();
+        ad.seed(cfg.seed);
+        let model = WorldModel::new(&cfg, &ad);
+        Ok(Self::assemble(cfg, ad, model, None, 0, 0))
+    }
+
+    /// Resumes from a checkpoint loaded with [`checkpoint::load`]; training continues with the
+    /// checkpoint's weights, optimizer state and counters, under `cfg` (whose network shape
+    /// must match the checkpoint's).
+    pub fn from_checkpoint(
+        cfg: WorldModelConfig,
+        ckpt: Checkpoint,
+        device: &Device,
+    ) -> Result<Self, ConfigError> {
+        cfg.validate()?;
+        let fields = ckpt.meta.config.shape_mismatches(&cfg);
+        if !fields.is_empty() {
+            return Err(ConfigError(format!(
+                "checkpoint has another network shape: {}",
+                fields.join(", ")
+            )));
+        }
+        let ad = device.clone().autodiff();
+        ad.seed(cfg.seed.wrapping_add(ckpt.meta.steps));
+        let model = ckpt.model.to_device(&ad).train();
+        let optim = match ckpt.optimizer {
+            Some(bytes) => Some(
+                checkpoint::restore_optimizer(Self::fresh_optim(&cfg), bytes)
+                    .map_err(|e| ConfigError(format!("optimizer state: {e}")))?,
+            ),
+            None => None,
+        };
+        Ok(Self::assemble(
+            cfg,
+            ad,
+            model,
+            optim,
+            ckpt.meta.steps,
+            ckpt.meta.frames_seen,
+        ))
+    }
+
+    fn fresh_optim(cfg: &WorldModelConfig) -> ModuleOptimizer {
+        AdamConfig::new().with_epsilon(cfg.adam_eps).init()
+    }
+
+    fn assemble(
+        cfg: WorldModelConfig,
+        device: Device,
+        model: WorldModel,
+        optim: Option<ModuleOptimizer>,
+        steps: u64,
+        frames_seen: u64,
+    ) -> Self {
+        let optim = optim.unwrap_or_else(|| Self::fresh_optim(&cfg));
+        let replay = ReplayBuffer::new(cfg.replay_capacity, cfg.width, cfg.height, cfg.action_dim);
+        Self {
+            rng: StdRng::seed_from_u64(cfg.seed ^ 0x5eed ^ steps),
+            last_good: (model.clone(), optim.clone()),
+            cfg,
+            device,
+            model,
+            optim,
+            replay,
+            steps,
+            frames_seen,
+            non_finite: 0,
+        }
+    }
+
+    /// The config in use.
+    pub fn config(&self) -> &WorldModelConfig {
+        &self.cfg
+    }
+
+    /// Optimizer steps taken (including those of a resumed checkpoint).
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Frames received (including those of a resumed checkpoint).
+    pub fn frames_seen(&self) -> u64 {
+        self.frames_seen
+    }
+
+    /// Steps skipped because the loss or gradient was not finite.
+    pub fn non_finite_steps(&self) -> u64 {
+        self.non_finite
+    }
+
+    /// The replay buffer.
+    pub fn replay(&self) -> &ReplayBuffer {
+        &self.replay
+    }
+
+    /// Stores a step of experience, rejecting one of the wrong size with a message.
+    pub fn push(&mut self, step: &Step) -> Result<(), String> {
+        let c = &self.cfg;
+        if (step.frame.width, step.frame.height) != (c.width, c.height)
+            || step.frame.rgb.len() != c.frame_bytes()
+        {
+            return Err(format!(
+                "frame is {}x{}, the model expects {}x{}",
+                step.frame.width, step.frame.height, c.width, c.height
+            ));
+        }
+        if step.action.len() != c.action_dim || step.action.iter().any(|a| !a.is_finite()) {
+            return Err(format!(
+                "action {:?} must be {} finite numbers",
+                step.action, c.action_dim
+            ));
+        }
+        self.replay.push(step);
+        self.frames_seen += 1;
+        Ok(())
+    }
+
+    /// A copy of the weights for inference (no autodiff, same device backend).
+    pub fn inference_model(&self) -> WorldModel {
+        self.model.valid()
+    }
+
+    /// One optimizer step on a batch drawn from the replay buffer.
+    pub fn train_step(&mut self) -> StepOutcome {
+        let cfg = &self.cfg;
+        if self.replay.len() < cfg.min_frames.max(cfg.seq_len) {
+            return StepOutcome::Waiting;
+        }
+        let start = Instant::now();
+        let Some(batch) = self.replay.sample(
+            cfg.batch,
+            cfg.seq_len,
+            cfg.sampling,
+            &mut self.rng,
+            &self.device,
+        ) else {
+            return StepOutcome::Waiting;
+        };
+        let out = self.model.loss(cfg, &batch);
+        let mut grads = GradientsParams::from_grads(out.total.backward(), &self.model);
+        let grad_norm = global_grad_norm(&self.model, &grads);
+        let loss = LossParts::read(&out);
+        let lr = cfg.lr_at(self.steps);
+        let mut report = StepReport {
+            step: self.steps,
+            loss,
+            grad_norm,
+            lr,
+            seconds: 0.0,
+        };
+        if !loss.is_finite() || !grad_norm.is_finite() {
+            self.non_finite += 1;
+            let (model, optim) = self.last_good.clone();
+            self.model = model;
+            self.optim = optim;
+            report.seconds = start.elapsed().as_secs_f64();
+            return StepOutcome::Skipped(report);
+        }
+        if grad_norm > cfg.grad_clip && cfg.grad_clip > 0.0 {
+            scale_grads(&self.model, &mut grads, cfg.grad_clip / grad_norm);
+        }
+        self.last_good = (self.model.clone(), self.optim.clone());
+        self.model = self.optim.step(lr, self.model.clone(), grads);
+        self.steps += 1;
+        report.step = self.steps;
+        report.seconds = start.elapsed().as_secs_f64();
+        StepOutcome::Updated(report)
+    }
+
+    /// The checkpoint header describing the current state.
+    pub fn meta(&self) -> CheckpointMeta {
+        CheckpointMeta {
+            config: self.cfg.clone(),
+            steps: self.steps,
+            frames_seen: self.frames_seen,
+            crate_version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+
+    /// Writes weights, optimizer state, config and counters atomically to `path`.
+    pub fn save(&self, path: &Path) -> Result<(), CheckpointError> {
+        checkpoint::save(path, &self.meta(), &self.model, Some(&self.optim))
+    }
+
+    /// Replaces the weights with NaN, for tests of the recovery path.
+    #[doc(hidden)]
+    pub fn poison_for_test(&mut self) {
+        struct Poison;
+        impl burn::module::ModuleMapper for Poison {
+            fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+                param.map(|t| t.mul_scalar(f32::NAN))
+            }
+        }
+        self.model = self.model.clone().map(&mut Poison);
+    }
+}
+
+/// Collects the ids of every float parameter of a module.
+struct ParamIds(Vec<(ParamId, usize)>);
+
+impl ModuleVisitor for ParamIds {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.0.push((param.id, D));
+    }
+}
+
+fn param_ids(model: &WorldModel) -> Vec<(ParamId, usize)> {
+    let mut ids = ParamIds(Vec::new());
+    model.visit(&mut ids);
+    ids.0
+}
+
+fn sum_sq<const D: usize>(grads: &GradientsParams, id: ParamId) -> Option<Tensor<1>> {
+    grads.get::<D>(id).map(|g| g.square().sum())
+}
+
+/// L2 norm of all gradients together (one device sync).
+fn global_grad_norm(model: &WorldModel, grads: &GradientsParams) -> f32 {
+    let parts: Vec<Tensor<1>> = param_ids(model)
+        .into_iter()
+        .filter_map(|(id, rank)| match rank {
+            1 => sum_sq::<1>(grads, id),
+            2 => sum_sq::<2>(grads, id),
+            3 => sum_sq::<3>(grads, id),
+            4 => sum_sq::<4>(grads, id),
+            _ => None,
+        })
+        .collect();
+    if parts.is_empty() {
+        return 0.0;
+    }
+    let total: f32 = Tensor::cat(parts, 0).sum().sqrt().into_scalar().elem();
+    total
+}
+
+fn scale_one<const D: usize>(grads: &mut GradientsParams, id: ParamId, factor: f32) {
+    if let Some(g) = grads.remove::<D>(id) {
+        grads.register(id, g.mul_scalar(factor));
+    }
+}
+
+/// Multiplies every gradient by `factor` (global-norm clipping).
+fn scale_grads(model: &WorldModel, grads: &mut GradientsParams, factor: f32) {
+    for (id, rank) in param_ids(model) {
+        match rank {
+            1 => scale_one::<1>(grads, id, factor),
+            2 => scale_one::<2>(grads, id, factor),
+            3 => scale_one::<3>(grads, id, factor),
+            4 => scale_one::<4>(grads, id, factor),
+            _ => {}
+        }
+    }
+}

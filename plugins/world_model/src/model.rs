@@ -1,0 +1,254 @@
+//! The whole world model (encoder -> RSSM -> decoder) and its training loss on sequences.
+
+use burn::prelude::*;
+
+use crate::config::{ReconLoss, WorldModelConfig};
+use crate::networks::{Decoder, Encoder};
+use crate::rssm::{Draw, Latent, Rssm, categorical_entropy, categorical_kl};
+
+/// Encoder, RSSM and decoder: the trainable parameters of a world model.
+#[derive(Module, Debug)]
+pub struct WorldModel {
+    /// Pixels to embedding.
+    pub encoder: Encoder,
+    /// Latent dynamics.
+    pub rssm: Rssm,
+    /// Features to pixels.
+    pub decoder: Decoder,
+}
+
+/// A batch of training sequences, already on the training device.
+#[derive(Clone, Debug)]
+pub struct Batch {
+    /// Frames, `[batch, seq, 3, height, width]`, in `[-0.5, 0.5]`.
+    pub obs: Tensor<5>,
+    /// `actions[:, t]` is the action taken after seeing `obs[:, t]`, `[batch, seq, action_dim]`.
+    pub actions: Tensor<3>,
+    /// 1 where `obs[:, t]` starts an episode (the state is reset there), `[batch, seq]`.
+    pub first: Tensor<2>,
+}
+
+/// The loss and its parts, as tensors (for backward) and as numbers (for the stats).
+#[derive(Clone, Debug)]
+pub struct LossOutput {
+    /// Scalar total loss, `[1]`.
+    pub total: Tensor<1>,
+    /// Parts, stacked in the order of [`LossParts`]' fields, `[6]`.
+    pub parts: Tensor<1>,
+}
+
+/// Loss parts read back from a [`LossOutput`], in nats or pixel units.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LossParts {
+    /// Weighted total that was minimised.
+    pub total: f32,
+    /// Reconstruction from the posterior state.
+    pub recon: f32,
+    /// One-step prediction from the prior state.
+    pub pred: f32,
+    /// `KL(post || prior)`, before free bits and weights.
+    pub kl: f32,
+    /// Mean entropy of the prior, nats.
+    pub prior_entropy: f32,
+    /// Mean entropy of the posterior, nats.
+    pub post_entropy: f32,
+}
+
+impl LossParts {
+    /// Reads the parts of a computed loss (one device sync).
+    pub fn read(out: &LossOutput) -> Self {
+        let v: Vec<f32> = out
+            .parts
+            .clone()
+            .into_data()
+            .convert::<f32>()
+            .to_vec()
+            .unwrap_or_default();
+        let g = |i: usize| v.get(i).copied().unwrap_or(f32::NAN);
+        Self {
+            total: g(0),
+            recon: g(1),
+            pred: g(2),
+            kl: g(3),
+            prior_entropy: g(4),
+            post_entropy: g(5),
+        }
+    }
+
+    /// True when every part is a finite number.
+    pub fn is_finite(&self) -> bool {
+        [
+            self.total,
+            self.recon,
+            self.pred,
+            self.kl,
+            self.prior_entropy,
+            self.post_entropy,
+        ]
+        .iter()
+        .all(|v| v.is_finite())
+    }
+}
+
+impl WorldModel {
+    /// A freshly initialised model for `cfg` on `device` (seed the device first for
+    /// reproducible weights).
+    pub fn new(cfg: &WorldModelConfig, device: &Device) -> Self {
+        Self {
+            encoder: Encoder::new(cfg, device),
+            rssm: Rssm::new(cfg, Encoder::embed_size(cfg), device),
+            decoder: Decoder::new(cfg, device),
+        }
+    }
+
+    /// Encodes and filters one observation: `h_t = f(prev, a_{t-1})`, `z_t ~ q(z | h_t, e_t)`.
+    ///
+    /// # Shapes
+    /// - `obs`: `[n, 3, height, width]`, `prev_action`: `[n, action_dim]`
+    pub fn observe_step(
+        &self,
+        prev: &Latent,
+        prev_action: Tensor<2>,
+        obs: Tensor<4>,
+        draw: Draw,
+    ) -> Latent {
+        let h = self.rssm.transition(prev, prev_action);
+        let embed = self.encoder.forward(obs);
+        let z = self.rssm.draw(self.rssm.post_logp(h.clone(), embed), draw);
+        Latent { h, z }
+    }
+
+    /// One step in imagination with the prior only: `h_{t+1} = f(state, a_t)`,
+    /// `z_{t+1} ~ p(z | h_{t+1})`. No pixels are read.
+    pub fn imagine_step(&self, state: &Latent, action: Tensor<2>, draw: Draw) -> Latent {
+        let h = self.rssm.transition(state, action);
+        let z = self.rssm.draw(self.rssm.prior_logp(h.clone()), draw);
+        Latent { h, z }
+    }
+
+    /// Decodes states to frames, `[n, 3, height, width]` in about `[-0.5, 0.5]`.
+    pub fn decode(&self, state: &Latent) -> Tensor<4> {
+        self.decoder.forward(state.features())
+    }
+
+    /// The training loss on a batch of sequences.
+    ///
+    /// Per step `t`: the state is reset where `first[t]`, `h_t` comes from the previous state
+    /// and action, the posterior reads `obs[t]`; the posterior state is decoded
+    /// (reconstruction), a sample of the prior is decoded too (the one-step prediction the
+    /// player sees, weighted by `pred_weight`, only where `t` continues an episode), and the
+    /// balanced KL with free bits trains the prior and regularises the posterior.
+    pub fn loss(&self, cfg: &WorldModelConfig, batch: &Batch) -> LossOutput {
+        let [b, t, c, hh, ww] = batch.obs.dims();
+        let device = batch.obs.device();
+        let embed = self
+            .encoder
+            .forward(batch.obs.clone().reshape([b * t, c, hh, ww]))
+            .reshape([b, t, Encoder::embed_size(cfg)]);
+        let keep_all = batch.first.clone().neg().add_scalar(1.0); // [b, t]
+
+        let mut state = Latent::zeros(cfg, b, &device);
+        let mut prev_action = Tensor::<2>::zeros([b, cfg.action_dim], &device);
+        let mut post_states = Vec::with_capacity(t);
+        let mut prior_states = Vec::with_capacity(t);
+        let mut pred_keep = Vec::with_capacity(t);
+        let mut kls = Vec::with_capacity(t);
+        let mut dyn_losses = Vec::with_capacity(t);
+        let mut rep_losses = Vec::with_capacity(t);
+        let mut prior_ent = Vec::with_capacity(t);
+        let mut post_ent = Vec::with_capacity(t);
+        for step in 0..t {
+            let keep = keep_all.clone().slice([0..b, step..step + 1]); // [b, 1]
+            state = state.mask(keep.clone());
+            let action = prev_action * keep.clone();
+            let h = self.rssm.transition(&state, action);
+            let prior = self.rssm.prior_logp(h.clone());
+            let e = embed.clone().slice([0..b, step..step + 1]).reshape([b as i64, -1]);
+            let post = self.rssm.post_logp(h.clone(), e);
+
+            let kl = categorical_kl(post.clone(), prior.clone());
+            let dyn_kl = categorical_kl(post.clone().detach(), prior.clone());
+            let rep_kl = categorical_kl(post.clone(), prior.clone().detach());
+            dyn_losses.push(dyn_kl.clamp_min(cfg.free_nats));
+            rep_losses.push(rep_kl.clamp_min(cfg.free_nats));
+            kls.push(kl.detach());
+            prior_ent.push(categorical_entropy(prior.clone().detach()));
+            post_ent.push(categorical_entropy(post.clone().detach()));
+
+            if step > 0 && cfg.pred_weight > 0.0 {
+                let z = self.rssm.draw(prior, Draw::Sample);
+                prior_states.push(Latent { h: h.clone(), z });
+                pred_keep.push(keep.clone());
+            }
+            let z = self.rssm.draw(post, Draw::Sample);
+            state = Latent { h, z };
+            post_states.push(state.clone());
+            prev_action = batch
+                .actions
+                .clone()
+                .slice([0..b, step..step + 1])
+                .reshape([b as i64, -1]);
+        }
+
+        let recon_frames = self.decoder.forward(Tensor::cat(
+            post_states.iter().map(Latent::features).collect(),
+            0,
+        )); // time-major [t * b, c, h, w]
+        let obs_time_major = batch
+            .obs
+            .clone()
+            .swap_dims(0, 1)
+            .reshape([t * b, c, hh, ww]);
+        let recon = pixel_loss(cfg.recon_loss, recon_frames, obs_time_major.clone());
+
+        let pred = if prior_states.is_empty() {
+            Tensor::<1>::zeros([1], &device)
+        } else {
+            let n = prior_states.len();
+            let frames = self.decoder.forward(Tensor::cat(
+                prior_states.iter().map(Latent::features).collect(),
+                0,
+            )); // [n * b, c, h, w] for steps 1..t
+            let target = obs_time_major.slice([b..t * b]);
+            let keep = Tensor::cat(pred_keep, 0); // [n * b, 1]
+            let err = pixel_error(cfg.recon_loss, frames, target)
+                .mean_dims(&[1, 2, 3])
+                .reshape([n * b, 1]);
+            let kept = keep.clone().sum().clamp_min(1.0);
+            (err * keep).sum() / kept
+        };
+
+        let dyn_loss = Tensor::cat(dyn_losses, 0).mean();
+        let rep_loss = Tensor::cat(rep_losses, 0).mean();
+        let total = recon.clone()
+            + pred.clone().mul_scalar(cfg.pred_weight)
+            + dyn_loss.mul_scalar(cfg.kl_dyn)
+            + rep_loss.mul_scalar(cfg.kl_rep);
+        let parts = Tensor::cat(
+            vec![
+                total.clone().detach(),
+                recon.detach(),
+                pred.detach(),
+                Tensor::cat(kls, 0).mean(),
+                Tensor::cat(prior_ent, 0).mean(),
+                Tensor::cat(post_ent, 0).mean(),
+            ],
+            0,
+        );
+        LossOutput { total, parts }
+    }
+}
+
+/// Per-pixel error of `pred` against `target` for the chosen loss.
+fn pixel_error(kind: ReconLoss, pred: Tensor<4>, target: Tensor<4>) -> Tensor<4> {
+    let diff = pred - target;
+    match kind {
+        ReconLoss::L1 => diff.abs(),
+        ReconLoss::Mse => diff.square(),
+    }
+}
+
+/// Mean pixel loss, `[1]`.
+fn pixel_loss(kind: ReconLoss, pred: Tensor<4>, target: Tensor<4>) -> Tensor<1> {
+    pixel_error(kind, pred, target).mean()
+}

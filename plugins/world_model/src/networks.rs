@@ -1,0 +1,261 @@
+//! The pixel networks (encoder, decoder) and the GRU cell of the RSSM.
+
+use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::prelude::*;
+use burn::tensor::activation::{sigmoid, silu, tanh};
+
+use crate::config::{Upsample, WorldModelConfig};
+
+/// Number of stride-2 stages in the encoder and decoder (64 -> 4).
+pub const STAGES: usize = 4;
+
+/// Strided convolutions from an image to a flat embedding.
+#[derive(Module, Debug)]
+pub struct Encoder {
+    convs: Vec<Conv2d>,
+}
+
+impl Encoder {
+    /// Builds the encoder for `cfg` on `device`.
+    pub fn new(cfg: &WorldModelConfig, device: &Device) -> Self {
+        let mut convs = Vec::with_capacity(STAGES);
+        let mut c_in = 3;
+        for stage in 0..STAGES {
+            let c_out = cfg.cnn_depth << stage;
+            convs.push(
+                Conv2dConfig::new([c_in, c_out], [4, 4])
+                    .with_stride([2, 2])
+                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                    .init(device),
+            );
+            c_in = c_out;
+        }
+        Self { convs }
+    }
+
+    /// Size of the flat embedding for `cfg`.
+    pub fn embed_size(cfg: &WorldModelConfig) -> usize {
+        (cfg.cnn_depth << (STAGES - 1)) * (cfg.width >> STAGES) * (cfg.height >> STAGES)
+    }
+
+    /// # Shapes
+    /// - `x`: `[n, 3, height, width]`, pixels in `[-0.5, 0.5]`
+    /// - returns `[n, embed_size]`
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        let mut x = x;
+        for conv in &self.convs {
+            x = silu(conv.forward(x)); // [n, c, h/2, w/2]
+        }
+        x.flatten(1, 3)
+    }
+}
+
+/// One decoder stage that doubles height and width.
+#[derive(Module, Debug)]
+pub enum UpStage {
+    /// See [`Upsample::ConvTranspose`].
+    ConvTranspose(ConvTranspose2d),
+    /// See [`Upsample::ResizeConv`].
+    ResizeConv(Conv2d),
+    /// See [`Upsample::PixelShuffle`].
+    PixelShuffle(Conv2d),
+}
+
+impl UpStage {
+    fn new(kind: Upsample, c_in: usize, c_out: usize, device: &Device) -> Self {
+        let conv3 = |c: usize| {
+            Conv2dConfig::new([c_in, c], [3, 3])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .init(device)
+        };
+        match kind {
+            Upsample::ConvTranspose => Self::ConvTranspose(
+                ConvTranspose2dConfig::new([c_in, c_out], [4, 4])
+                    .with_stride([2, 2])
+                    .with_padding([1, 1])
+                    .init(device),
+            ),
+            Upsample::ResizeConv => Self::ResizeConv(conv3(c_out)),
+            Upsample::PixelShuffle => Self::PixelShuffle(conv3(c_out * 4)),
+        }
+    }
+
+    /// # Shapes
+    /// `[n, c_in, h, w]` -> `[n, c_out, 2h, 2w]`
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            Self::ConvTranspose(conv) => conv.forward(x),
+            Self::ResizeConv(conv) => conv.forward(upsample_nearest2(x)),
+            Self::PixelShuffle(conv) => pixel_shuffle2(conv.forward(x)),
+        }
+    }
+}
+
+/// Nearest-neighbour 2x upsampling by broadcasting, which every backend runs as one copy.
+pub fn upsample_nearest2(x: Tensor<4>) -> Tensor<4> {
+    let [n, c, h, w] = x.dims();
+    x.reshape([n, c, h, 1, w, 1])
+        .expand([n, c, h, 2, w, 2])
+        .reshape([n, c, h * 2, w * 2])
+}
+
+/// Sub-pixel rearrangement: `[n, 4c, h, w]` -> `[n, c, 2h, 2w]`.
+pub fn pixel_shuffle2(x: Tensor<4>) -> Tensor<4> {
+    let [n, c4, h, w] = x.dims();
+    let c = c4 / 4;
+    x.reshape([n, c, 2, 2, h, w])
+        .permute([0, 1, 4, 2, 5, 3])
+        .reshape([n, c, h * 2, w * 2])
+}
+
+/// From model features `(h, z)` back to an image.
+#[derive(Module, Debug)]
+pub struct Decoder {
+    input: Linear,
+    stages: Vec<UpStage>,
+    base: [usize; 3],
+}
+
+impl Decoder {
+    /// Builds the decoder for `cfg` on `device`.
+    pub fn new(cfg: &WorldModelConfig, device: &Device) -> Self {
+        let top = cfg.cnn_depth << (STAGES - 1);
+        let base = [top, cfg.height >> STAGES, cfg.width >> STAGES];
+        let input = LinearConfig::new(cfg.feature_size(), base.iter().product()).init(device);
+        let mut stages = Vec::with_capacity(STAGES);
+        let mut c_in = top;
+        for stage in (0..STAGES).rev() {
+            let c_out = if stage == 0 {
+                3
+            } else {
+                cfg.cnn_depth << (stage - 1)
+            };
+            stages.push(UpStage::new(cfg.upsample, c_in, c_out, device));
+            c_in = c_out;
+        }
+        Self {
+            input,
+            stages,
+            base,
+        }
+    }
+
+    /// # Shapes
+    /// - `features`: `[n, deter + stoch * classes]`
+    /// - returns `[n, 3, height, width]`, pixels around `[-0.5, 0.5]` (not clamped)
+    pub fn forward(&self, features: Tensor<2>) -> Tensor<4> {
+        let [n, _] = features.dims();
+        let [c, h, w] = self.base;
+        let mut x = self.input.forward(features).reshape([n, c, h, w]);
+        let last = self.stages.len() - 1;
+        for (i, stage) in self.stages.iter().enumerate() {
+            x = stage.forward(x);
+            if i != last {
+                x = silu(x);
+            }
+        }
+        x
+    }
+}
+
+/// The GRU variant of Dreamer: one matmul for all gates, update gate biased towards keeping
+/// the state (`sigmoid(u - 1)`), which keeps long rollouts stable.
+#[derive(Module, Debug)]
+pub struct GruCell {
+    gates: Linear,
+    size: usize,
+}
+
+impl GruCell {
+    /// A cell reading `input` features with a state of `size`.
+    pub fn new(input: usize, size: usize, device: &Device) -> Self {
+        Self {
+            gates: LinearConfig::new(input + size, 3 * size).init(device),
+            size,
+        }
+    }
+
+    /// # Shapes
+    /// - `x`: `[n, input]`, `h`: `[n, size]`
+    /// - returns the next state `[n, size]`
+    pub fn forward(&self, x: Tensor<2>, h: Tensor<2>) -> Tensor<2> {
+        let parts = self.gates.forward(Tensor::cat(vec![x, h.clone()], 1));
+        let mut chunks = parts.chunk(3, 1).into_iter();
+        let (reset, cand, update) = (
+            chunks.next().expect("3 chunks"),
+            chunks.next().expect("3 chunks"),
+            chunks.next().expect("3 chunks"),
+        );
+        let reset = sigmoid(reset);
+        let cand = tanh(reset * cand);
+        let update = sigmoid(update.sub_scalar(1.0));
+        update.clone() * cand + (update.neg().add_scalar(1.0)) * h
+    }
+
+    /// Size of the state.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> WorldModelConfig {
+        WorldModelConfig {
+            width: 32,
+            height: 16,
+            cnn_depth: 4,
+            deter: 8,
+            stoch: 2,
+            classes: 3,
+            hidden: 8,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn encoder_and_decoder_shapes_round_trip() {
+        let device = Device::flex();
+        for upsample in [
+            Upsample::ConvTranspose,
+            Upsample::ResizeConv,
+            Upsample::PixelShuffle,
+        ] {
+            let cfg = WorldModelConfig {
+                upsample,
+                ..small()
+            };
+            let enc = Encoder::new(&cfg, &device);
+            let dec = Decoder::new(&cfg, &device);
+            let x = Tensor::<4>::zeros([2, 3, 16, 32], &device);
+            let e = enc.forward(x);
+            assert_eq!(e.dims(), [2, Encoder::embed_size(&cfg)]);
+            let y = dec.forward(Tensor::zeros([2, cfg.feature_size()], &device));
+            assert_eq!(y.dims(), [2, 3, 16, 32], "{upsample:?}");
+        }
+    }
+
+    #[test]
+    fn nearest_upsampling_repeats_pixels() {
+        let device = Device::flex();
+        let x = Tensor::<4>::from_floats([[[[1.0, 2.0], [3.0, 4.0]]]], &device);
+        let y: Vec<f32> = upsample_nearest2(x).into_data().to_vec().unwrap();
+        assert_eq!(
+            y,
+            vec![
+                1.0, 1.0, 2.0, 2.0, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0, 3.0, 3.0, 4.0, 4.0
+            ]
+        );
+    }
+
+    #[test]
+    fn gru_keeps_state_shape() {
+        let device = Device::flex();
+        let gru = GruCell::new(5, 7, &device);
+        let h = gru.forward(Tensor::ones([3, 5], &device), Tensor::zeros([3, 7], &device));
+        assert_eq!(h.dims(), [3, 7]);
+    }
+}

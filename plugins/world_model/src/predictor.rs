@@ -1,0 +1,203 @@
+//! Inference for the game loop: filter real frames into a latent state, predict the next frame,
+//! and imagine open-loop rollouts in latent space.
+
+use burn::prelude::*;
+
+use crate::config::WorldModelConfig;
+use crate::frame::{Frame, frames_to_tensor, tensor_to_frames};
+use crate::model::WorldModel;
+use crate::rssm::{Draw, Latent};
+
+/// A model without autodiff plus the latent state of one stream of frames.
+///
+/// Call [`observe`](Self::observe) with every real frame and the action that led to it,
+/// [`predict_next`](Self::predict_next) with the action about to be taken; swap in new weights
+/// from the trainer with [`set_model`](Self::set_model) at any time without losing the state.
+#[derive(Debug)]
+pub struct Predictor {
+    model: WorldModel,
+    cfg: WorldModelConfig,
+    device: Device,
+    state: Option<Latent>,
+    /// `h_{t+1}` computed by the last prediction, with the action it assumed, reused by the
+    /// next `observe` when the same action was taken.
+    cached_transition: Option<(Vec<f32>, Tensor<2>)>,
+}
+
+/// An error in the inputs of a [`Predictor`] call.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum PredictError {
+    /// The frame's size is not the model's.
+    #[error("frame is {got_w}x{got_h}, the model expects {want_w}x{want_h}")]
+    FrameSize {
+        /// Frame width.
+        got_w: usize,
+        /// Frame height.
+        got_h: usize,
+        /// Model width.
+        want_w: usize,
+        /// Model height.
+        want_h: usize,
+    },
+    /// The action vector's length is not the model's.
+    #[error("action has {got} values, the model expects {want}")]
+    ActionSize {
+        /// Given length.
+        got: usize,
+        /// Expected length.
+        want: usize,
+    },
+    /// The action contains NaN or infinity.
+    #[error("action contains a non-finite value: {0:?}")]
+    NonFinite(Vec<f32>),
+}
+
+impl Predictor {
+    /// Wraps an inference model (for example `trainer_model.valid()`).
+    pub fn new(model: WorldModel, cfg: WorldModelConfig, device: Device) -> Self {
+        Self {
+            model,
+            cfg,
+            device,
+            state: None,
+            cached_transition: None,
+        }
+    }
+
+    /// Replaces the weights, keeping the latent state (the next step uses the new weights).
+    pub fn set_model(&mut self, model: WorldModel) {
+        self.model = model;
+        self.cached_transition = None;
+    }
+
+    /// The model's config.
+    pub fn config(&self) -> &WorldModelConfig {
+        &self.cfg
+    }
+
+    /// Forgets the latent state: the next frame starts a new episode.
+    pub fn reset(&mut self) {
+        self.state = None;
+        self.cached_transition = None;
+    }
+
+    /// The current posterior state, if any frame was observed since the last reset.
+    pub fn state(&self) -> Option<&Latent> {
+        self.state.as_ref()
+    }
+
+    /// Filters one real frame into the state: `h_t` from the previous state and
+    /// `prev_action` (the action taken between the previous frame and this one; ignored after
+    /// a reset), then `z_t` from the posterior. Returns the new state.
+    pub fn observe(&mut self, obs: &Frame, prev_action: &[f32]) -> Result<Latent, PredictError> {
+        self.check_frame(obs)?;
+        self.check_action(prev_action)?;
+        let x = frames_to_tensor(&[obs], &self.device);
+        let embed = self.model.encoder.forward(x);
+        let h = match (&self.state, self.cached_transition.take()) {
+            (None, _) => {
+                let start = Latent::zeros(&self.cfg, 1, &self.device);
+                let zero = Tensor::zeros([1, self.cfg.action_dim], &self.device);
+                self.model.rssm.transition(&start, zero)
+            }
+            (Some(_), Some((a, h))) if a == prev_action => h,
+            (Some(prev), _) => self
+                .model
+                .rssm
+                .transition(prev, self.action_tensor(prev_action)),
+        };
+        let z = self
+            .model
+            .rssm
+            .draw(self.model.rssm.post_logp(h.clone(), embed), Draw::Mode);
+        let state = Latent { h, z };
+        self.state = Some(state.clone());
+        Ok(state)
+    }
+
+    /// Predicts the frame that follows the current state when `action` is taken, with the
+    /// prior only. `None` before the first observation.
+    pub fn predict_next(&mut self, action: &[f32]) -> Result<Option<Frame>, PredictError> {
+        self.check_action(action)?;
+        let Some(state) = self.state.clone() else {
+            return Ok(None);
+        };
+        let h = self
+            .model
+            .rssm
+            .transition(&state, self.action_tensor(action));
+        self.cached_transition = Some((action.to_vec(), h.clone()));
+        let z = self
+            .model
+            .rssm
+            .draw(self.model.rssm.prior_logp(h.clone()), Draw::Mode);
+        let frame = self.model.decode(&Latent { h, z });
+        Ok(tensor_to_frames(frame).pop())
+    }
+
+    /// Open-loop rollout from `start` (or the current state): one predicted frame per action,
+    /// in latent space with the prior only; predicted pixels are never re-encoded.
+    pub fn imagine(
+        &self,
+        start: Option<&Latent>,
+        actions: &[Vec<f32>],
+    ) -> Result<Vec<Frame>, PredictError> {
+        for a in actions {
+            self.check_action(a)?;
+        }
+        let Some(mut state) = start.or(self.state.as_ref()).cloned() else {
+            return Ok(Vec::new());
+        };
+        let mut states = Vec::with_capacity(actions.len());
+        for a in actions {
+            state = self
+                .model
+                .imagine_step(&state, self.action_tensor(a), Draw::Mode);
+            states.push(state.features());
+        }
+        if states.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(tensor_to_frames(
+            self.model.decoder.forward(Tensor::cat(states, 0)),
+        ))
+    }
+
+    /// Decodes the current posterior state (a reconstruction, for debugging views).
+    pub fn reconstruct(&self) -> Option<Frame> {
+        let state = self.state.as_ref()?;
+        tensor_to_frames(self.model.decode(state)).pop()
+    }
+
+    fn action_tensor(&self, action: &[f32]) -> Tensor<2> {
+        Tensor::from_data(
+            TensorData::new(action.to_vec(), [1, action.len()]),
+            &self.device,
+        )
+    }
+
+    fn check_frame(&self, f: &Frame) -> Result<(), PredictError> {
+        if f.width != self.cfg.width || f.height != self.cfg.height {
+            return Err(PredictError::FrameSize {
+                got_w: f.width,
+                got_h: f.height,
+                want_w: self.cfg.width,
+                want_h: self.cfg.height,
+            });
+        }
+        Ok(())
+    }
+
+    fn check_action(&self, a: &[f32]) -> Result<(), PredictError> {
+        if a.len() != self.cfg.action_dim {
+            return Err(PredictError::ActionSize {
+                got: a.len(),
+                want: self.cfg.action_dim,
+            });
+        }
+        if a.iter().any(|v| !v.is_finite()) {
+            return Err(PredictError::NonFinite(a.to_vec()));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,45 @@
+//! Shared helpers for the integration tests.
+#![allow(dead_code)]
+
+use world_model::{Device, Learner, Step, StepOutcome, WorldModelConfig};
+
+/// A small network that learns the synthetic world in seconds on 2 CPU cores.
+pub fn small_config(size: usize) -> WorldModelConfig {
+    WorldModelConfig {
+        width: size,
+        height: size,
+        cnn_depth: 8,
+        deter: 128,
+        stoch: 8,
+        classes: 8,
+        hidden: 128,
+        batch: 8,
+        seq_len: 6,
+        lr: 1e-3,
+        warmup_steps: 20,
+        min_frames: 16,
+        replay_capacity: 4096,
+        ..Default::default()
+    }
+}
+
+/// Trains a fresh learner on `steps` for `n` optimizer steps.
+pub fn train(cfg: &WorldModelConfig, steps: &[Step], n: usize) -> Learner {
+    let mut learner = Learner::new(cfg.clone(), &Device::flex()).unwrap();
+    for s in steps {
+        learner.push(s).unwrap();
+    }
+    for _ in 0..n {
+        let outcome = learner.train_step();
+        assert!(
+            matches!(outcome, StepOutcome::Updated(_)),
+            "training step failed: {outcome:?}"
+        );
+    }
+    learner
+}
+
+/// A fresh path in the temp directory.
+pub fn temp_path(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("wm-test-{}-{name}", std::process::id()))
+}

@@ -1,0 +1,104 @@
+//! Assembles the game's `App` for a window or for headless, offscreen rendering.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bevy::app::ScheduleRunnerPlugin;
+use bevy::prelude::*;
+use bevy::window::ExitCondition;
+use bevy::winit::WinitPlugin;
+use bevy_procgen::{LevelError, LevelSpec, ProcgenPlugin};
+use bevy_world_model::CapturePlugin;
+use bevy_world_model_ui::WorldModelUiPlugin;
+
+use crate::agent::{AgentPlugin, spawn_agent};
+use crate::cli::Cli;
+use crate::session::{SessionPlan, SessionPlugin};
+
+/// With or without a window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// A window showing the agent's view and the minimap.
+    Windowed,
+    /// No window at all: `primary_window: None`, winit disabled, a fixed-rate loop.
+    Headless,
+}
+
+/// True when an X11 display is available (winit is built for X11 only).
+pub fn display_available() -> bool {
+    std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
+}
+
+/// Directory of the shipped levels.
+pub fn levels_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/levels")
+}
+
+/// `--level`: a shipped level name, a path to a RON file, or the default level.
+pub fn resolve_level(arg: Option<&str>) -> Result<LevelSpec, LevelError> {
+    let Some(arg) = arg else {
+        return LevelSpec::load(&levels_dir().join("maze.ron"));
+    };
+    let as_path = Path::new(arg);
+    if as_path.exists() || arg.ends_with(".ron") {
+        return LevelSpec::load(as_path);
+    }
+    let shipped = levels_dir().join(format!("{arg}.ron"));
+    if shipped.exists() {
+        return LevelSpec::load(&shipped);
+    }
+    Err(LevelError::Io {
+        path: arg.into(),
+        reason: format!(
+            "no such file, and no shipped level of that name in {}",
+            levels_dir().display()
+        ),
+    })
+}
+
+/// Builds the game.
+pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode) -> App {
+    let mut app = App::new();
+    match mode {
+        Mode::Windowed => {
+            app.add_plugins(DefaultPlugins.set(WindowPlugin {
+                primary_window: Some(Window {
+                    title: "Mini Dreamer".into(),
+                    resolution: (1000, 720).into(),
+                    ..default()
+                }),
+                ..default()
+            }))
+            .add_plugins(WorldModelUiPlugin::with_scale(cli.scale));
+        }
+        Mode::Headless => {
+            app.add_plugins(
+                DefaultPlugins
+                    .set(WindowPlugin {
+                        primary_window: None,
+                        exit_condition: ExitCondition::DontExit,
+                        ..default()
+                    })
+                    .disable::<WinitPlugin>(),
+            )
+            .add_plugins(ScheduleRunnerPlugin::run_loop(Duration::from_secs_f64(
+                1.0 / 60.0,
+            )));
+        }
+    }
+    let resolution = cli.resolution;
+    app.add_plugins((
+        ProcgenPlugin::new(spec).with_seed(cli.seed),
+        CapturePlugin,
+        AgentPlugin,
+        SessionPlugin(SessionPlan {
+            frames: cli.frames,
+            screenshot: cli.screenshot.clone(),
+            windowed: mode == Mode::Windowed,
+        }),
+    ))
+    .add_systems(Startup, move |mut commands: Commands| {
+        spawn_agent(&mut commands, resolution);
+    });
+    app
+}

@@ -1,0 +1,7 @@
+//! The Mini Dreamer demo game: CLI, the agent and its controls, run control, app assembly.
+//! The reusable parts live in `plugins/`.
+
+pub mod agent;
+pub mod app;
+pub mod cli;
+pub mod session;

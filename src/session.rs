@@ -1,0 +1,121 @@
+//! Script-friendly run control: quit keys, `--frames N` and `--screenshot PATH`.
+
+use std::path::PathBuf;
+
+use bevy::prelude::*;
+use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
+use bevy_world_model::LatestFrames;
+
+/// How this run ends.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct SessionPlan {
+    /// Exit after this many frames.
+    pub frames: Option<u64>,
+    /// Save a PNG before exiting.
+    pub screenshot: Option<PathBuf>,
+    /// Whether there is a window (screenshot of the window) or not (of the agent's view).
+    pub windowed: bool,
+}
+
+/// Frames run so far and whether the final screenshot was requested.
+#[derive(Resource, Default)]
+struct SessionState {
+    frames: u64,
+    screenshot_requested: bool,
+}
+
+/// Extra frames to wait for a first readback before a headless screenshot gives up.
+const READBACK_GRACE_FRAMES: u64 = 600;
+
+/// Quit keys and the frame budget.
+pub struct SessionPlugin(pub SessionPlan);
+
+impl Plugin for SessionPlugin {
+    fn build(&self, app: &mut App) {
+        app.insert_resource(self.0.clone())
+            .init_resource::<SessionState>()
+            .add_systems(Update, (quit_keys, count_frames));
+    }
+}
+
+fn quit_keys(keys: Option<Res<ButtonInput<KeyCode>>>, mut exit: MessageWriter<AppExit>) {
+    let Some(keys) = keys else {
+        return;
+    };
+    let ctrl = keys.any_pressed([KeyCode::ControlLeft, KeyCode::ControlRight]);
+    if keys.just_pressed(KeyCode::Escape) || (ctrl && keys.just_pressed(KeyCode::KeyQ)) {
+        exit.write(AppExit::Success);
+    }
+}
+
+fn count_frames(
+    mut commands: Commands,
+    plan: Res<SessionPlan>,
+    mut state: ResMut<SessionState>,
+    latest: Res<LatestFrames>,
+    mut exit: MessageWriter<AppExit>,
+) {
+    state.frames += 1;
+    let Some(limit) = plan.frames else {
+        return;
+    };
+    if state.frames < limit {
+        return;
+    }
+    let Some(path) = plan.screenshot.clone() else {
+        info!("ran {} frames; exiting", state.frames);
+        exit.write(AppExit::Success);
+        return;
+    };
+    if plan.windowed {
+        if !state.screenshot_requested {
+            state.screenshot_requested = true;
+            commands.spawn(Screenshot::primary_window()).observe(
+                move |ev: On<ScreenshotCaptured>, mut exit: MessageWriter<AppExit>| {
+                    exit.write(save_png(ev.image.clone(), &path));
+                },
+            );
+        }
+        return;
+    }
+    // Headless: the agent's view, from the newest readback.
+    match latest.0.values().max_by_key(|f| f.tick) {
+        Some(frame) => {
+            let image = Image::new(
+                bevy::render::render_resource::Extent3d {
+                    width: frame.width,
+                    height: frame.height,
+                    depth_or_array_layers: 1,
+                },
+                bevy::render::render_resource::TextureDimension::D2,
+                frame.rgba.clone(),
+                bevy::render::render_resource::TextureFormat::Rgba8UnormSrgb,
+                bevy::asset::RenderAssetUsages::default(),
+            );
+            exit.write(save_png(image, &path));
+        }
+        None if state.frames > limit + READBACK_GRACE_FRAMES => {
+            error!("no frame was read back from the agent's camera; no screenshot written");
+            exit.write(AppExit::error());
+        }
+        None => {}
+    }
+}
+
+/// Saves an image as RGB PNG; the exit code says whether it worked.
+fn save_png(image: Image, path: &std::path::Path) -> AppExit {
+    let result = image
+        .try_into_dynamic()
+        .map_err(|e| e.to_string())
+        .and_then(|img| img.to_rgb8().save(path).map_err(|e| e.to_string()));
+    match result {
+        Ok(()) => {
+            info!("screenshot saved to {}", path.display());
+            AppExit::Success
+        }
+        Err(e) => {
+            error!("cannot save screenshot {}: {e}", path.display());
+            AppExit::error()
+        }
+    }
+}

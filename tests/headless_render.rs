@@ -1,0 +1,102 @@
+//! Real rendering, real readback (lavapipe where there is no GPU): the agent's camera frame
+//! arrives on the CPU, is not one flat colour, changes when the agent turns, and carries the
+//! exact tick at which it was rendered.
+
+use std::time::Duration;
+
+use bevy::app::{PluginsState, ScheduleRunnerPlugin};
+use bevy::prelude::*;
+use bevy::render::RenderPlugin;
+use bevy::render::pipelined_rendering::PipelinedRenderingPlugin;
+use bevy::window::ExitCondition;
+use bevy::winit::WinitPlugin;
+use bevy_procgen::{CurrentLevel, LevelSpec, ProcgenPlugin};
+use bevy_world_model::{CapturePlugin, FrameCaptured, ModelClock, WorldModelSystems};
+use mini_dreamer::agent::spawn_agent;
+
+/// The tick at which the camera turns.
+const TURN_AT: u64 = 60;
+
+#[derive(Resource, Default)]
+struct Collected(Vec<FrameCaptured>);
+
+fn collect(mut frames: MessageReader<FrameCaptured>, mut out: ResMut<Collected>) {
+    out.0.extend(frames.read().cloned());
+}
+
+/// Before `TURN_AT` the camera looks along -z, from then on along +x.
+fn pose(clock: Res<ModelClock>, level: Option<Res<CurrentLevel>>, mut q: Query<&mut Transform, With<Camera3d>>) {
+    let Some(level) = level else { return };
+    for mut t in &mut q {
+        t.translation = level.cell_center(level.grid.start()) + Vec3::Y * 1.2;
+        t.rotation = if clock.tick < TURN_AT {
+            Quat::IDENTITY
+        } else {
+            Quat::from_rotation_y(-std::f32::consts::FRAC_PI_2)
+        };
+    }
+}
+
+fn headless_app() -> App {
+    let mut app = App::new();
+    app.add_plugins(
+        DefaultPlugins
+            .set(WindowPlugin {
+                primary_window: None,
+                exit_condition: ExitCondition::DontExit,
+                ..default()
+            })
+            .set(RenderPlugin {
+                synchronous_pipeline_compilation: true,
+                ..default()
+            })
+            .disable::<WinitPlugin>()
+            .disable::<PipelinedRenderingPlugin>(),
+    )
+    .add_plugins(ScheduleRunnerPlugin::run_loop(Duration::ZERO))
+    .add_plugins((ProcgenPlugin::new(LevelSpec::default()).with_seed(5), CapturePlugin))
+    .init_resource::<Collected>()
+    .add_systems(Startup, |mut commands: Commands| {
+        spawn_agent(&mut commands, 64);
+    })
+    .add_systems(PreUpdate, collect.after(WorldModelSystems::Capture))
+    .add_systems(Update, pose);
+    while app.plugins_state() == PluginsState::Adding {
+        bevy::tasks::tick_global_task_pools_on_main_thread();
+    }
+    app.finish();
+    app.cleanup();
+    app
+}
+
+#[test]
+fn frames_are_read_back_tagged_by_tick_and_change_when_turning() {
+    let mut app = headless_app();
+    for _ in 0..TURN_AT + 40 {
+        app.update();
+    }
+    let frames = std::mem::take(&mut app.world_mut().resource_mut::<Collected>().0);
+    assert!(frames.len() > 30, "only {} frames arrived", frames.len());
+    let ticks: Vec<u64> = frames.iter().map(|f| f.tick).collect();
+    assert!(ticks.windows(2).all(|w| w[1] == w[0] + 1), "one frame per tick, in order: {ticks:?}");
+    let by_tick = |t: u64| {
+        frames
+            .iter()
+            .find(|f| f.tick == t)
+            .unwrap_or_else(|| panic!("no frame for tick {t}; got {ticks:?}"))
+    };
+    let before = by_tick(TURN_AT - 1);
+    let after = by_tick(TURN_AT);
+    assert_eq!(before.rgba.len(), 64 * 64 * 4);
+
+    let first_px = &before.rgba[..4];
+    assert!(
+        before.rgba.chunks_exact(4).any(|p| p != first_px),
+        "the frame is one flat colour"
+    );
+    assert_ne!(before.rgba, after.rgba, "turning changes the view");
+    // Exact pairing: the frame tagged TURN_AT - 1 is the old view, the one tagged TURN_AT
+    // the new view (the scene is static, so each view renders identically every frame).
+    assert_eq!(before.rgba, by_tick(TURN_AT - 5).rgba, "tick {} shows the old view", TURN_AT - 1);
+    assert_eq!(after.rgba, by_tick(TURN_AT + 5).rgba, "tick {TURN_AT} shows the new view");
+}
