@@ -92,7 +92,7 @@ impl Default for LevelSpec {
 }
 
 /// A level file that cannot be used, with what is wrong in it.
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq)]
 pub enum LevelError {
     /// The file could not be read.
     #[error("cannot read level {path}: {reason}")]

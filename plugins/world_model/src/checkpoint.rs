@@ -185,7 +185,7 @@ struct Sections<'a> {
     optim: &'a [u8],
 }
 
-fn split(path: &Path, bytes: &[u8]) -> Result<Sections<'_>, CheckpointError> {
+fn split<'a>(path: &Path, bytes: &'a [u8]) -> Result<Sections<'a>, CheckpointError> {
     let truncated = |what: &str| CheckpointError::Truncated {
         path: path.into(),
         what: what.into(),
@@ -298,9 +298,18 @@ pub fn load(
 }
 
 /// Applies saved optimizer state to a fresh optimizer.
+///
+/// Burn 0.22 materialises the state on `Device::default()` (the first GPU backend, which on a
+/// machine without a GPU is a software Vulkan adapter) and moves it to each parameter's device
+/// on the next step. That works, but if no such device can start Burn panics; the panic is
+/// caught here and reported as an error so the caller can continue with fresh moments.
 pub fn restore_optimizer(
     optim: ModuleOptimizer,
     bytes: Vec<u8>,
 ) -> Result<ModuleOptimizer, String> {
-    optim.from_bytes(Bytes::from_bytes_vec(bytes)).map_err(|e| e.to_string())
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        optim.from_bytes(Bytes::from_bytes_vec(bytes))
+    }))
+    .map_err(|_| "restoring optimizer state panicked inside Burn".to_string())?
+    .map_err(|e| e.to_string())
 }

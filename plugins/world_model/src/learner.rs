@@ -292,7 +292,7 @@ fn global_grad_norm(model: &WorldModel, grads: &GradientsParams) -> f32 {
     if parts.is_empty() {
         return 0.0;
     }
-    let total: f32 = Tensor::cat(parts, 0).sum().sqrt().into_scalar().elem();
+    let total: f32 = Tensor::cat(parts, 0).sum().sqrt().into_scalar::<f32>();
     total
 }
 

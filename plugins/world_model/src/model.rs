@@ -62,7 +62,7 @@ impl LossParts {
             .clone()
             .into_data()
             .convert::<f32>()
-            .to_vec()
+            .try_to_vec::<f32>()
             .unwrap_or_default();
         let g = |i: usize| v.get(i).copied().unwrap_or(f32::NAN);
         Self {

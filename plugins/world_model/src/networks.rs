@@ -242,7 +242,7 @@ mod tests {
     fn nearest_upsampling_repeats_pixels() {
         let device = Device::flex();
         let x = Tensor::<4>::from_floats([[[[1.0, 2.0], [3.0, 4.0]]]], &device);
-        let y: Vec<f32> = upsample_nearest2(x).into_data().to_vec().unwrap();
+        let y: Vec<f32> = upsample_nearest2(x).into_data().try_to_vec::<f32>().unwrap();
         assert_eq!(
             y,
             vec![

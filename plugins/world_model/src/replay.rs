@@ -247,9 +247,9 @@ mod tests {
             .sample(16, 4, Sampling::Uniform, &mut rng, &device)
             .unwrap();
         assert_eq!(batch.obs.dims(), [16, 4, 3, 2, 2]);
-        let obs: Vec<f32> = batch.obs.into_data().to_vec().unwrap();
-        let act: Vec<f32> = batch.actions.into_data().to_vec().unwrap();
-        let first: Vec<f32> = batch.first.into_data().to_vec().unwrap();
+        let obs: Vec<f32> = batch.obs.into_data().try_to_vec::<f32>().unwrap();
+        let act: Vec<f32> = batch.actions.into_data().try_to_vec::<f32>().unwrap();
+        let first: Vec<f32> = batch.first.into_data().try_to_vec::<f32>().unwrap();
         for b in 0..16 {
             let red0 = ((obs[b * 4 * 12] + 0.5) * 255.0).round();
             assert!((14.0..=16.0).contains(&red0), "window starts inside the ring");
@@ -275,7 +275,7 @@ mod tests {
             window: 10,
         };
         let batch = buf.sample(64, 2, sampling, &mut rng, &device).unwrap();
-        let act: Vec<f32> = batch.actions.into_data().to_vec().unwrap();
+        let act: Vec<f32> = batch.actions.into_data().try_to_vec::<f32>().unwrap();
         assert!(act.iter().all(|a| *a >= 90.0), "{act:?}");
     }
 

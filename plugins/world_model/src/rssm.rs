@@ -200,10 +200,10 @@ mod tests {
         );
         let same: Vec<f32> = categorical_kl(p.clone(), p.clone())
             .into_data()
-            .to_vec()
+            .try_to_vec::<f32>()
             .unwrap();
         assert!(same.iter().all(|v| v.abs() < 1e-5), "{same:?}");
-        let diff: Vec<f32> = categorical_kl(p, q).into_data().to_vec().unwrap();
+        let diff: Vec<f32> = categorical_kl(p, q).into_data().try_to_vec::<f32>().unwrap();
         assert!(diff.iter().all(|v| *v > 0.0), "{diff:?}");
     }
 
@@ -213,7 +213,7 @@ mod tests {
         let device = Device::flex();
         let p = Tensor::<3>::from_floats([[[0.5f32, 0.5]]], &device).log();
         let q = Tensor::<3>::from_floats([[[0.25f32, 0.75]]], &device).log();
-        let kl: f32 = categorical_kl(p, q).into_scalar().elem();
+        let kl: f32 = categorical_kl(p, q).into_scalar::<f32>();
         let expected = 0.5 * 2f32.ln() + 0.5 * (2.0f32 / 3.0).ln();
         assert!((kl - expected).abs() < 1e-6, "{kl} vs {expected}");
     }
@@ -224,7 +224,7 @@ mod tests {
         let cfg = cfg();
         let rssm = Rssm::new(&cfg, 6, &device);
         let h = Tensor::<2>::random([2, 8], Distribution::Normal(0.0, 100.0), &device);
-        let p: Vec<f32> = rssm.prior_logp(h).exp().into_data().to_vec().unwrap();
+        let p: Vec<f32> = rssm.prior_logp(h).exp().into_data().try_to_vec::<f32>().unwrap();
         let floor = cfg.unimix / cfg.classes as f32;
         assert!(p.iter().all(|v| *v >= floor * 0.999), "min {:?}", p.iter().cloned().fold(1.0, f32::min));
     }
@@ -236,7 +236,7 @@ mod tests {
         let rssm = Rssm::new(&cfg, 6, &device);
         let logp = rssm.prior_logp(Tensor::ones([2, 8], &device));
         for draw in [Draw::Sample, Draw::Mode] {
-            let z: Vec<f32> = rssm.draw(logp.clone(), draw).into_data().to_vec().unwrap();
+            let z: Vec<f32> = rssm.draw(logp.clone(), draw).into_data().try_to_vec::<f32>().unwrap();
             for var in z.chunks(cfg.classes) {
                 let ones = var.iter().filter(|v| (**v - 1.0).abs() < 1e-5).count();
                 let zeros = var.iter().filter(|v| v.abs() < 1e-5).count();

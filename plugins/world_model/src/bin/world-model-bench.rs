@@ -6,7 +6,6 @@
 
 use std::time::Instant;
 
-use burn::module::AutodiffModule;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::optim::{AdamConfig, GradientsParams};
@@ -182,7 +181,7 @@ fn bench_reference(device: &Device, args: &Args) -> (f64, f64) {
         let loss = l1 + kl.mul_scalar(0.03);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optim.step(1e-3, model.clone(), grads);
-        let _: f32 = loss.into_scalar().elem();
+        let _: f32 = loss.into_scalar::<f32>();
     });
     let infer = model.valid();
     let obs1 = Tensor::<4>::random([1, 3, REF_H, REF_W], Distribution::Uniform(-1.0, 1.0), device);
