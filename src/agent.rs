@@ -112,8 +112,8 @@ fn read_input(
         return;
     };
     let axis = |pos: &[KeyCode], neg: &[KeyCode]| {
-        (keys.any_pressed(pos.iter().copied()) as i32 - keys.any_pressed(neg.iter().copied()) as i32)
-            as f32
+        (keys.any_pressed(pos.iter().copied()) as i32
+            - keys.any_pressed(neg.iter().copied()) as i32) as f32
     };
     let forward = axis(&[KeyCode::KeyW], &[KeyCode::KeyS]);
     let strafe = axis(&[KeyCode::KeyD], &[KeyCode::KeyA]);
@@ -150,7 +150,7 @@ fn place_at_start(
     *seen = level.generation;
     for (agent, mut t) in &mut agents {
         t.translation = level.cell_center(level.grid.start()) + Vec3::Y * agent.eye_height;
-        t.rotation = Quat::IDENTITY;
+        t.rotation = Quat::from_rotation_y(level.start_yaw());
     }
 }
 

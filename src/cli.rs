@@ -32,9 +32,7 @@ pub struct Cli {
 }
 
 fn parse_scale(s: &str) -> Result<f32, String> {
-    let v: f32 = s
-        .parse()
-        .map_err(|_| format!("'{s}' is not a number"))?;
+    let v: f32 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
     if (1.0..=16.0).contains(&v) {
         Ok(v)
     } else {

@@ -11,11 +11,18 @@ use mini_dreamer::agent::{Agent, AgentAction, AgentPlugin, AgentSystems};
 
 fn app(spec: LevelSpec) -> App {
     let mut app = App::new();
-    app.add_plugins((MinimalPlugins, AssetPlugin::default(), TransformPlugin, InputPlugin))
-        .init_asset::<Mesh>()
-        .init_asset::<StandardMaterial>()
-        .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(1.0 / 30.0)))
-        .add_plugins((ProcgenPlugin::new(spec).with_seed(3), AgentPlugin));
+    app.add_plugins((
+        MinimalPlugins,
+        AssetPlugin::default(),
+        TransformPlugin,
+        InputPlugin,
+    ))
+    .init_asset::<Mesh>()
+    .init_asset::<StandardMaterial>()
+    .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(
+        1.0 / 30.0,
+    )))
+    .add_plugins((ProcgenPlugin::new(spec).with_seed(3), AgentPlugin));
     app.world_mut().spawn(Agent::default());
     app.finish();
     app.cleanup();
@@ -56,7 +63,10 @@ fn holding_forward_stops_at_the_wall() {
     let level = app.world().resource::<CurrentLevel>();
     let cs = level.spec.cell_size;
     let radius = Agent::default().radius;
-    assert!(end.z < start.z - cs, "the agent walked forward: {start} -> {end}");
+    assert!(
+        end.z < start.z - cs,
+        "the agent walked forward: {start} -> {end}"
+    );
     assert!(
         end.z >= cs + radius - 1e-3,
         "the agent stopped at the end wall's face, not inside it: z = {}",
@@ -93,6 +103,9 @@ fn random_walk_never_enters_a_wall() {
         let level = app.world().resource::<CurrentLevel>();
         let cells = level.world_to_cells(pos);
         let r = Agent::default().radius / level.spec.cell_size;
-        assert!(!level.grid.overlaps(cells, r * 0.999), "agent inside a wall at {pos}");
+        assert!(
+            !level.grid.overlaps(cells, r * 0.999),
+            "agent inside a wall at {pos}"
+        );
     }
 }

@@ -25,7 +25,11 @@ fn collect(mut frames: MessageReader<FrameCaptured>, mut out: ResMut<Collected>)
 }
 
 /// Before `TURN_AT` the camera looks along -z, from then on along +x.
-fn pose(clock: Res<ModelClock>, level: Option<Res<CurrentLevel>>, mut q: Query<&mut Transform, With<Camera3d>>) {
+fn pose(
+    clock: Res<ModelClock>,
+    level: Option<Res<CurrentLevel>>,
+    mut q: Query<&mut Transform, With<Camera3d>>,
+) {
     let Some(level) = level else { return };
     for mut t in &mut q {
         t.translation = level.cell_center(level.grid.start()) + Vec3::Y * 1.2;
@@ -54,7 +58,10 @@ fn headless_app() -> App {
             .disable::<PipelinedRenderingPlugin>(),
     )
     .add_plugins(ScheduleRunnerPlugin::run_loop(Duration::ZERO))
-    .add_plugins((ProcgenPlugin::new(LevelSpec::default()).with_seed(5), CapturePlugin))
+    .add_plugins((
+        ProcgenPlugin::new(LevelSpec::default()).with_seed(5),
+        CapturePlugin,
+    ))
     .init_resource::<Collected>()
     .add_systems(Startup, |mut commands: Commands| {
         spawn_agent(&mut commands, 64);
@@ -78,7 +85,10 @@ fn frames_are_read_back_tagged_by_tick_and_change_when_turning() {
     let frames = std::mem::take(&mut app.world_mut().resource_mut::<Collected>().0);
     assert!(frames.len() > 30, "only {} frames arrived", frames.len());
     let ticks: Vec<u64> = frames.iter().map(|f| f.tick).collect();
-    assert!(ticks.windows(2).all(|w| w[1] == w[0] + 1), "one frame per tick, in order: {ticks:?}");
+    assert!(
+        ticks.windows(2).all(|w| w[1] == w[0] + 1),
+        "one frame per tick, in order: {ticks:?}"
+    );
     let by_tick = |t: u64| {
         frames
             .iter()
@@ -97,6 +107,15 @@ fn frames_are_read_back_tagged_by_tick_and_change_when_turning() {
     assert_ne!(before.rgba, after.rgba, "turning changes the view");
     // Exact pairing: the frame tagged TURN_AT - 1 is the old view, the one tagged TURN_AT
     // the new view (the scene is static, so each view renders identically every frame).
-    assert_eq!(before.rgba, by_tick(TURN_AT - 5).rgba, "tick {} shows the old view", TURN_AT - 1);
-    assert_eq!(after.rgba, by_tick(TURN_AT + 5).rgba, "tick {TURN_AT} shows the new view");
+    assert_eq!(
+        before.rgba,
+        by_tick(TURN_AT - 5).rgba,
+        "tick {} shows the old view",
+        TURN_AT - 1
+    );
+    assert_eq!(
+        after.rgba,
+        by_tick(TURN_AT + 5).rgba,
+        "tick {TURN_AT} shows the new view"
+    );
 }

@@ -316,10 +316,15 @@ mod tests {
             assert_eq!(g.first_unreachable(), None, "seed {seed}");
             assert!(!g.is_wall(g.start()));
             let open = g.open_cells().count();
-            assert!(open > g.width() * g.height() / 4, "seed {seed}: only {open} open");
+            assert!(
+                open > g.width() * g.height() / 4,
+                "seed {seed}: only {open} open"
+            );
             // The border is solid.
             for x in 0..g.width() as i32 {
-                assert!(g.is_wall(IVec2::new(x, 0)) && g.is_wall(IVec2::new(x, g.height() as i32 - 1)));
+                assert!(
+                    g.is_wall(IVec2::new(x, 0)) && g.is_wall(IVec2::new(x, g.height() as i32 - 1))
+                );
             }
         }
     }
@@ -327,15 +332,14 @@ mod tests {
     #[test]
     fn layouts_with_islands_are_rejected() {
         let s = LevelSpec {
-            layout: Some(vec![
-                "#######".into(),
-                "#S.#..#".into(),
-                "#######".into(),
-            ]),
+            layout: Some(vec!["#######".into(), "#S.#..#".into(), "#######".into()]),
             ..Default::default()
         };
         let err = Grid::from_spec(&s, 0).unwrap_err();
-        assert!(err.to_string().contains("(4, 1) cannot be reached"), "{err}");
+        assert!(
+            err.to_string().contains("(4, 1) cannot be reached"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! with noise so every place looks a little different (which a world model can learn from).
 
 use bevy::asset::RenderAssetUsages;
+use bevy::color::{ColorToComponents, LinearRgba, Srgba};
 use bevy::math::{IVec2, Vec3};
 use bevy::mesh::{Indices, Mesh, PrimitiveTopology};
 use noise::{NoiseFn, Perlin};
@@ -83,13 +84,15 @@ pub struct LevelMeshes {
     pub ceiling: MeshData,
 }
 
+/// A palette colour (sRGB, as modders pick them) scaled by `k`, as the linear vertex colour
+/// the renderer expects.
 fn shade(c: Rgb, k: f32) -> [f32; 4] {
-    [
+    let srgb = Srgba::rgb(
         (c.0 * k).clamp(0.0, 1.0),
         (c.1 * k).clamp(0.0, 1.0),
         (c.2 * k).clamp(0.0, 1.0),
-        1.0,
-    ]
+    );
+    LinearRgba::from(srgb).to_f32_array()
 }
 
 /// Builds the meshes. Lighting is baked into vertex colours (walls facing different ways get
@@ -111,7 +114,8 @@ pub fn build(grid: &Grid, spec: &LevelSpec, seed: u64) -> LevelMeshes {
             let (x0, z0) = (x as f32 * cs, z as f32 * cs);
             let (x1, z1) = (x0 + cs, z0 + cs);
             if !grid.is_wall(cell) {
-                let tile = 1.0 + var * noise(x as f64, z as f64, 0.37)
+                let tile = 1.0
+                    + var * noise(x as f64, z as f64, 0.37)
                     + if (x + z) % 2 == 0 { 0.06 } else { -0.06 };
                 let f = shade(spec.palette.floor, tile);
                 floor.quad(
@@ -124,7 +128,10 @@ pub fn build(grid: &Grid, spec: &LevelSpec, seed: u64) -> LevelMeshes {
                     Vec3::Y,
                     [f; 4],
                 );
-                let c = shade(spec.palette.ceiling, 1.0 + 0.5 * var * noise(x as f64 + 50.0, z as f64, 0.29));
+                let c = shade(
+                    spec.palette.ceiling,
+                    1.0 + 0.5 * var * noise(x as f64 + 50.0, z as f64, 0.29),
+                );
                 ceiling.quad(
                     [
                         Vec3::new(x0, wh, z0),
@@ -144,10 +151,30 @@ pub fn build(grid: &Grid, spec: &LevelSpec, seed: u64) -> LevelMeshes {
             let detail = 1.0 + var * noise(x as f64 + 100.0, z as f64 - 100.0, 0.61);
             // Faces towards open neighbours only; interior faces are never visible.
             let faces: [(IVec2, Vec3, [Vec3; 2], f32); 4] = [
-                (IVec2::X, Vec3::X, [Vec3::new(x1, 0.0, z1), Vec3::new(x1, 0.0, z0)], 0.92),
-                (IVec2::NEG_X, Vec3::NEG_X, [Vec3::new(x0, 0.0, z0), Vec3::new(x0, 0.0, z1)], 0.72),
-                (IVec2::Y, Vec3::Z, [Vec3::new(x0, 0.0, z1), Vec3::new(x1, 0.0, z1)], 1.0),
-                (IVec2::NEG_Y, Vec3::NEG_Z, [Vec3::new(x1, 0.0, z0), Vec3::new(x0, 0.0, z0)], 0.82),
+                (
+                    IVec2::X,
+                    Vec3::X,
+                    [Vec3::new(x1, 0.0, z1), Vec3::new(x1, 0.0, z0)],
+                    0.92,
+                ),
+                (
+                    IVec2::NEG_X,
+                    Vec3::NEG_X,
+                    [Vec3::new(x0, 0.0, z0), Vec3::new(x0, 0.0, z1)],
+                    0.72,
+                ),
+                (
+                    IVec2::Y,
+                    Vec3::Z,
+                    [Vec3::new(x0, 0.0, z1), Vec3::new(x1, 0.0, z1)],
+                    1.0,
+                ),
+                (
+                    IVec2::NEG_Y,
+                    Vec3::NEG_Z,
+                    [Vec3::new(x1, 0.0, z0), Vec3::new(x0, 0.0, z0)],
+                    0.82,
+                ),
             ];
             for (dir, normal, [a, b], light) in faces {
                 if grid.is_wall(cell + dir) {
@@ -185,6 +212,10 @@ mod tests {
         assert_eq!(a.ceiling.quads(), 3);
         // A 3-cell corridor shows 3 faces above, 3 below and one at each end.
         assert_eq!(a.walls.quads(), 8);
-        assert_ne!(build(&g, &spec, 6).walls.hash(), a.walls.hash(), "seed changes colours");
+        assert_ne!(
+            build(&g, &spec, 6).walls.hash(),
+            a.walls.hash(),
+            "seed changes colours"
+        );
     }
 }

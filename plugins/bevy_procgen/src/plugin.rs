@@ -62,6 +62,27 @@ impl CurrentLevel {
         Vec3::new((cell.x as f32 + 0.5) * cs, 0.0, (cell.y as f32 + 0.5) * cs)
     }
 
+    /// Yaw (radians about +Y; 0 looks along -Z) that faces the longest open run of cells from
+    /// the start, so the first view is down a corridor rather than into a wall.
+    pub fn start_yaw(&self) -> f32 {
+        use std::f32::consts::{FRAC_PI_2, PI};
+        let start = self.grid.start();
+        let run = |dir: IVec2| {
+            (1..)
+                .take_while(|k| !self.grid.is_wall(start + dir * *k))
+                .count()
+        };
+        [
+            (IVec2::NEG_Y, 0.0),
+            (IVec2::NEG_X, FRAC_PI_2),
+            (IVec2::Y, PI),
+            (IVec2::X, -FRAC_PI_2),
+        ]
+        .into_iter()
+        .max_by_key(|(dir, _)| run(*dir))
+        .map_or(0.0, |(_, yaw)| yaw)
+    }
+
     /// World x/z to continuous cell coordinates.
     pub fn world_to_cells(&self, pos: Vec3) -> Vec2 {
         Vec2::new(pos.x, pos.z) / self.spec.cell_size
@@ -119,12 +140,9 @@ impl Plugin for ProcgenPlugin {
             spec: self.spec.clone(),
             seed: self.seed,
         };
-        app.add_systems(
-            Startup,
-            move |mut writer: MessageWriter<LoadLevel>| {
-                writer.write(initial.clone());
-            },
-        )
+        app.add_systems(Startup, move |mut writer: MessageWriter<LoadLevel>| {
+            writer.write(initial.clone());
+        })
         .add_systems(Update, spawn_requested_level.in_set(ProcgenSystems::Spawn));
     }
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-/// A colour as linear-ish RGB floats in `[0, 1]`.
+/// A colour as sRGB floats in `[0, 1]` (the values a colour picker shows, divided by 255).
 pub type Rgb = (f32, f32, f32);
 
 /// Colours of a level.
@@ -166,11 +166,18 @@ impl LevelSpec {
                     ));
                 }
             }
-            let starts = rows.iter().flat_map(|r| r.chars()).filter(|c| *c == 'S').count();
+            let starts = rows
+                .iter()
+                .flat_map(|r| r.chars())
+                .filter(|c| *c == 'S')
+                .count();
             if starts > 1 {
                 return bad(format!("layout has {starts} start cells 'S', at most 1"));
             }
-        } else if self.width < 5 || self.height < 5 || self.width % 2 == 0 || self.height % 2 == 0
+        } else if self.width < 5
+            || self.height < 5
+            || self.width.is_multiple_of(2)
+            || self.height.is_multiple_of(2)
         {
             return bad(format!(
                 "size {}x{} must be odd and at least 5x5",
@@ -186,7 +193,10 @@ impl LevelSpec {
             return bad(format!("wall_height {} must be positive", self.wall_height));
         }
         if !(0.0..=1.0).contains(&self.loop_chance) {
-            return bad(format!("loop_chance {} must be in [0, 1]", self.loop_chance));
+            return bad(format!(
+                "loop_chance {} must be in [0, 1]",
+                self.loop_chance
+            ));
         }
         if self.palette.walls.is_empty() {
             return bad("palette.walls needs at least one colour".into());

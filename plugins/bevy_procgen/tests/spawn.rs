@@ -69,7 +69,13 @@ fn broken_level_request_keeps_the_old_level() {
     let before = app.world().resource::<CurrentLevel>().grid.hash();
     app.world_mut().write_message(LoadLevel {
         spec: LevelSpec {
-            layout: Some(vec!["###".into(), "#S#".into(), "#.#".into(), "###".into(), "#.#".into()]),
+            layout: Some(vec![
+                "###".into(),
+                "#S#".into(),
+                "#.#".into(),
+                "###".into(),
+                "#.#".into(),
+            ]),
             ..Default::default()
         },
         seed: 0,

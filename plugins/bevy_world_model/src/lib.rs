@@ -64,7 +64,10 @@ impl Plugin for CapturePlugin {
         // Main schedule
         app.configure_sets(First, WorldModelSystems::Tick)
             .configure_sets(PreUpdate, WorldModelSystems::Capture)
-            .add_systems(First, capture::advance_clock.in_set(WorldModelSystems::Tick))
+            .add_systems(
+                First,
+                capture::advance_clock.in_set(WorldModelSystems::Tick),
+            )
             .add_systems(
                 PreUpdate,
                 (capture::emit_frames, capture::attach_capture)

@@ -97,10 +97,12 @@ fn draw_panels(
     focus: Query<&GlobalTransform, With<MinimapFocus>>,
     diagnostics: Res<DiagnosticsStore>,
 ) -> Result {
-    let view = cameras
-        .iter()
-        .next()
-        .map(|(img, cam)| (contexts.add_image(EguiTextureHandle::Weak(img.0.id())), *cam));
+    let view = cameras.iter().next().map(|(img, cam)| {
+        (
+            contexts.add_image(EguiTextureHandle::Weak(img.0.id())),
+            *cam,
+        )
+    });
     let ctx = contexts.ctx_mut()?;
     let mut root = egui::Ui::new(
         ctx.clone(),
@@ -127,7 +129,10 @@ fn draw_panels(
             let newest = latest.0.values().map(|f| f.tick).max();
             ui.separator();
             ui.label(match newest {
-                Some(t) => format!("frame readback tick {t} (lag {})", clock.tick.saturating_sub(t)),
+                Some(t) => format!(
+                    "frame readback tick {t} (lag {})",
+                    clock.tick.saturating_sub(t)
+                ),
                 None => "waiting for the first readback".into(),
             });
         });
@@ -135,16 +140,14 @@ fn draw_panels(
     });
     egui::CentralPanel::default().show(&mut root, |ui| {
         ui.horizontal_top(|ui| {
-            ui.vertical(|ui| {
-                match view {
-                    Some((id, cam)) => {
-                        ui.label(format!("Agent view {}x{}", cam.width, cam.height));
-                        let size = egui::vec2(cam.width as f32, cam.height as f32) * settings.scale;
-                        ui.image(egui::load::SizedTexture::new(id, size));
-                    }
-                    None => {
-                        ui.label("No camera is tagged with WorldModelCamera.");
-                    }
+            ui.vertical(|ui| match view {
+                Some((id, cam)) => {
+                    ui.label(format!("Agent view {}x{}", cam.width, cam.height));
+                    let size = egui::vec2(cam.width as f32, cam.height as f32) * settings.scale;
+                    ui.image(egui::load::SizedTexture::new(id, size));
+                }
+                None => {
+                    ui.label("No camera is tagged with WorldModelCamera.");
                 }
             });
             if settings.show_minimap

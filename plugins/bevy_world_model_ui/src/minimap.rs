@@ -6,12 +6,16 @@ use bevy_procgen::CurrentLevel;
 
 /// Paints `level` into a square of `size` points, with the agent at `pose`
 /// (world position, forward direction) as a dot and a heading line.
-pub fn draw_minimap(ui: &mut egui::Ui, level: &CurrentLevel, pose: Option<(Vec3, Vec3)>, size: f32) {
+pub fn draw_minimap(
+    ui: &mut egui::Ui,
+    level: &CurrentLevel,
+    pose: Option<(Vec3, Vec3)>,
+    size: f32,
+) {
     let grid = &level.grid;
     let cells = grid.width().max(grid.height()) as f32;
     let cell = size / cells;
-    let (response, painter) =
-        ui.allocate_painter(egui::vec2(size, size), egui::Sense::hover());
+    let (response, painter) = ui.allocate_painter(egui::vec2(size, size), egui::Sense::hover());
     let origin = response.rect.min;
     painter.rect_filled(response.rect, 2.0, egui::Color32::from_gray(30));
     let wall = egui::Color32::from_rgb(150, 140, 130);

@@ -36,7 +36,9 @@ fn main() {
     let mut data = synthetic::record(args.size, 24, 48, 1);
     if args.shuffle {
         let n = data.len();
-        let actions: Vec<Vec<f32>> = (0..n).map(|i| data[(i * 7919) % n].action.clone()).collect();
+        let actions: Vec<Vec<f32>> = (0..n)
+            .map(|i| data[(i * 7919) % n].action.clone())
+            .collect();
         for (s, a) in data.iter_mut().zip(actions) {
             s.action = a;
         }
@@ -56,8 +58,10 @@ fn main() {
             let mut p = Predictor::new(learner.inference_model(), cfg.clone(), Device::flex());
             let e = eval::one_step(&mut p, &held);
             println!(
-                "step {i:5} {:6.1}s loss {:.4} recon {:.4} pred {:.4} kl {:.2} | model {:.2} dB base {:.2} dB gain {:+.2}",
+                "step {i:5} {:6.1}s gn {:.3} lr {:.5} loss {:.4} recon {:.4} pred {:.4} kl {:.2} | model {:.2} dB base {:.2} dB gain {:+.2}",
                 start.elapsed().as_secs_f64(),
+                r.grad_norm,
+                r.lr,
                 r.loss.total,
                 r.loss.recon,
                 r.loss.pred,

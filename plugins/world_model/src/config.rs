@@ -91,9 +91,11 @@ pub struct WorldModelConfig {
     pub lr: f64,
     /// Linear warm-up, in steps. Default: `100`
     pub warmup_steps: usize,
-    /// Adam epsilon. Default: `1e-6`
+    /// Adam epsilon. Must stay far below the smallest gradients (encoder gradients reach
+    /// 1e-7), or Adam silently stops updating those weights. Default: `1e-8`
     pub adam_eps: f32,
-    /// Global gradient-norm clip. Default: `100.0`
+    /// Global gradient-norm clip (the loss is summed over pixels, so norms are large).
+    /// Default: `1000.0`
     pub grad_clip: f32,
     /// Replay capacity in frames (each 64x64 RGB frame is 12 KiB). Default: `20000`
     pub replay_capacity: usize,
@@ -129,8 +131,8 @@ impl Default for WorldModelConfig {
             seq_len: 8,
             lr: 6e-4,
             warmup_steps: 100,
-            adam_eps: 1e-6,
-            grad_clip: 100.0,
+            adam_eps: 1e-8,
+            grad_clip: 1000.0,
             replay_capacity: 20_000,
             sampling: Sampling::Recent {
                 fraction: 0.5,
@@ -176,7 +178,11 @@ impl WorldModelConfig {
     /// Checks everything a network or trainer needs, naming the first problem found.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |msg: String| Err(ConfigError(msg));
-        if self.width == 0 || self.height == 0 || self.width % 16 != 0 || self.height % 16 != 0 {
+        if self.width == 0
+            || self.height == 0
+            || !self.width.is_multiple_of(16)
+            || !self.height.is_multiple_of(16)
+        {
             return bad(format!(
                 "frame size {}x{} must be non-zero multiples of 16",
                 self.width, self.height
@@ -243,7 +249,9 @@ impl WorldModelConfig {
                 }
             )*};
         }
-        cmp!(width, height, action_dim, cnn_depth, deter, stoch, classes, hidden, upsample);
+        cmp!(
+            width, height, action_dim, cnn_depth, deter, stoch, classes, hidden, upsample
+        );
         out
     }
 

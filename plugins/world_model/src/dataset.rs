@@ -84,7 +84,8 @@ impl DatasetWriter {
         let json = serde_json::to_vec(&header).expect("header serialises");
         out.write_all(MAGIC).map_err(io)?;
         out.write_all(&VERSION.to_le_bytes()).map_err(io)?;
-        out.write_all(&(json.len() as u64).to_le_bytes()).map_err(io)?;
+        out.write_all(&(json.len() as u64).to_le_bytes())
+            .map_err(io)?;
         out.write_all(&json).map_err(io)?;
         Ok(Self {
             out,
@@ -97,7 +98,8 @@ impl DatasetWriter {
     /// Appends one step.
     pub fn write(&mut self, step: &Step) -> Result<(), DatasetError> {
         let h = self.header;
-        if (step.frame.width, step.frame.height, step.action.len()) != (h.width, h.height, h.action_dim)
+        if (step.frame.width, step.frame.height, step.action.len())
+            != (h.width, h.height, h.action_dim)
         {
             return Err(DatasetError::Mismatch(format!(
                 "{}x{} frame with {} actions, dataset is {}x{} with {}",
@@ -261,11 +263,13 @@ mod tests {
         for t in 0..5 {
             w.write(&step(t)).unwrap();
         }
-        assert!(w.write(&Step {
-            action: vec![1.0],
-            ..step(9)
-        })
-        .is_err());
+        assert!(
+            w.write(&Step {
+                action: vec![1.0],
+                ..step(9)
+            })
+            .is_err()
+        );
         assert_eq!(w.finish().unwrap(), 5);
         let ds = Dataset::load(&path).unwrap();
         assert_eq!(ds.steps, (0..5).map(step).collect::<Vec<_>>());

@@ -70,12 +70,12 @@ impl DeviceChoice {
                 {
                     Ok((device, setup)) => {
                         let info = setup.adapter.get_info();
-                        let description =
-                            format!("wgpu: {} ({:?})", info.name, info.device_type);
+                        let description = format!("wgpu: {} ({:?})", info.name, info.device_type);
                         if self == Self::Auto && info.device_type == wgpu::DeviceType::Cpu {
                             let mut d = flex();
-                            d.description =
-                                format!("flex (CPU; the only wgpu adapter is software: {description})");
+                            d.description = format!(
+                                "flex (CPU; the only wgpu adapter is software: {description})"
+                            );
                             return Ok(d);
                         }
                         Ok(ResolvedDevice {

@@ -137,7 +137,11 @@ pub fn write_chw(rgb: &[u8], w: usize, h: usize, out: &mut [f32]) {
 /// A `[n, 3, height, width]` tensor in about `[-0.5, 0.5]` back to frames (clamped).
 pub fn tensor_to_frames(t: Tensor<4>) -> Vec<Frame> {
     let [n, _, h, w] = t.dims();
-    let data: Vec<f32> = t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
+    let data: Vec<f32> = t
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .unwrap_or_default();
     let plane = w * h;
     (0..n)
         .map(|i| {

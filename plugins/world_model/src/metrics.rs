@@ -136,8 +136,8 @@ pub fn ssim(a: &Frame, b: &Frame) -> f64 {
         let vx = sxx[i] - ux * ux;
         let vy = syy[i] - uy * uy;
         let cxy = sxy[i] - ux * uy;
-        total += ((2.0 * ux * uy + c1) * (2.0 * cxy + c2))
-            / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
+        total +=
+            ((2.0 * ux * uy + c1) * (2.0 * cxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
     }
     total / (ow * oh) as f64
 }
@@ -173,11 +173,7 @@ pub fn hist_corr(a: &Frame, b: &Frame) -> f64 {
 
 /// An error heatmap: per-pixel mean absolute error over channels, scaled so `full_scale`
 /// (0-255 units) is the hottest colour, coloured black -> red -> yellow -> white.
-pub fn error_heatmap(
-    pred: &Frame,
-    target: &Frame,
-    full_scale: f64,
-) -> Result<Frame, SizeMismatch> {
+pub fn error_heatmap(pred: &Frame, target: &Frame, full_scale: f64) -> Result<Frame, SizeMismatch> {
     if (pred.width, pred.height) != (target.width, target.height) {
         return Err(SizeMismatch(
             pred.width,
@@ -257,8 +253,16 @@ mod tests {
             (3, -0.014_897_446_125_250_338, 6.568_540_912_445_201),
         ] {
             let m = compare(&pattern(48, 40, 0), &pattern(48, 40, shift)).unwrap();
-            assert!((m.ssim - ssim_ref).abs() < 1e-9, "ssim {} vs {ssim_ref}", m.ssim);
-            assert!((m.psnr - psnr_ref).abs() < 1e-9, "psnr {} vs {psnr_ref}", m.psnr);
+            assert!(
+                (m.ssim - ssim_ref).abs() < 1e-9,
+                "ssim {} vs {ssim_ref}",
+                m.ssim
+            );
+            assert!(
+                (m.psnr - psnr_ref).abs() < 1e-9,
+                "psnr {} vs {psnr_ref}",
+                m.psnr
+            );
         }
     }
 
@@ -286,7 +290,11 @@ mod tests {
     fn hist_corr_of_shuffled_pixels_is_one() {
         let a = pattern(16, 16, 0);
         let mut b = a.clone();
-        b.rgb.chunks_exact_mut(3).rev().zip(a.rgb.chunks_exact(3)).for_each(|(d, s)| d.copy_from_slice(s));
+        b.rgb
+            .chunks_exact_mut(3)
+            .rev()
+            .zip(a.rgb.chunks_exact(3))
+            .for_each(|(d, s)| d.copy_from_slice(s));
         assert!((hist_corr(&a, &b) - 1.0).abs() < 1e-12);
     }
 }

@@ -147,91 +147,94 @@ impl WorldModel {
             .reshape([b, t, Encoder::embed_size(cfg)]);
         let keep_all = batch.first.clone().neg().add_scalar(1.0); // [b, t]
 
+        // The posterior must run step by step (z_t feeds h_{t+1}); everything that only
+        // reads h (prior, KL, entropies, decoding) runs once over all steps, time-major.
         let mut state = Latent::zeros(cfg, b, &device);
         let mut prev_action = Tensor::<2>::zeros([b, cfg.action_dim], &device);
-        let mut post_states = Vec::with_capacity(t);
-        let mut prior_states = Vec::with_capacity(t);
-        let mut pred_keep = Vec::with_capacity(t);
-        let mut kls = Vec::with_capacity(t);
-        let mut dyn_losses = Vec::with_capacity(t);
-        let mut rep_losses = Vec::with_capacity(t);
-        let mut prior_ent = Vec::with_capacity(t);
-        let mut post_ent = Vec::with_capacity(t);
+        let mut hs = Vec::with_capacity(t);
+        let mut zs = Vec::with_capacity(t);
+        let mut posts = Vec::with_capacity(t);
         for step in 0..t {
             let keep = keep_all.clone().slice([0..b, step..step + 1]); // [b, 1]
             state = state.mask(keep.clone());
-            let action = prev_action * keep.clone();
-            let h = self.rssm.transition(&state, action);
-            let prior = self.rssm.prior_logp(h.clone());
-            let e = embed.clone().slice([0..b, step..step + 1]).reshape([b as i64, -1]);
-            let post = self.rssm.post_logp(h.clone(), e);
-
-            let kl = categorical_kl(post.clone(), prior.clone());
-            let dyn_kl = categorical_kl(post.clone().detach(), prior.clone());
-            let rep_kl = categorical_kl(post.clone(), prior.clone().detach());
-            dyn_losses.push(dyn_kl.clamp_min(cfg.free_nats));
-            rep_losses.push(rep_kl.clamp_min(cfg.free_nats));
-            kls.push(kl.detach());
-            prior_ent.push(categorical_entropy(prior.clone().detach()));
-            post_ent.push(categorical_entropy(post.clone().detach()));
-
-            if step > 0 && cfg.pred_weight > 0.0 {
-                let z = self.rssm.draw(prior, Draw::Sample);
-                prior_states.push(Latent { h: h.clone(), z });
-                pred_keep.push(keep.clone());
-            }
-            let z = self.rssm.draw(post, Draw::Sample);
+            let h = self.rssm.transition(&state, prev_action * keep);
+            let e = embed
+                .clone()
+                .slice([0..b, step..step + 1])
+                .reshape([b as i64, -1]);
+            let post = self.rssm.post_logp(h.clone(), e); // [b, stoch, classes]
+            let z = self.rssm.draw(post.clone(), Draw::Sample);
+            hs.push(h.clone());
+            zs.push(z.clone());
+            posts.push(post);
             state = Latent { h, z };
-            post_states.push(state.clone());
             prev_action = batch
                 .actions
                 .clone()
                 .slice([0..b, step..step + 1])
                 .reshape([b as i64, -1]);
         }
+        let h_all = Tensor::cat(hs, 0); // [t * b, deter]
+        let post = Tensor::cat(posts, 0); // [t * b, stoch, classes]
+        let prior = self.rssm.prior_logp(h_all.clone());
 
-        let recon_frames = self.decoder.forward(Tensor::cat(
-            post_states.iter().map(Latent::features).collect(),
-            0,
-        )); // time-major [t * b, c, h, w]
+        let kl = categorical_kl(post.clone(), prior.clone()).detach().mean();
+        let dyn_loss = categorical_kl(post.clone().detach(), prior.clone())
+            .clamp_min(cfg.free_nats)
+            .mean();
+        let rep_loss = categorical_kl(post.clone(), prior.clone().detach())
+            .clamp_min(cfg.free_nats)
+            .mean();
+        let prior_ent = categorical_entropy(prior.clone().detach());
+        let post_ent = categorical_entropy(post.detach());
+
         let obs_time_major = batch
             .obs
             .clone()
             .swap_dims(0, 1)
             .reshape([t * b, c, hh, ww]);
+        let recon_frames = self
+            .decoder
+            .forward(Tensor::cat(vec![h_all.clone(), Tensor::cat(zs, 0)], 1));
         let recon = pixel_loss(cfg.recon_loss, recon_frames, obs_time_major.clone());
 
-        let pred = if prior_states.is_empty() {
-            Tensor::<1>::zeros([1], &device)
-        } else {
-            let n = prior_states.len();
-            let frames = self.decoder.forward(Tensor::cat(
-                prior_states.iter().map(Latent::features).collect(),
-                0,
-            )); // [n * b, c, h, w] for steps 1..t
-            let target = obs_time_major.slice([b..t * b]);
-            let keep = Tensor::cat(pred_keep, 0); // [n * b, 1]
+        let pred = if t > 1 && cfg.pred_weight > 0.0 {
+            // The prior at step s >= 1 predicts obs[s] from everything before it.
+            let n = (t - 1) * b;
+            let prior_next = prior.narrow(0, b, n);
+            let z = self.rssm.draw(prior_next, Draw::Sample);
+            let frames = self
+                .decoder
+                .forward(Tensor::cat(vec![h_all.narrow(0, b, n), z], 1));
+            let target = obs_time_major.narrow(0, b, n);
+            let keep = keep_all
+                .clone()
+                .swap_dims(0, 1)
+                .reshape([t * b, 1])
+                .narrow(0, b, n); // [n, 1]: 0 where the step starts an episode
             let err = pixel_error(cfg.recon_loss, frames, target)
-                .mean_dims(&[1, 2, 3])
-                .reshape([n * b, 1]);
+                .sum_dims(&[1, 2, 3])
+                .reshape([n, 1]); // per frame, summed over pixels
             let kept = keep.clone().sum().clamp_min(1.0);
             (err * keep).sum() / kept
+        } else {
+            Tensor::<1>::zeros([1], &device)
         };
 
-        let dyn_loss = Tensor::cat(dyn_losses, 0).mean();
-        let rep_loss = Tensor::cat(rep_losses, 0).mean();
         let total = recon.clone()
             + pred.clone().mul_scalar(cfg.pred_weight)
             + dyn_loss.mul_scalar(cfg.kl_dyn)
             + rep_loss.mul_scalar(cfg.kl_rep);
+        // Parts are reported per pixel, so they read the same at any frame size.
+        let per_pixel = 1.0 / (c * hh * ww) as f32;
         let parts = Tensor::cat(
             vec![
                 total.clone().detach(),
-                recon.detach(),
-                pred.detach(),
-                Tensor::cat(kls, 0).mean(),
-                Tensor::cat(prior_ent, 0).mean(),
-                Tensor::cat(post_ent, 0).mean(),
+                recon.detach().mul_scalar(per_pixel),
+                pred.detach().mul_scalar(per_pixel),
+                kl,
+                prior_ent,
+                post_ent,
             ],
             0,
         );
@@ -248,7 +251,15 @@ fn pixel_error(kind: ReconLoss, pred: Tensor<4>, target: Tensor<4>) -> Tensor<4>
     }
 }
 
-/// Mean pixel loss, `[1]`.
+/// Pixel loss summed over each frame's pixels and averaged over frames, `[1]`.
+///
+/// Summing (as Dreamer's log-likelihood does) rather than averaging over pixels keeps the
+/// reconstruction gradient large next to the KL terms (nats per frame); averaged, the KL
+/// wins, the posterior collapses onto the prior and gradients into the encoder vanish.
 fn pixel_loss(kind: ReconLoss, pred: Tensor<4>, target: Tensor<4>) -> Tensor<1> {
-    pixel_error(kind, pred, target).mean()
+    let [n, _, _, _] = pred.dims();
+    pixel_error(kind, pred, target)
+        .sum_dims(&[1, 2, 3])
+        .reshape([n])
+        .mean()
 }

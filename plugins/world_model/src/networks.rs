@@ -242,7 +242,10 @@ mod tests {
     fn nearest_upsampling_repeats_pixels() {
         let device = Device::flex();
         let x = Tensor::<4>::from_floats([[[[1.0, 2.0], [3.0, 4.0]]]], &device);
-        let y: Vec<f32> = upsample_nearest2(x).into_data().try_to_vec::<f32>().unwrap();
+        let y: Vec<f32> = upsample_nearest2(x)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         assert_eq!(
             y,
             vec![
@@ -255,7 +258,10 @@ mod tests {
     fn gru_keeps_state_shape() {
         let device = Device::flex();
         let gru = GruCell::new(5, 7, &device);
-        let h = gru.forward(Tensor::ones([3, 5], &device), Tensor::zeros([3, 7], &device));
+        let h = gru.forward(
+            Tensor::ones([3, 5], &device),
+            Tensor::zeros([3, 7], &device),
+        );
         assert_eq!(h.dims(), [3, 7]);
     }
 }

@@ -107,7 +107,9 @@ impl ReplayBuffer {
         let i = self.head;
         self.frames[i * fb..(i + 1) * fb].copy_from_slice(&step.frame.rgb);
         self.actions[i * self.action_dim..(i + 1) * self.action_dim].copy_from_slice(&step.action);
-        let contiguous = self.last_tick.is_some_and(|t| step.tick == t.wrapping_add(1));
+        let contiguous = self
+            .last_tick
+            .is_some_and(|t| step.tick == t.wrapping_add(1));
         self.first[i] = step.first || !contiguous;
         self.last_tick = Some(step.tick);
         self.head = (self.head + 1) % self.capacity;
@@ -215,7 +217,11 @@ mod tests {
         }
         assert_eq!(buf.len(), 3);
         assert_eq!(buf.total_pushed(), 10);
-        assert_eq!(buf.frames.len(), 3 * 12, "storage never grows past capacity");
+        assert_eq!(
+            buf.frames.len(),
+            3 * 12,
+            "storage never grows past capacity"
+        );
         let kept: Vec<u8> = buf.iter().map(|(f, _, _)| f.rgb[0]).collect();
         assert_eq!(kept, vec![7, 8, 9], "oldest first, newest kept");
     }
@@ -252,7 +258,10 @@ mod tests {
         let first: Vec<f32> = batch.first.into_data().try_to_vec::<f32>().unwrap();
         for b in 0..16 {
             let red0 = ((obs[b * 4 * 12] + 0.5) * 255.0).round();
-            assert!((14.0..=16.0).contains(&red0), "window starts inside the ring");
+            assert!(
+                (14.0..=16.0).contains(&red0),
+                "window starts inside the ring"
+            );
             for t in 0..4 {
                 let red = ((obs[(b * 4 + t) * 12] + 0.5) * 255.0).round();
                 assert_eq!(red, red0 + t as f32, "frames are consecutive");

@@ -96,9 +96,7 @@ impl Rssm {
 
     /// Log-probabilities of the prior `p(z | h)`, unimix applied, `[n, stoch, classes]`.
     pub fn prior_logp(&self, h: Tensor<2>) -> Tensor<3> {
-        let logits = self
-            .prior_out
-            .forward(silu(self.prior_hidden.forward(h)));
+        let logits = self.prior_out.forward(silu(self.prior_hidden.forward(h)));
         self.mixed_logp(logits)
     }
 
@@ -203,7 +201,10 @@ mod tests {
             .try_to_vec::<f32>()
             .unwrap();
         assert!(same.iter().all(|v| v.abs() < 1e-5), "{same:?}");
-        let diff: Vec<f32> = categorical_kl(p, q).into_data().try_to_vec::<f32>().unwrap();
+        let diff: Vec<f32> = categorical_kl(p, q)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         assert!(diff.iter().all(|v| *v > 0.0), "{diff:?}");
     }
 
@@ -224,9 +225,18 @@ mod tests {
         let cfg = cfg();
         let rssm = Rssm::new(&cfg, 6, &device);
         let h = Tensor::<2>::random([2, 8], Distribution::Normal(0.0, 100.0), &device);
-        let p: Vec<f32> = rssm.prior_logp(h).exp().into_data().try_to_vec::<f32>().unwrap();
+        let p: Vec<f32> = rssm
+            .prior_logp(h)
+            .exp()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         let floor = cfg.unimix / cfg.classes as f32;
-        assert!(p.iter().all(|v| *v >= floor * 0.999), "min {:?}", p.iter().cloned().fold(1.0, f32::min));
+        assert!(
+            p.iter().all(|v| *v >= floor * 0.999),
+            "min {:?}",
+            p.iter().cloned().fold(1.0, f32::min)
+        );
     }
 
     #[test]
@@ -236,7 +246,11 @@ mod tests {
         let rssm = Rssm::new(&cfg, 6, &device);
         let logp = rssm.prior_logp(Tensor::ones([2, 8], &device));
         for draw in [Draw::Sample, Draw::Mode] {
-            let z: Vec<f32> = rssm.draw(logp.clone(), draw).into_data().try_to_vec::<f32>().unwrap();
+            let z: Vec<f32> = rssm
+                .draw(logp.clone(), draw)
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
             for var in z.chunks(cfg.classes) {
                 let ones = var.iter().filter(|v| (**v - 1.0).abs() < 1e-5).count();
                 let zeros = var.iter().filter(|v| v.abs() < 1e-5).count();

@@ -12,9 +12,9 @@ use crate::frame::Frame;
 use crate::replay::Step;
 
 /// Pixels moved per step at full forward or strafe input.
-pub const MOVE_SPEED: f32 = 3.0;
+pub const MOVE_SPEED: f32 = 6.0;
 /// Radians turned per step at full yaw input.
-pub const TURN_SPEED: f32 = 0.08;
+pub const TURN_SPEED: f32 = 0.2;
 
 /// The texture and a camera pose on it.
 #[derive(Clone, Debug)]
@@ -27,9 +27,9 @@ pub struct ScrollWorld {
 
 fn texel(u: f32, v: f32) -> [u8; 3] {
     use std::f32::consts::TAU;
-    let r = 0.5 + 0.4 * (TAU * u / 53.0).sin() * (TAU * v / 71.0).cos();
-    let g = 0.5 + 0.4 * (TAU * (u + v) / 47.0).sin();
-    let b = 0.5 + 0.4 * (TAU * (u - 0.6 * v) / 61.0).cos();
+    let r = 0.5 + 0.4 * (TAU * u / 97.0).sin();
+    let g = 0.5 + 0.4 * (TAU * v / 113.0).sin();
+    let b = 0.5 + 0.4 * (TAU * (u + v) / 131.0).cos();
     [r, g, b].map(|c| (c.clamp(0.0, 1.0) * 255.0).round() as u8)
 }
 

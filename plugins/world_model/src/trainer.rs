@@ -200,7 +200,9 @@ impl TrainerHandle {
     }
 
     fn stop(&mut self) {
-        let _ = self.control.send_timeout(Control::Shutdown, Duration::from_secs(1));
+        let _ = self
+            .control
+            .send_timeout(Control::Shutdown, Duration::from_secs(1));
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -324,7 +326,10 @@ impl RateMeter {
     fn tick(&mut self) {
         self.times.push_back(Instant::now());
         while self.times.len() > 2
-            && self.times.front().is_some_and(|t| t.elapsed() > Duration::from_secs(5))
+            && self
+                .times
+                .front()
+                .is_some_and(|t| t.elapsed() > Duration::from_secs(5))
         {
             self.times.pop_front();
         }

@@ -93,7 +93,10 @@ fn bad_files_get_clear_errors() {
     let err = checkpoint::load(&path, Some(&other), &Device::flex())
         .err()
         .expect("must fail");
-    assert!(matches!(err, CheckpointError::ConfigMismatch { .. }), "{err}");
+    assert!(
+        matches!(err, CheckpointError::ConfigMismatch { .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("deter: 32 vs 64"), "{err}");
 
     let missing = common::temp_path("does-not-exist.wmck");
@@ -116,6 +119,10 @@ fn saving_never_leaves_a_partial_file_under_the_real_name() {
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(names, vec!["model.wmck".to_string()], "no temp files left behind");
+    assert_eq!(
+        names,
+        vec!["model.wmck".to_string()],
+        "no temp files left behind"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -48,16 +48,22 @@ fn streams_steps_publishes_snapshots_and_saves() {
         t.elapsed() < Duration::from_secs(2),
         "sending 1000 steps must not wait on training"
     );
-    assert!(accepted < 1000, "a full channel drops steps instead of blocking");
+    assert!(
+        accepted < 1000,
+        "a full channel drops steps instead of blocking"
+    );
 
-    let snap = wait_for(Duration::from_secs(60), || handle.latest_snapshot())
-        .expect("a snapshot arrives");
+    let snap =
+        wait_for(Duration::from_secs(60), || handle.latest_snapshot()).expect("a snapshot arrives");
     assert!(snap.step >= 2);
     let stats = wait_for(Duration::from_secs(10), || {
         handle.latest_stats().filter(|s| s.step >= 2)
     })
     .expect("stats arrive");
-    assert!(stats.loss.total.is_finite() && stats.loss.total > 0.0, "{stats:?}");
+    assert!(
+        stats.loss.total.is_finite() && stats.loss.total > 0.0,
+        "{stats:?}"
+    );
     assert!(stats.frames_dropped > 0);
     assert!(stats.buffer_len > 0 && stats.buffer_len <= stats.buffer_capacity);
 
@@ -83,8 +89,13 @@ fn bad_steps_are_reported_not_fatal() {
     let mut step = synthetic::record(8, 1, 1, 0).remove(0);
     step.action = vec![f32::NAN, 0.0, 0.0];
     handle.send_step(step);
-    let event = wait_for(Duration::from_secs(10), || handle.events().into_iter().next());
-    assert!(matches!(event, Some(TrainerEvent::BadStep(ref m)) if m.contains("8x8")), "{event:?}");
+    let event = wait_for(Duration::from_secs(10), || {
+        handle.events().into_iter().next()
+    });
+    assert!(
+        matches!(event, Some(TrainerEvent::BadStep(ref m)) if m.contains("8x8")),
+        "{event:?}"
+    );
     assert!(handle.is_running());
 }
 
@@ -98,7 +109,10 @@ fn nan_weights_skip_the_update_and_restore_the_last_good_ones() {
     assert!(matches!(learner.train_step(), StepOutcome::Updated(_)));
     learner.poison_for_test();
     let outcome = learner.train_step();
-    assert!(matches!(outcome, StepOutcome::Skipped(r) if !r.loss.total.is_finite()), "{outcome:?}");
+    assert!(
+        matches!(outcome, StepOutcome::Skipped(r) if !r.loss.total.is_finite()),
+        "{outcome:?}"
+    );
     assert_eq!(learner.non_finite_steps(), 1);
     assert_eq!(learner.steps(), 1, "no update counted");
     let outcome = learner.train_step();

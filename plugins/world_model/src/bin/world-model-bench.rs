@@ -157,7 +157,11 @@ impl Reference {
             .reshape([n, 128, 6, 8]);
         for (i, d) in self.dec.iter().enumerate() {
             y = d.forward(y);
-            y = if i + 1 < self.dec.len() { elu(y, 1.0) } else { tanh(y) };
+            y = if i + 1 < self.dec.len() {
+                elu(y, 1.0)
+            } else {
+                tanh(y)
+            };
         }
         (y, mu, logvar, h)
     }
@@ -168,8 +172,16 @@ fn bench_reference(device: &Device, args: &Args) -> (f64, f64) {
     let ad = device.clone().autodiff();
     let mut model = Reference::new(&ad);
     let mut optim = AdamConfig::new().init();
-    let obs = Tensor::<4>::random([REF_BATCH, 3, REF_H, REF_W], Distribution::Uniform(-1.0, 1.0), &ad);
-    let next = Tensor::<4>::random([REF_BATCH, 3, REF_H, REF_W], Distribution::Uniform(-1.0, 1.0), &ad);
+    let obs = Tensor::<4>::random(
+        [REF_BATCH, 3, REF_H, REF_W],
+        Distribution::Uniform(-1.0, 1.0),
+        &ad,
+    );
+    let next = Tensor::<4>::random(
+        [REF_BATCH, 3, REF_H, REF_W],
+        Distribution::Uniform(-1.0, 1.0),
+        &ad,
+    );
     let act = Tensor::<2>::random([REF_BATCH, 4], Distribution::Uniform(-1.0, 1.0), &ad);
     let train_ms = time_ms(args.warmup, args.iters, || {
         let h = Tensor::zeros([REF_BATCH, 256], &ad);
@@ -184,7 +196,11 @@ fn bench_reference(device: &Device, args: &Args) -> (f64, f64) {
         let _: f32 = loss.into_scalar::<f32>();
     });
     let infer = model.valid();
-    let obs1 = Tensor::<4>::random([1, 3, REF_H, REF_W], Distribution::Uniform(-1.0, 1.0), device);
+    let obs1 = Tensor::<4>::random(
+        [1, 3, REF_H, REF_W],
+        Distribution::Uniform(-1.0, 1.0),
+        device,
+    );
     let act1 = Tensor::<2>::zeros([1, 4], device);
     let mut h = Tensor::<2>::zeros([1, 256], device);
     let infer_ms = time_ms(args.warmup, args.iters * 2, || {
@@ -213,7 +229,11 @@ fn main() {
     let (train_ms, fps, infer_ms) = bench_default(&cfg, &device, &args);
     let mut upsample = serde_json::Map::new();
     if args.upsample {
-        for kind in [Upsample::ConvTranspose, Upsample::ResizeConv, Upsample::PixelShuffle] {
+        for kind in [
+            Upsample::ConvTranspose,
+            Upsample::ResizeConv,
+            Upsample::PixelShuffle,
+        ] {
             let c = WorldModelConfig {
                 upsample: kind,
                 ..cfg.clone()

@@ -40,15 +40,15 @@ fn main() -> ExitCode {
         }
     };
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string(&m).expect("metrics serialise")
-        );
+        println!("{}", serde_json::to_string(&m).expect("metrics serialise"));
     } else {
         println!("mse        {:.4}", m.mse);
         println!("mae        {:.4}", m.mae);
         println!("psnr       {:.4} dB", m.psnr);
-        println!("ssim       {:.6}  (luminance, 11x11 Gaussian, sigma 1.5)", m.ssim);
+        println!(
+            "ssim       {:.6}  (luminance, 11x11 Gaussian, sigma 1.5)",
+            m.ssim
+        );
         println!("hist_corr  {:.6}", m.hist_corr);
         println!(
             "rgb_mae    {:.4} {:.4} {:.4}",

@@ -88,7 +88,12 @@ fn run(args: Args) -> Result<(), String> {
         let mut steps = ds.steps;
         held.extend(steps.split_off(cut));
         train.extend(steps);
-        eprintln!("loaded {}: {} train, {} held out", path.display(), cut, held.len());
+        eprintln!(
+            "loaded {}: {} train, {} held out",
+            path.display(),
+            cut,
+            held.len()
+        );
     }
     let header = header.expect("clap requires one dataset");
     cfg.width = header.width;
@@ -101,8 +106,10 @@ fn run(args: Args) -> Result<(), String> {
     eprintln!("device: {}", resolved.description);
     let mut learner = match &args.resume {
         Some(p) => {
-            let ckpt = checkpoint::load(p, Some(&cfg), &resolved.device).map_err(|e| e.to_string())?;
-            Learner::from_checkpoint(cfg.clone(), ckpt, &resolved.device).map_err(|e| e.to_string())?
+            let ckpt =
+                checkpoint::load(p, Some(&cfg), &resolved.device).map_err(|e| e.to_string())?;
+            Learner::from_checkpoint(cfg.clone(), ckpt, &resolved.device)
+                .map_err(|e| e.to_string())?
         }
         None => Learner::new(cfg.clone(), &resolved.device).map_err(|e| e.to_string())?,
     };
