@@ -5,4 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 scripts/ensure-system-deps.sh run
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/mini-dreamer/target}"
-exec cargo run --bin mini-dreamer -- "$@"
+# Build the whole workspace, as the tests do, so both commands share one set of artifacts
+# (`cargo run -p` alone would resolve features differently and rebuild much of Bevy).
+cargo build --workspace --quiet
+exec "$CARGO_TARGET_DIR/debug/mini-dreamer" "$@"

@@ -11,6 +11,6 @@ cargo test --workspace "$@"
 shot="$(mktemp -d)/window.png"
 echo "windowed smoke test: 60 frames under Xvfb, screenshot to $shot"
 xvfb-run -a -s "-screen 0 1280x800x24" \
-  cargo run --quiet --bin mini-dreamer -- --frames 60 --screenshot "$shot"
+  "$CARGO_TARGET_DIR/debug/mini-dreamer" --frames 60 --screenshot "$shot"
 [[ -s "$shot" ]] || { echo "windowed smoke test: no screenshot written" >&2; exit 1; }
 echo "windowed smoke test: ok ($(stat -c %s "$shot") bytes)"
