@@ -25,6 +25,15 @@ struct Args {
     /// Replace actions with shuffled ones (an action-blind baseline).
     #[arg(long)]
     shuffle: bool,
+    /// World: pixels moved per step at full input.
+    #[arg(long, default_value_t = 6.0)]
+    move_speed: f32,
+    /// World: radians turned per step at full input.
+    #[arg(long, default_value_t = 0.2)]
+    turn_speed: f32,
+    /// World: wavelength scale of the colour field in pixels.
+    #[arg(long, default_value_t = 100.0)]
+    feature_scale: f32,
 }
 
 fn main() {
@@ -33,7 +42,13 @@ fn main() {
     cfg.width = args.size;
     cfg.height = args.size;
     cfg.validate().expect("valid config");
-    let mut data = synthetic::record(args.size, 24, 48, 1);
+    let world = synthetic::WorldSpec {
+        size: args.size,
+        move_speed: args.move_speed,
+        turn_speed: args.turn_speed,
+        feature_scale: args.feature_scale,
+    };
+    let mut data = synthetic::record_with(world, 24, 48, 1);
     if args.shuffle {
         let n = data.len();
         let actions: Vec<Vec<f32>> = (0..n)
@@ -43,7 +58,7 @@ fn main() {
             s.action = a;
         }
     }
-    let held = synthetic::record(args.size, 6, 32, 999);
+    let held = synthetic::record_with(world, 6, 32, 999);
     let mut learner = Learner::new(cfg.clone(), &Device::flex()).unwrap();
     for s in &data {
         learner.push(s).unwrap();
