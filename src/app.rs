@@ -29,8 +29,13 @@ pub fn display_available() -> bool {
     std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
 }
 
-/// Directory of the shipped levels.
+/// Directory of the shipped levels: `assets/levels` under the working directory when it
+/// exists (a moved or installed game), else the one in the source checkout.
 pub fn levels_dir() -> PathBuf {
+    let local = Path::new("assets/levels");
+    if local.is_dir() {
+        return local.to_path_buf();
+    }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/levels")
 }
 
