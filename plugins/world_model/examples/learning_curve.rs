@@ -72,8 +72,10 @@ fn main() {
             };
             let mut p = Predictor::new(learner.inference_model(), cfg.clone(), Device::flex());
             let e = eval::one_step(&mut p, &held);
+            p.set_draw(world_model::rssm::Draw::Sample);
+            let es = eval::one_step(&mut p, &held);
             println!(
-                "step {i:5} {:6.1}s gn {:.3} lr {:.5} loss {:.4} recon {:.4} pred {:.4} kl {:.2} | model {:.2} dB base {:.2} dB gain {:+.2}",
+                "step {i:5} {:6.1}s gn {:.3} lr {:.5} loss {:.4} recon {:.4} pred {:.4} kl {:.2} | model {:.2} dB (sampled {:.2} dB) base {:.2} dB gain {:+.2}",
                 start.elapsed().as_secs_f64(),
                 r.grad_norm,
                 r.lr,
@@ -82,6 +84,7 @@ fn main() {
                 r.loss.pred,
                 r.loss.kl,
                 e.model_psnr_pooled,
+                es.model_psnr_pooled,
                 e.baseline_psnr_pooled,
                 e.gain_db()
             );

@@ -19,6 +19,7 @@ pub struct Predictor {
     cfg: WorldModelConfig,
     device: Device,
     state: Option<Latent>,
+    draw: Draw,
     /// `h_{t+1}` computed by the last prediction, with the action it assumed, reused by the
     /// next `observe` when the same action was taken.
     cached_transition: Option<(Vec<f32>, Tensor<2>)>,
@@ -60,8 +61,16 @@ impl Predictor {
             cfg,
             device,
             state: None,
+            draw: Draw::Mode,
             cached_transition: None,
         }
+    }
+
+    /// How latent states are drawn when predicting: the most likely class of each variable
+    /// (`Draw::Mode`, deterministic, the default) or a random sample (`Draw::Sample`, what the
+    /// decoder saw in training).
+    pub fn set_draw(&mut self, draw: Draw) {
+        self.draw = draw;
     }
 
     /// Replaces the weights, keeping the latent state (the next step uses the new weights).
@@ -109,7 +118,7 @@ impl Predictor {
         let z = self
             .model
             .rssm
-            .draw(self.model.rssm.post_logp(h.clone(), embed), Draw::Mode);
+            .draw(self.model.rssm.post_logp(h.clone(), embed), self.draw);
         let state = Latent { h, z };
         self.state = Some(state.clone());
         Ok(state)
@@ -130,7 +139,7 @@ impl Predictor {
         let z = self
             .model
             .rssm
-            .draw(self.model.rssm.prior_logp(h.clone()), Draw::Mode);
+            .draw(self.model.rssm.prior_logp(h.clone()), self.draw);
         let frame = self.model.decode(&Latent { h, z });
         Ok(tensor_to_frames(frame).pop())
     }
@@ -152,7 +161,7 @@ impl Predictor {
         for a in actions {
             state = self
                 .model
-                .imagine_step(&state, self.action_tensor(a), Draw::Mode);
+                .imagine_step(&state, self.action_tensor(a), self.draw);
             states.push(state.features());
         }
         if states.is_empty() {

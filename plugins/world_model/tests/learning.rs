@@ -46,11 +46,11 @@ fn training_lowers_the_loss_and_keeps_the_latent_informative() {
 }
 
 /// The full claim: one-step predictions beat copy-last-frame by 3 dB on held-out episodes,
-/// and shuffled actions do clearly worse. Not met yet: after 1,200 steps (about 4 minutes on
-/// 2 cores) the model reaches 16.0 dB against the baseline's 23.9 dB, still improving.
+/// and shuffled actions do clearly worse. Not met yet: after 1,000 steps (75 s on 2 cores)
+/// the model reaches 15.7 dB against the baseline's 24.0 dB, still improving.
 /// Run with `cargo test -p world_model --test learning -- --ignored --nocapture`.
 #[test]
-#[ignore = "not met yet (16.0 dB vs 23.9 dB baseline after 1,200 steps); see the doc comment"]
+#[ignore = "not met yet (15.7 dB vs 24.0 dB baseline after 1,000 steps); see the doc comment"]
 fn one_step_prediction_beats_copy_last_frame_and_needs_the_actions() {
     const TRAIN_STEPS: usize = 3000;
     let cfg = common::small_config(SIZE);
