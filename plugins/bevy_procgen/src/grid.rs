@@ -36,6 +36,31 @@ impl SeedRng {
     }
 }
 
+/// FNV-1a, 64 bit: a stable hash (unlike `std`'s, which may change between releases) for
+/// the determinism fingerprints of grids and meshes.
+#[derive(Clone, Copy, Debug)]
+pub struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv1a {
+    /// Feeds bytes.
+    pub fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ *b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    /// The hash of everything fed so far.
+    pub fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// Walls and open cells of a level, row-major, `(x, z)` cell coordinates.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Grid {
@@ -228,18 +253,13 @@ impl Grid {
 
     /// A stable 64-bit hash (FNV-1a) of the size, start and walls, for determinism checks.
     pub fn hash(&self) -> u64 {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut eat = |b: u8| {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        };
-        for v in [self.width as u64, self.height as u64] {
-            v.to_le_bytes().into_iter().for_each(&mut eat);
-        }
-        self.start.x.to_le_bytes().into_iter().for_each(&mut eat);
-        self.start.y.to_le_bytes().into_iter().for_each(&mut eat);
-        self.walls.iter().for_each(|w| eat(*w as u8));
-        h
+        let mut h = Fnv1a::default();
+        h.write(&(self.width as u64).to_le_bytes());
+        h.write(&(self.height as u64).to_le_bytes());
+        h.write(&self.start.x.to_le_bytes());
+        h.write(&self.start.y.to_le_bytes());
+        self.walls.iter().for_each(|w| h.write(&[*w as u8]));
+        h.finish()
     }
 
     /// Moves a circle of `radius` (cell units) at `pos` by `delta`, sliding along walls:

@@ -22,7 +22,7 @@ pub mod mesh;
 pub mod plugin;
 pub mod spec;
 
-pub use grid::{Grid, SeedRng};
+pub use grid::{Fnv1a, Grid, SeedRng};
 pub use plugin::{
     CurrentLevel, LevelEvent, LevelRoot, LoadLevel, MinimapFocus, ProcgenPlugin, ProcgenSystems,
 };

@@ -7,7 +7,7 @@ use bevy::math::{IVec2, Vec3};
 use bevy::mesh::{Indices, Mesh, PrimitiveTopology};
 use noise::{NoiseFn, Perlin};
 
-use crate::grid::Grid;
+use crate::grid::{Fnv1a, Grid};
 use crate::spec::{LevelSpec, Rgb};
 
 /// Vertex buffers before they become a [`Mesh`].
@@ -55,21 +55,15 @@ impl MeshData {
 
     /// A stable hash (FNV-1a over the raw floats and indices), for determinism tests.
     pub fn hash(&self) -> u64 {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut eat = |bytes: &[u8]| {
-            for b in bytes {
-                h ^= *b as u64;
-                h = h.wrapping_mul(0x0000_0100_0000_01b3);
-            }
-        };
+        let mut h = Fnv1a::default();
         for p in self.positions.iter().chain(&self.normals) {
-            p.iter().for_each(|v| eat(&v.to_le_bytes()));
+            p.iter().for_each(|v| h.write(&v.to_le_bytes()));
         }
         for c in &self.colors {
-            c.iter().for_each(|v| eat(&v.to_le_bytes()));
+            c.iter().for_each(|v| h.write(&v.to_le_bytes()));
         }
-        self.indices.iter().for_each(|i| eat(&i.to_le_bytes()));
-        h
+        self.indices.iter().for_each(|i| h.write(&i.to_le_bytes()));
+        h.finish()
     }
 }
 

@@ -2,7 +2,9 @@
 //! transforms and the same meshes; a broken request keeps the old level.
 
 use bevy::prelude::*;
-use bevy_procgen::{CurrentLevel, LevelEvent, LevelRoot, LevelSpec, LoadLevel, ProcgenPlugin};
+use bevy_procgen::{
+    CurrentLevel, Fnv1a, LevelEvent, LevelRoot, LevelSpec, LoadLevel, ProcgenPlugin,
+};
 
 fn app(seed: u64) -> App {
     let mut app = App::new();
@@ -30,27 +32,21 @@ fn fingerprint(app: &mut App) -> (u64, u64) {
             .attribute(Mesh::ATTRIBUTE_POSITION)
             .and_then(|a| a.as_float3())
             .expect("positions");
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut h = Fnv1a::default();
         for p in pos.iter().flatten() {
-            for b in p.to_le_bytes() {
-                h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
-            }
+            h.write(&p.to_le_bytes());
         }
-        entries.push((name.to_string(), t.translation().to_array(), h));
+        entries.push((name.to_string(), t.translation().to_array(), h.finish()));
     }
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(entries.len(), 3, "walls, floor and ceiling: {entries:?}");
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h = Fnv1a::default();
     for (name, t, mh) in &entries {
-        for b in name
-            .bytes()
-            .chain(t.iter().flat_map(|v| v.to_le_bytes()))
-            .chain(mh.to_le_bytes())
-        {
-            h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        h.write(name.as_bytes());
+        t.iter().for_each(|v| h.write(&v.to_le_bytes()));
+        h.write(&mh.to_le_bytes());
     }
-    (grid_hash, h)
+    (grid_hash, h.finish())
 }
 
 #[test]
