@@ -25,6 +25,12 @@ struct Args {
     /// Replace actions with shuffled ones (an action-blind baseline).
     #[arg(long)]
     shuffle: bool,
+    /// World: tile the colour field with period --feature-scale.
+    #[arg(long)]
+    periodic: bool,
+    /// Training episodes (48 steps each).
+    #[arg(long, default_value_t = 24)]
+    episodes: usize,
     /// World: pixels moved per step at full input.
     #[arg(long, default_value_t = 6.0)]
     move_speed: f32,
@@ -47,8 +53,9 @@ fn main() {
         move_speed: args.move_speed,
         turn_speed: args.turn_speed,
         feature_scale: args.feature_scale,
+        periodic: args.periodic,
     };
-    let mut data = synthetic::record_with(world, 24, 48, 1);
+    let mut data = synthetic::record_with(world, args.episodes, 48, 1);
     if args.shuffle {
         let n = data.len();
         let actions: Vec<Vec<f32>> = (0..n)

@@ -1,7 +1,7 @@
 //! The pixel networks (encoder, decoder) and the GRU cell of the RSSM.
 
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
-use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, silu, tanh};
 
@@ -9,6 +9,25 @@ use crate::config::{Upsample, WorldModelConfig};
 
 /// Number of stride-2 stages in the encoder and decoder (64 -> 4).
 pub const STAGES: usize = 4;
+
+/// A linear layer followed by SiLU, He-initialised (see [`conv_init`]).
+pub fn hidden_linear(input: usize, output: usize, device: &Device) -> Linear {
+    LinearConfig::new(input, output)
+        .with_initializer(conv_init())
+        .init(device)
+}
+
+/// He initialisation for layers followed by SiLU. Burn's default (PyTorch's, gain 1/sqrt(3))
+/// shrinks the activations' variance about 6x per layer: four stages in, the embedding barely
+/// depended on the image (spread 0.001 across a batch) and an autoencoder made of these
+/// networks stayed at the mean colour for 400 steps. With it, the same autoencoder reaches
+/// 27 dB in 400 steps and the learning proof gains +4.3 dB instead of +1.0 dB.
+pub(crate) fn conv_init() -> Initializer {
+    Initializer::KaimingUniform {
+        gain: std::f64::consts::SQRT_2,
+        fan_out_only: false,
+    }
+}
 
 /// Strided convolutions from an image to a flat embedding.
 #[derive(Module, Debug)]
@@ -27,6 +46,7 @@ impl Encoder {
                 Conv2dConfig::new([c_in, c_out], [4, 4])
                     .with_stride([2, 2])
                     .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                    .with_initializer(conv_init())
                     .init(device),
             );
             c_in = c_out;
@@ -67,6 +87,7 @@ impl UpStage {
         let conv3 = |c: usize| {
             Conv2dConfig::new([c_in, c], [3, 3])
                 .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .with_initializer(conv_init())
                 .init(device)
         };
         match kind {
@@ -74,6 +95,7 @@ impl UpStage {
                 ConvTranspose2dConfig::new([c_in, c_out], [4, 4])
                     .with_stride([2, 2])
                     .with_padding([1, 1])
+                    .with_initializer(conv_init())
                     .init(device),
             ),
             Upsample::ResizeConv => Self::ResizeConv(conv3(c_out)),
@@ -122,7 +144,7 @@ impl Decoder {
     pub fn new(cfg: &WorldModelConfig, device: &Device) -> Self {
         let top = cfg.cnn_depth << (STAGES - 1);
         let base = [top, cfg.height >> STAGES, cfg.width >> STAGES];
-        let input = LinearConfig::new(cfg.feature_size(), base.iter().product()).init(device);
+        let input = hidden_linear(cfg.feature_size(), base.iter().product(), device);
         let mut stages = Vec::with_capacity(STAGES);
         let mut c_in = top;
         for stage in (0..STAGES).rev() {

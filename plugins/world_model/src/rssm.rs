@@ -7,7 +7,7 @@ use burn::tensor::Distribution;
 use burn::tensor::activation::{log_softmax, silu, softmax};
 
 use crate::config::WorldModelConfig;
-use crate::networks::GruCell;
+use crate::networks::{GruCell, hidden_linear};
 
 /// One model state: what the decoder reads and what the next step starts from.
 #[derive(Clone, Debug)]
@@ -69,11 +69,11 @@ impl Rssm {
     pub fn new(cfg: &WorldModelConfig, embed: usize, device: &Device) -> Self {
         let lin = |i, o| LinearConfig::new(i, o).init(device);
         Self {
-            img_in: lin(cfg.stoch_size() + cfg.action_dim, cfg.hidden),
+            img_in: hidden_linear(cfg.stoch_size() + cfg.action_dim, cfg.hidden, device),
             gru: GruCell::new(cfg.hidden, cfg.deter, device),
-            prior_hidden: lin(cfg.deter, cfg.hidden),
+            prior_hidden: hidden_linear(cfg.deter, cfg.hidden, device),
             prior_out: lin(cfg.hidden, cfg.stoch_size()),
-            post_hidden: lin(cfg.deter + embed, cfg.hidden),
+            post_hidden: hidden_linear(cfg.deter + embed, cfg.hidden, device),
             post_out: lin(cfg.hidden, cfg.stoch_size()),
             stoch: cfg.stoch,
             classes: cfg.classes,

@@ -22,6 +22,9 @@ pub struct WorldSpec {
     pub turn_speed: f32,
     /// Wavelength scale of the colour field, in pixels (larger is smoother).
     pub feature_scale: f32,
+    /// Tile the colour field with period `feature_scale` in both axes: a small, finite world
+    /// (like a game level) whose every view a model can learn, instead of an endless one.
+    pub periodic: bool,
 }
 
 impl WorldSpec {
@@ -33,6 +36,7 @@ impl WorldSpec {
             move_speed: 6.0,
             turn_speed: 0.2,
             feature_scale: 100.0,
+            periodic: false,
         }
     }
 }
@@ -46,12 +50,18 @@ pub struct ScrollWorld {
     heading: f32,
 }
 
-fn texel(u: f32, v: f32, scale: f32) -> [u8; 3] {
+fn texel(u: f32, v: f32, scale: f32, periodic: bool) -> [u8; 3] {
     use std::f32::consts::TAU;
     let (u, v) = (u / scale, v / scale);
-    let r = 0.5 + 0.4 * (TAU * u * 1.03).sin();
-    let g = 0.5 + 0.4 * (TAU * v * 0.88).sin();
-    let b = 0.5 + 0.4 * (TAU * (u + v) * 0.76).cos();
+    // Incommensurate frequencies never repeat; whole ones tile with period `scale`.
+    let f = if periodic {
+        [1.0, 1.0, 1.0]
+    } else {
+        [1.03, 0.88, 0.76]
+    };
+    let r = 0.5 + 0.4 * (TAU * u * f[0]).sin();
+    let g = 0.5 + 0.4 * (TAU * v * f[1]).sin();
+    let b = 0.5 + 0.4 * (TAU * (u + v) * f[2]).cos();
     [r, g, b].map(|c| (c.clamp(0.0, 1.0) * 255.0).round() as u8)
 }
 
@@ -83,7 +93,7 @@ impl ScrollWorld {
                 let (dx, dy) = (j as f32 - half, i as f32 - half);
                 let u = self.x + c * dx - s * dy;
                 let v = self.y + s * dx + c * dy;
-                rgb.extend_from_slice(&texel(u, v, self.spec.feature_scale));
+                rgb.extend_from_slice(&texel(u, v, self.spec.feature_scale, self.spec.periodic));
             }
         }
         Frame {

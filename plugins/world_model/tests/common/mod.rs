@@ -1,7 +1,20 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 
+use world_model::synthetic::WorldSpec;
 use world_model::{Device, Learner, Step, StepOutcome, WorldModelConfig};
+
+/// The synthetic world of the learning proof: tiled with period 32 px, moving up to 8 px and
+/// turning up to 0.3 rad per step, so copying the last frame is a weak guess.
+pub fn fast_tiled_world(size: usize) -> WorldSpec {
+    WorldSpec {
+        size,
+        move_speed: 8.0,
+        turn_speed: 0.3,
+        feature_scale: 32.0,
+        periodic: true,
+    }
+}
 
 /// A small network that learns the synthetic world in seconds on 2 CPU cores.
 pub fn small_config(size: usize) -> WorldModelConfig {
