@@ -172,6 +172,39 @@ impl Predictor {
         ))
     }
 
+    /// Advances the current state one step in latent space with the prior only (the pure
+    /// dream: no pixels are read) and returns the decoded frame. `temperature` scales the
+    /// prior's log-probabilities before sampling: 1 samples the prior as learned, below 1 is
+    /// sharper and more deterministic (0 takes the most likely class), above 1 is wilder.
+    /// `None` before the first observation.
+    pub fn dream_step(
+        &mut self,
+        action: &[f32],
+        temperature: f32,
+    ) -> Result<Option<Frame>, PredictError> {
+        self.check_action(action)?;
+        let Some(state) = self.state.take() else {
+            return Ok(None);
+        };
+        self.cached_transition = None;
+        let h = self
+            .model
+            .rssm
+            .transition(&state, self.action_tensor(action));
+        let logp = self.model.rssm.prior_logp(h.clone());
+        let z = if temperature.is_finite() && temperature > 1e-3 {
+            self.model
+                .rssm
+                .draw(logp.div_scalar(temperature), Draw::Sample)
+        } else {
+            self.model.rssm.draw(logp, Draw::Mode)
+        };
+        let next = Latent { h, z };
+        let frame = tensor_to_frames(self.model.decode(&next)).pop();
+        self.state = Some(next);
+        Ok(frame)
+    }
+
     /// Decodes the current posterior state (a reconstruction, for debugging views).
     pub fn reconstruct(&self) -> Option<Frame> {
         let state = self.state.as_ref()?;
@@ -208,5 +241,55 @@ impl Predictor {
             return Err(PredictError::NonFinite(a.to_vec()));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synthetic::ScrollWorld;
+
+    fn predictor() -> Predictor {
+        let cfg = WorldModelConfig {
+            width: 16,
+            height: 16,
+            cnn_depth: 4,
+            deter: 16,
+            stoch: 4,
+            classes: 4,
+            hidden: 16,
+            ..Default::default()
+        };
+        let device = Device::flex();
+        device.seed(3);
+        Predictor::new(WorldModel::new(&cfg, &device), cfg, device)
+    }
+
+    #[test]
+    fn a_cold_dream_at_temperature_zero_is_the_open_loop_rollout() {
+        let mut p = predictor();
+        let mut world = ScrollWorld::new(16, 1);
+        let a = [0.5, -0.2, 0.1];
+        assert_eq!(p.dream_step(&a, 0.0).unwrap(), None, "no state yet");
+        p.observe(&world.render(), &[0.0; 3]).unwrap();
+        world.act(&a);
+        p.observe(&world.render(), &a).unwrap();
+        let open_loop = p.imagine(None, &[a.to_vec(), a.to_vec()]).unwrap();
+        let first = p.dream_step(&a, 0.0).unwrap().unwrap();
+        let second = p.dream_step(&a, 0.0).unwrap().unwrap();
+        assert_eq!(vec![first, second], open_loop);
+    }
+
+    #[test]
+    fn dreaming_rejects_bad_actions_and_keeps_the_state() {
+        let mut p = predictor();
+        p.observe(&ScrollWorld::new(16, 2).render(), &[0.0; 3])
+            .unwrap();
+        assert!(matches!(
+            p.dream_step(&[f32::NAN, 0.0, 0.0], 1.0),
+            Err(PredictError::NonFinite(_))
+        ));
+        assert!(p.state().is_some(), "a rejected action must not drop the state");
+        assert!(p.dream_step(&[0.0; 3], 1.5).unwrap().is_some());
     }
 }
