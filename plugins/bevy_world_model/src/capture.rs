@@ -54,11 +54,16 @@ pub struct CaptureSource {
     image: AssetId<Image>,
 }
 
-/// Counts frames of the main loop; every captured frame carries the tick it was rendered at.
+/// Counts model ticks; every captured frame carries the tick it was rendered at.
 #[derive(Resource, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ModelClock {
-    /// Current tick; advances once per app update, in [`WorldModelSystems::Tick`](crate::WorldModelSystems::Tick).
+    /// Current tick; advances every `frames_per_tick` app updates, in
+    /// [`WorldModelSystems::Tick`](crate::WorldModelSystems::Tick).
     pub tick: u64,
+    /// App updates per tick (0 reads as 1).
+    pub frames_per_tick: u32,
+    /// App updates counted so far.
+    pub frames: u64,
 }
 
 /// One frame read back from a tagged camera.
@@ -97,7 +102,10 @@ struct ExtractedSources(Vec<(Entity, AssetId<Image>, u64)>);
 const MAX_PENDING: usize = 64;
 
 pub(crate) fn advance_clock(mut clock: ResMut<ModelClock>) {
-    clock.tick += 1;
+    clock.frames += 1;
+    if clock.frames % u64::from(clock.frames_per_tick.max(1)) == 0 {
+        clock.tick += 1;
+    }
 }
 
 /// Gives every newly tagged camera its render target image and a readback entity.

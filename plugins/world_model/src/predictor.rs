@@ -289,7 +289,10 @@ mod tests {
             p.dream_step(&[f32::NAN, 0.0, 0.0], 1.0),
             Err(PredictError::NonFinite(_))
         ));
-        assert!(p.state().is_some(), "a rejected action must not drop the state");
+        assert!(
+            p.state().is_some(),
+            "a rejected action must not drop the state"
+        );
         assert!(p.dream_step(&[0.0; 3], 1.5).unwrap().is_some());
     }
 }

@@ -1,0 +1,147 @@
+//! The model side of the plugin: the inference [`Predictor`] the frame loop calls, and the
+//! [`TrainerHandle`] whose thread learns. Starting, loading and saving live here.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use world_model::{
+    Device, Learner, Predictor, TrainerHandle, WorldModelConfig, checkpoint, trainer::Control,
+};
+
+use crate::settings::WorldModelSettings;
+
+/// Inference model, trainer thread and the device they run on.
+pub(crate) struct Engine {
+    pub predictor: Predictor,
+    pub trainer: TrainerHandle,
+    pub device: Device,
+    pub cfg: WorldModelConfig,
+}
+
+/// A started engine and what to tell the player about it.
+pub(crate) struct Started {
+    pub engine: Engine,
+    pub device: String,
+    pub source: String,
+    pub steps: u64,
+    /// A start checkpoint that could not be used (the engine runs on random weights).
+    pub checkpoint_error: Option<String>,
+}
+
+impl Engine {
+    /// Resolves the device and starts from `settings.start_checkpoint` when it loads, else
+    /// from random weights. Only an invalid config or an unusable device is fatal.
+    pub fn start(settings: &WorldModelSettings) -> Result<Started, String> {
+        let cfg = settings.config.clone();
+        cfg.validate()
+            .map_err(|e| format!("world model config: {e}"))?;
+        let resolved = settings.device.resolve()?;
+        let mut checkpoint_error = None;
+        if let Some(path) = &settings.start_checkpoint {
+            match learner_from(path, &cfg, &resolved.device) {
+                Ok((learner, source)) => {
+                    let steps = learner.steps();
+                    return Ok(Started {
+                        engine: Self::assemble(learner, resolved.device, cfg),
+                        device: resolved.description,
+                        source,
+                        steps,
+                        checkpoint_error: None,
+                    });
+                }
+                Err(e) => checkpoint_error = Some(e),
+            }
+        }
+        let learner = Learner::new(cfg.clone(), &resolved.device)
+            .map_err(|e| format!("world model config: {e}"))?;
+        Ok(Started {
+            engine: Self::assemble(learner, resolved.device, cfg),
+            device: resolved.description,
+            source: "random init".into(),
+            steps: 0,
+            checkpoint_error,
+        })
+    }
+
+    fn assemble(learner: Learner, device: Device, cfg: WorldModelConfig) -> Self {
+        let predictor = Predictor::new(learner.inference_model(), cfg.clone(), device.clone());
+        Self {
+            predictor,
+            trainer: TrainerHandle::spawn(learner),
+            device,
+            cfg,
+        }
+    }
+
+    /// Swaps in a checkpoint's weights and trainer state. On error nothing changes.
+    /// Returns a description of the new source and its step.
+    pub fn load(&mut self, path: &Path, learning: bool) -> Result<(String, u64), String> {
+        let (learner, source) = learner_from(path, &self.cfg, &self.device)?;
+        let steps = learner.steps();
+        self.predictor.set_model(learner.inference_model());
+        self.predictor.reset();
+        let old = std::mem::replace(&mut self.trainer, TrainerHandle::spawn(learner));
+        self.trainer.control(Control::SetLearning(learning));
+        // The old trainer finishes its current step on its own thread; the frame loop goes on.
+        std::thread::spawn(move || old.shutdown());
+        Ok((source, steps))
+    }
+}
+
+/// Loads `path` for `cfg` (network shapes must match) into a learner.
+fn learner_from(
+    path: &Path,
+    cfg: &WorldModelConfig,
+    device: &Device,
+) -> Result<(Learner, String), String> {
+    let ckpt = checkpoint::load(path, Some(cfg), device).map_err(|e| e.to_string())?;
+    let steps = ckpt.meta.steps;
+    let learner = Learner::from_checkpoint(cfg.clone(), ckpt, device)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((learner, format!("{} (step {steps})", path.display())))
+}
+
+/// `dir/world-model-YYYYMMDD-HHMMSS.ckpt` for the current UTC time.
+pub(crate) fn timestamped_path(dir: &Path) -> PathBuf {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    dir.join(format!("world-model-{}.ckpt", utc_stamp(secs)))
+}
+
+/// `YYYYMMDD-HHMMSS` for seconds since the Unix epoch (proleptic Gregorian, UTC).
+pub(crate) fn utc_stamp(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_utc_calendar_dates() {
+        assert_eq!(utc_stamp(0), "19700101-000000");
+        // 2000-02-29 (a leap day) 12:34:56 UTC.
+        assert_eq!(utc_stamp(951_827_696), "20000229-123456");
+        // 2026-11-22 03:09:32 UTC.
+        assert_eq!(utc_stamp(1_795_316_972), "20261122-030932");
+    }
+}

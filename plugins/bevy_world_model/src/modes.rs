@@ -1,0 +1,25 @@
+//! The plugin's modes as Bevy `States`, so games can run systems `in_state(..)` or react to
+//! `OnEnter(..)`.
+
+use bevy::prelude::*;
+
+/// Whether the trainer learns from the frames the camera sees.
+#[derive(States, Default, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Learning {
+    /// Transitions go to the trainer, which takes optimizer steps.
+    #[default]
+    On,
+    /// Nothing is sent to the trainer and it takes no steps; prediction goes on.
+    Paused,
+}
+
+/// What drives the model's latent state.
+#[derive(States, Default, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DreamMode {
+    /// Every real frame is filtered into the state; the model predicts the next one.
+    #[default]
+    Observing,
+    /// The model no longer sees real frames: it rolls forward on its own prior, driven by
+    /// the live actions, and the prediction image shows the dream.
+    Dreaming,
+}

@@ -1,0 +1,220 @@
+//! What the plugin publishes each frame: the prediction and heatmap images (persistent assets
+//! updated in place), scores against the copy-last-frame baseline, trainer stats, the mode.
+
+use std::collections::VecDeque;
+
+use bevy::asset::RenderAssetUsages;
+use bevy::image::ImageSampler;
+use bevy::prelude::*;
+use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
+use world_model::metrics::psnr_from_mse;
+use world_model::{Frame, FrameMetrics, TrainStats};
+
+use crate::messages::PredictionScored;
+
+/// The model's live output. Images keep their handles for the whole session, so a UI can
+/// show them once and see every update.
+#[derive(Resource, Debug)]
+pub struct WorldModelOutput {
+    /// The model's predicted next frame (or the dream's current frame), sRGB RGBA.
+    pub prediction: Handle<Image>,
+    /// |prediction - real| of the last scored tick (black -> red -> yellow -> white).
+    pub heatmap: Handle<Image>,
+    /// The last scored prediction.
+    pub last_score: Option<PredictionScored>,
+    /// Recent scores, averaged.
+    pub averages: ScoreWindow,
+    /// The trainer's latest numbers.
+    pub trainer: Option<TrainStats>,
+    /// Where the model runs and why.
+    pub device: String,
+    /// Which weights are running: "random init" or the checkpoint they came from.
+    pub model_source: String,
+    /// Optimizer step of the weights predicting now.
+    pub weights_step: u64,
+    /// Milliseconds the last inference (observe + predict, or a dream step) took.
+    pub infer_ms: f32,
+    /// Transitions handed to the trainer.
+    pub sent: u64,
+    /// Transitions dropped because the trainer's queue was full (the frame loop never waits).
+    pub dropped: u64,
+    /// Frames that arrived after a later tick had been processed (not used).
+    pub late_frames: u64,
+    /// Ticks the current dream has run without a real frame.
+    pub dream_ticks: u64,
+    /// The last error, until the next success replaces it.
+    pub last_error: Option<String>,
+}
+
+impl WorldModelOutput {
+    pub(crate) fn new(images: &mut Assets<Image>, width: u32, height: u32) -> Self {
+        Self {
+            prediction: images.add(blank_image(width, height)),
+            heatmap: images.add(blank_image(width, height)),
+            last_score: None,
+            averages: ScoreWindow::default(),
+            trainer: None,
+            device: "starting".into(),
+            model_source: "random init".into(),
+            weights_step: 0,
+            infer_ms: 0.0,
+            sent: 0,
+            dropped: 0,
+            late_frames: 0,
+            dream_ticks: 0,
+            last_error: None,
+        }
+    }
+}
+
+/// A black sRGB image with nearest sampling (crisp when scaled up).
+pub(crate) fn blank_image(width: u32, height: u32) -> Image {
+    let mut image = Image::new_fill(
+        Extent3d {
+            width: width.max(1),
+            height: height.max(1),
+            depth_or_array_layers: 1,
+        },
+        TextureDimension::D2,
+        &[0, 0, 0, 255],
+        TextureFormat::Rgba8UnormSrgb,
+        RenderAssetUsages::default(),
+    );
+    image.sampler = ImageSampler::nearest();
+    image
+}
+
+/// Overwrites `handle`'s pixels with `frame` (same asset, same GPU texture). False when the
+/// sizes differ or the asset is gone.
+pub(crate) fn write_frame(
+    images: &mut Assets<Image>,
+    handle: &Handle<Image>,
+    frame: &Frame,
+) -> bool {
+    let Some(mut image) = images.get_mut(handle) else {
+        return false;
+    };
+    let rgba = frame.to_rgba();
+    match image.data.as_mut() {
+        Some(data) if data.len() == rgba.len() => {
+            data.copy_from_slice(&rgba);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The last [`ScoreWindow::LEN`] scored ticks in which the view changed.
+///
+/// A tick whose real frame equals the previous one makes the baseline perfect (infinite
+/// PSNR): such ticks are counted in `unchanged` and left out of the averages, for model and
+/// baseline alike.
+#[derive(Clone, Debug, Default)]
+pub struct ScoreWindow {
+    scores: VecDeque<(FrameMetrics, FrameMetrics)>,
+    /// Ticks scored since the start (view changed).
+    pub scored: u64,
+    /// Ticks skipped because the view did not change.
+    pub unchanged: u64,
+}
+
+impl ScoreWindow {
+    /// Ticks averaged (about two seconds at 60 fps).
+    pub const LEN: usize = 120;
+
+    /// Adds one scored tick.
+    pub fn push(&mut self, model: FrameMetrics, baseline: FrameMetrics) {
+        if baseline.mse <= 0.0 {
+            self.unchanged += 1;
+            return;
+        }
+        self.scored += 1;
+        self.scores.push_back((model, baseline));
+        while self.scores.len() > Self::LEN {
+            self.scores.pop_front();
+        }
+    }
+
+    /// Mean (model, baseline) over the window; PSNR is computed from the mean MSE (pooled),
+    /// the other metrics are plain means. `None` while empty.
+    pub fn mean(&self) -> Option<(FrameMetrics, FrameMetrics)> {
+        if self.scores.is_empty() {
+            return None;
+        }
+        let n = self.scores.len() as f64;
+        let avg = |pick: fn(&(FrameMetrics, FrameMetrics)) -> &FrameMetrics| {
+            let mut m = FrameMetrics::default();
+            for s in &self.scores {
+                let x = pick(s);
+                m.mse += x.mse / n;
+                m.mae += x.mae / n;
+                m.ssim += x.ssim / n;
+                m.hist_corr += x.hist_corr / n;
+                for c in 0..3 {
+                    m.rgb_mae[c] += x.rgb_mae[c] / n;
+                }
+            }
+            m.psnr = psnr_from_mse(m.mse);
+            m
+        };
+        Some((avg(|s| &s.0), avg(|s| &s.1)))
+    }
+
+    /// Number of ticks in the window.
+    pub fn len(&self) -> usize {
+        self.scores.len()
+    }
+
+    /// True before the first scored tick.
+    pub fn is_empty(&self) -> bool {
+        self.scores.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(mse: f64) -> FrameMetrics {
+        FrameMetrics {
+            mse,
+            mae: mse / 2.0,
+            psnr: psnr_from_mse(mse),
+            ssim: 0.5,
+            hist_corr: 0.9,
+            rgb_mae: [1.0, 2.0, 3.0],
+        }
+    }
+
+    #[test]
+    fn unchanged_views_are_counted_but_not_averaged() {
+        let mut w = ScoreWindow::default();
+        w.push(m(10.0), m(0.0));
+        assert!(w.mean().is_none());
+        assert_eq!((w.scored, w.unchanged), (0, 1));
+        w.push(m(10.0), m(40.0));
+        w.push(m(30.0), m(40.0));
+        let (model, base) = w.mean().unwrap();
+        assert!((model.mse - 20.0).abs() < 1e-9);
+        assert!(
+            (model.psnr - psnr_from_mse(20.0)).abs() < 1e-9,
+            "pooled PSNR"
+        );
+        assert!((base.psnr - psnr_from_mse(40.0)).abs() < 1e-9);
+        assert_eq!(model.rgb_mae, [1.0, 2.0, 3.0]);
+        assert_eq!((w.scored, w.unchanged, w.len()), (2, 1, 2));
+    }
+
+    #[test]
+    fn the_window_keeps_the_newest_ticks() {
+        let mut w = ScoreWindow::default();
+        for _ in 0..ScoreWindow::LEN {
+            w.push(m(100.0), m(1.0));
+        }
+        for _ in 0..ScoreWindow::LEN {
+            w.push(m(4.0), m(1.0));
+        }
+        assert_eq!(w.len(), ScoreWindow::LEN);
+        assert!((w.mean().unwrap().0.mse - 4.0).abs() < 1e-9);
+    }
+}
