@@ -8,11 +8,12 @@ use bevy::prelude::*;
 use bevy::window::ExitCondition;
 use bevy::winit::WinitPlugin;
 use bevy_procgen::{LevelError, LevelSpec, ProcgenPlugin};
-use bevy_world_model::CapturePlugin;
+use bevy_world_model::WorldModelPlugin;
 use bevy_world_model_ui::WorldModelUiPlugin;
 
 use crate::agent::{AgentPlugin, spawn_agent};
 use crate::cli::Cli;
+use crate::controls::ControlsPlugin;
 use crate::session::{SessionPlan, SessionPlugin};
 
 /// With or without a window.
@@ -61,6 +62,19 @@ pub fn resolve_level(arg: Option<&str>) -> Result<LevelSpec, LevelError> {
     })
 }
 
+/// The world model as the CLI asks for it: resolution, device, start checkpoint, learning.
+pub fn world_model_plugin(cli: &Cli) -> WorldModelPlugin {
+    let mut plugin = WorldModelPlugin::default()
+        .with_resolution(cli.resolution, cli.resolution)
+        .with_device(cli.device)
+        .with_checkpoint_dir(&cli.ckpt_dir)
+        .with_learning(!cli.no_learning);
+    if let Some(path) = &cli.ckpt {
+        plugin = plugin.with_checkpoint(path);
+    }
+    plugin
+}
+
 /// Builds the game.
 pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode) -> App {
     let mut app = App::new();
@@ -69,7 +83,7 @@ pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode) -> App {
             app.add_plugins(DefaultPlugins.set(WindowPlugin {
                 primary_window: Some(Window {
                     title: "Mini Dreamer".into(),
-                    resolution: (1000, 720).into(),
+                    resolution: (1280, 720).into(),
                     ..default()
                 }),
                 ..default()
@@ -94,7 +108,8 @@ pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode) -> App {
     let resolution = cli.resolution;
     app.add_plugins((
         ProcgenPlugin::new(spec).with_seed(cli.seed),
-        CapturePlugin,
+        world_model_plugin(cli),
+        ControlsPlugin,
         AgentPlugin,
         SessionPlugin(SessionPlan {
             frames: cli.frames,

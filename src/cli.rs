@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use bevy_world_model::world_model::DeviceChoice;
 use clap::Parser;
 
 /// Mini Dreamer: explore a procedurally generated world in first person.
@@ -29,6 +30,22 @@ pub struct Cli {
     /// Width and height of the agent's camera image, in pixels.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(16..=512))]
     pub resolution: u32,
+    /// Start the world model from this checkpoint (a bad file is reported; random weights are used).
+    #[arg(long, value_name = "PATH")]
+    pub ckpt: Option<PathBuf>,
+    /// Where the world model runs: auto (a GPU when there is one), cpu or gpu.
+    #[arg(long, default_value = "auto", value_parser = parse_device)]
+    pub device: DeviceChoice,
+    /// Start with learning paused (L toggles it).
+    #[arg(long)]
+    pub no_learning: bool,
+    /// Directory for checkpoints saved with F5.
+    #[arg(long, value_name = "DIR", default_value = "checkpoints")]
+    pub ckpt_dir: PathBuf,
+}
+
+fn parse_device(s: &str) -> Result<DeviceChoice, String> {
+    s.parse()
 }
 
 fn parse_scale(s: &str) -> Result<f32, String> {
@@ -50,6 +67,9 @@ mod tests {
         assert!(Cli::try_parse_from(["mini-dreamer", "--seed", "abc"]).is_err());
         assert!(Cli::try_parse_from(["mini-dreamer", "--resolution", "8"]).is_err());
         assert!(Cli::try_parse_from(["mini-dreamer", "--bogus"]).is_err());
+        assert!(Cli::try_parse_from(["mini-dreamer", "--device", "tpu"]).is_err());
+        let gpu = Cli::try_parse_from(["mini-dreamer", "--device", "gpu"]).unwrap();
+        assert_eq!(gpu.device, DeviceChoice::Wgpu);
         let ok = Cli::try_parse_from(["mini-dreamer", "--seed", "3", "--frames", "10"]).unwrap();
         assert_eq!((ok.seed, ok.frames), (3, Some(10)));
     }

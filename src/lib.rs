@@ -4,4 +4,5 @@
 pub mod agent;
 pub mod app;
 pub mod cli;
+pub mod controls;
 pub mod session;

@@ -8,7 +8,9 @@
 //! [`PrimaryEguiContext`] so egui never lands on the small capture camera.
 #![warn(missing_docs)]
 
+pub mod format;
 mod minimap;
+mod model_panel;
 
 use bevy::diagnostic::{DiagnosticsStore, FrameTimeDiagnosticsPlugin};
 use bevy::prelude::*;
@@ -17,7 +19,10 @@ use bevy_egui::{
     PrimaryEguiContext, egui,
 };
 use bevy_procgen::{CurrentLevel, MinimapFocus};
-use bevy_world_model::{CaptureImage, LatestFrames, ModelClock, WorldModelCamera};
+use bevy_world_model::{
+    CaptureImage, DreamMode, LatestFrames, Learning, ModelClock, NoticeLevel, WorldModelCamera,
+    WorldModelNotice, WorldModelOutput, WorldModelSettings,
+};
 
 pub use minimap::draw_minimap;
 
@@ -49,7 +54,16 @@ pub struct UiSettings {
     pub scale: f32,
     /// Whether the minimap is shown. Default: `true`
     pub show_minimap: bool,
+    /// Whether the error heatmap is shown (H). Default: `true`
+    pub show_heatmap: bool,
 }
+
+/// The newest notice and when it arrived, shown as a toast for a few seconds.
+#[derive(Resource, Default)]
+struct Toast(Option<(WorldModelNotice, f64)>);
+
+/// Seconds a toast stays up.
+const TOAST_SECONDS: f64 = 5.0;
 
 impl Plugin for WorldModelUiPlugin {
     fn build(&self, app: &mut App) {
@@ -63,13 +77,16 @@ impl Plugin for WorldModelUiPlugin {
         app.insert_resource(UiSettings {
             scale: self.scale,
             show_minimap: true,
+            show_heatmap: true,
         })
+        .init_resource::<Toast>()
         .insert_resource(EguiGlobalSettings {
             auto_create_primary_context: false,
             ..default()
         });
         // Systems
         app.add_systems(Startup, spawn_ui_camera)
+            .add_systems(Update, (heatmap_key, keep_toast))
             .add_systems(EguiPrimaryContextPass, draw_panels);
     }
 }
@@ -87,6 +104,34 @@ fn spawn_ui_camera(mut commands: Commands) {
     ));
 }
 
+fn heatmap_key(keys: Option<Res<ButtonInput<KeyCode>>>, mut settings: ResMut<UiSettings>) {
+    if keys.is_some_and(|k| k.just_pressed(KeyCode::KeyH)) {
+        settings.show_heatmap = !settings.show_heatmap;
+    }
+}
+
+fn keep_toast(
+    mut toast: ResMut<Toast>,
+    mut notices: MessageReader<WorldModelNotice>,
+    time: Res<Time>,
+) {
+    if let Some(n) = notices.read().last() {
+        toast.0 = Some((n.clone(), time.elapsed_secs_f64()));
+    }
+}
+
+/// The world model's state, when the game runs one.
+#[derive(bevy::ecs::system::SystemParam)]
+struct ModelView<'w> {
+    output: Option<Res<'w, WorldModelOutput>>,
+    settings: Option<Res<'w, WorldModelSettings>>,
+    learning: Option<Res<'w, State<Learning>>>,
+    mode: Option<Res<'w, State<DreamMode>>>,
+    toast: Res<'w, Toast>,
+    time: Res<'w, Time>,
+}
+
+#[allow(clippy::too_many_arguments)]
 fn draw_panels(
     mut contexts: EguiContexts,
     settings: Res<UiSettings>,
@@ -96,7 +141,14 @@ fn draw_panels(
     level: Option<Res<CurrentLevel>>,
     focus: Query<&GlobalTransform, With<MinimapFocus>>,
     diagnostics: Res<DiagnosticsStore>,
+    model: ModelView,
 ) -> Result {
+    let model_images = model.output.as_ref().map(|o| {
+        (
+            contexts.add_image(EguiTextureHandle::Weak(o.prediction.id())),
+            contexts.add_image(EguiTextureHandle::Weak(o.heatmap.id())),
+        )
+    });
     let view = cameras.iter().next().map(|(img, cam)| {
         (
             contexts.add_image(EguiTextureHandle::Weak(img.0.id())),
@@ -136,8 +188,30 @@ fn draw_panels(
                 None => "waiting for the first readback".into(),
             });
         });
-        ui.label("WASD move · mouse drag, arrows or Q/E turn · Esc quit");
+        ui.label(
+            "WASD move · mouse drag, arrows or Q/E turn · L learning · P dream · R reset latent · \
+             [ ] dream temperature · H heatmap · F5 save · Esc quit",
+        );
+        if let Some((notice, at)) = &model.toast.0
+            && model.time.elapsed_secs_f64() - at < TOAST_SECONDS
+        {
+            let color = match notice.level {
+                NoticeLevel::Info => egui::Color32::LIGHT_GREEN,
+                NoticeLevel::Error => egui::Color32::from_rgb(255, 120, 100),
+            };
+            ui.colored_label(color, &notice.text);
+        }
     });
+    if let Some(output) = &model.output {
+        egui::Panel::bottom("model").show(&mut root, |ui| {
+            model_panel::model_stats(
+                ui,
+                output,
+                model.settings.as_deref(),
+                model.mode.as_ref().map(|m| *m.get()),
+            );
+        });
+    }
     egui::CentralPanel::default().show(&mut root, |ui| {
         ui.horizontal_top(|ui| {
             ui.vertical(|ui| match view {
@@ -150,18 +224,44 @@ fn draw_panels(
                     ui.label("No camera is tagged with WorldModelCamera.");
                 }
             });
-            if settings.show_minimap
-                && let Some(level) = &level
-            {
+            if let (Some((pred_id, _)), Some((_, cam))) = (model_images, view) {
                 ui.vertical(|ui| {
+                    let size = egui::vec2(cam.width as f32, cam.height as f32) * settings.scale;
+                    let dreaming = model
+                        .mode
+                        .as_ref()
+                        .is_some_and(|m| *m.get() == DreamMode::Dreaming);
+                    let learning = model
+                        .learning
+                        .as_ref()
+                        .is_none_or(|l| *l.get() == Learning::On);
+                    ui.label(format!(
+                        "Predicted next frame · {} · {}",
+                        if learning { "LEARNING" } else { "PAUSED" },
+                        if dreaming { "DREAM" } else { "OBSERVING" }
+                    ));
+                    ui.image(egui::load::SizedTexture::new(pred_id, size));
+                });
+            }
+            ui.vertical(|ui| {
+                if settings.show_heatmap
+                    && let Some((_, heat_id)) = model_images
+                {
+                    ui.label("Error |prediction - real|");
+                    ui.image(egui::load::SizedTexture::new(heat_id, [192.0, 192.0]));
+                }
+                if settings.show_minimap
+                    && let Some(level) = &level
+                {
                     ui.label("Minimap");
                     let pose = focus.iter().next().map(|t| {
                         let (_, rot, pos) = t.to_scale_rotation_translation();
                         (pos, rot * Vec3::NEG_Z)
                     });
-                    draw_minimap(ui, level, pose, 240.0);
-                });
-            }
+                    let side = if settings.show_heatmap { 200.0 } else { 240.0 };
+                    draw_minimap(ui, level, pose, side);
+                }
+            });
         });
     });
     Ok(())

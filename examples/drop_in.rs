@@ -1,0 +1,129 @@
+//! An ordinary Bevy 3D scene that learns to predict its own camera's next frame.
+//!
+//! A game adds two lines:
+//!
+//! ```ignore
+//! app.add_plugins(WorldModelPlugin::default());                  // 1. the plugin
+//! commands.spawn((Camera3d::default(), WorldModelCamera::default())); // 2. tag a camera
+//! ```
+//!
+//! Here the tagged camera circles a few shapes; the action the model learns from is the
+//! camera's own ego-motion, so the scene does nothing else for it. Every two seconds the log
+//! shows the model's one-step PSNR against copying the last frame.
+//!
+//! `cargo run --example drop_in` (add `-- 600` to exit after 600 frames).
+
+use bevy::prelude::*;
+use bevy_world_model::{WorldModelCamera, WorldModelOutput, WorldModelPlugin};
+
+fn main() {
+    let frames: Option<u32> = std::env::args().nth(1).and_then(|a| a.parse().ok());
+    App::new()
+        .add_plugins(DefaultPlugins)
+        .add_plugins(WorldModelPlugin::default())
+        .insert_resource(ExitAfter(frames))
+        .add_systems(Startup, setup)
+        .add_systems(Update, (fly_camera, report, exit_after))
+        .run();
+}
+
+#[derive(Resource)]
+struct ExitAfter(Option<u32>);
+
+/// The camera that circles the scene; tagged for the world model.
+#[derive(Component)]
+struct Orbit;
+
+fn setup(
+    mut commands: Commands,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<StandardMaterial>>,
+) {
+    commands.spawn((
+        Mesh3d(meshes.add(Plane3d::default().mesh().size(20.0, 20.0))),
+        MeshMaterial3d(materials.add(Color::srgb(0.3, 0.5, 0.3))),
+    ));
+    let shapes: [(Mesh, Color, Vec3); 4] = [
+        (
+            Cuboid::new(1.0, 1.0, 1.0).into(),
+            Color::srgb(0.8, 0.2, 0.2),
+            Vec3::new(2.0, 0.5, 0.0),
+        ),
+        (
+            Sphere::new(0.7).into(),
+            Color::srgb(0.2, 0.3, 0.9),
+            Vec3::new(-2.0, 0.7, 1.0),
+        ),
+        (
+            Cylinder::new(0.4, 2.0).into(),
+            Color::srgb(0.9, 0.8, 0.2),
+            Vec3::new(0.0, 1.0, -2.5),
+        ),
+        (
+            Torus::new(0.3, 0.7).into(),
+            Color::srgb(0.8, 0.3, 0.8),
+            Vec3::new(0.5, 0.4, 2.5),
+        ),
+    ];
+    for (mesh, color, pos) in shapes {
+        commands.spawn((
+            Mesh3d(meshes.add(mesh)),
+            MeshMaterial3d(materials.add(color)),
+            Transform::from_translation(pos),
+        ));
+    }
+    commands.spawn((
+        DirectionalLight {
+            illuminance: 8_000.0,
+            ..default()
+        },
+        Transform::from_xyz(4.0, 8.0, 4.0).looking_at(Vec3::ZERO, Vec3::Y),
+    ));
+    // The window's camera, looking at the scene from above.
+    commands.spawn((
+        Camera3d::default(),
+        Transform::from_xyz(0.0, 12.0, 10.0).looking_at(Vec3::ZERO, Vec3::Y),
+    ));
+    // The world model's camera.
+    commands.spawn((
+        Camera3d::default(),
+        WorldModelCamera::default(),
+        Orbit,
+        Transform::from_xyz(6.0, 1.5, 0.0).looking_at(Vec3::ZERO, Vec3::Y),
+    ));
+}
+
+/// Circles the scene at a speed that changes now and then, so actions vary.
+fn fly_camera(time: Res<Time>, mut camera: Query<&mut Transform, With<Orbit>>) {
+    let t = time.elapsed_secs();
+    let angle = t * 0.4 + (t * 0.3).sin() * 1.5;
+    let radius = 6.0 + (t * 0.23).sin() * 1.5;
+    for mut transform in &mut camera {
+        *transform = Transform::from_xyz(radius * angle.cos(), 1.5, radius * angle.sin())
+            .looking_at(Vec3::new(0.0, 0.5, 0.0), Vec3::Y);
+    }
+}
+
+fn report(time: Res<Time>, output: Res<WorldModelOutput>, mut next: Local<f32>) {
+    if time.elapsed_secs() < *next {
+        return;
+    }
+    *next = time.elapsed_secs() + 2.0;
+    let step = output.trainer.as_ref().map_or(0, |t| t.step);
+    match output.averages.mean() {
+        Some((model, baseline)) => info!(
+            "train step {step}: one-step PSNR {:.2} dB, copy-last-frame {:.2} dB ({:+.2} dB)",
+            model.psnr,
+            baseline.psnr,
+            model.psnr - baseline.psnr
+        ),
+        None => info!("train step {step}: waiting for frames"),
+    }
+}
+
+fn exit_after(limit: Res<ExitAfter>, mut frames: Local<u32>, mut exit: MessageWriter<AppExit>) {
+    *frames += 1;
+    if limit.0.is_some_and(|n| *frames >= n) {
+        exit.write(AppExit::Success);
+    }
+}
