@@ -11,7 +11,10 @@ use bevy::render::pipelined_rendering::PipelinedRenderingPlugin;
 use bevy::window::ExitCondition;
 use bevy::winit::WinitPlugin;
 use bevy_procgen::{CurrentLevel, LevelSpec, ProcgenPlugin};
-use bevy_world_model::{CapturePlugin, FrameCaptured, ModelClock, WorldModelSystems};
+use bevy_world_model::world_model::{DeviceChoice, WorldModelConfig};
+use bevy_world_model::{
+    CapturePlugin, FrameCaptured, ModelClock, WorldModelOutput, WorldModelPlugin, WorldModelSystems,
+};
 use mini_dreamer::agent::spawn_agent;
 
 /// The tick at which the camera turns.
@@ -41,7 +44,25 @@ fn pose(
     }
 }
 
-fn headless_app() -> App {
+/// A small network at the game's 64x64 so the test runs in seconds.
+fn small_model() -> WorldModelPlugin {
+    WorldModelPlugin::default()
+        .with_config(WorldModelConfig {
+            cnn_depth: 4,
+            deter: 32,
+            stoch: 4,
+            classes: 8,
+            hidden: 32,
+            batch: 2,
+            seq_len: 4,
+            min_frames: 8,
+            snapshot_every: 1,
+            ..Default::default()
+        })
+        .with_device(DeviceChoice::Flex)
+}
+
+fn headless_app(with_model: bool) -> App {
     let mut app = App::new();
     app.add_plugins(
         DefaultPlugins
@@ -58,16 +79,18 @@ fn headless_app() -> App {
             .disable::<PipelinedRenderingPlugin>(),
     )
     .add_plugins(ScheduleRunnerPlugin::run_loop(Duration::ZERO))
-    .add_plugins((
-        ProcgenPlugin::new(LevelSpec::default()).with_seed(5),
-        CapturePlugin,
-    ))
-    .init_resource::<Collected>()
-    .add_systems(Startup, |mut commands: Commands| {
-        spawn_agent(&mut commands, 64);
-    })
-    .add_systems(PreUpdate, collect.after(WorldModelSystems::Capture))
-    .add_systems(Update, pose);
+    .add_plugins(ProcgenPlugin::new(LevelSpec::default()).with_seed(5));
+    if with_model {
+        app.add_plugins(small_model());
+    } else {
+        app.add_plugins(CapturePlugin);
+    }
+    app.init_resource::<Collected>()
+        .add_systems(Startup, |mut commands: Commands| {
+            spawn_agent(&mut commands, 64);
+        })
+        .add_systems(PreUpdate, collect.after(WorldModelSystems::Capture))
+        .add_systems(Update, pose);
     while app.plugins_state() == PluginsState::Adding {
         bevy::tasks::tick_global_task_pools_on_main_thread();
     }
@@ -78,7 +101,7 @@ fn headless_app() -> App {
 
 #[test]
 fn frames_are_read_back_tagged_by_tick_and_change_when_turning() {
-    let mut app = headless_app();
+    let mut app = headless_app(false);
     for _ in 0..TURN_AT + 40 {
         app.update();
     }
@@ -118,4 +141,47 @@ fn frames_are_read_back_tagged_by_tick_and_change_when_turning() {
         by_tick(TURN_AT + 5).rgba,
         "tick {TURN_AT} shows the new view"
     );
+}
+
+/// End to end on the real renderer: captured frames reach the model, its predictions are
+/// scored against later real frames, and the prediction image (one persistent asset)
+/// changes when the view does.
+#[test]
+fn the_model_predicts_from_rendered_frames_and_its_image_follows_the_view() {
+    let mut app = headless_app(true);
+    let read = |app: &App| {
+        let output = app.world().resource::<WorldModelOutput>();
+        let images = app.world().resource::<Assets<Image>>();
+        let image = images
+            .get(&output.prediction)
+            .expect("prediction image exists");
+        image.data.clone().expect("CPU pixels")
+    };
+    let blank = read(&app);
+    for _ in 0..TURN_AT {
+        app.update();
+    }
+    let before = read(&app);
+    for _ in 0..40 {
+        app.update();
+    }
+    let after = read(&app);
+    let output = app.world().resource::<WorldModelOutput>();
+    assert_ne!(before, blank, "a prediction was drawn");
+    assert_ne!(
+        before, after,
+        "the prediction follows the view (and the weights)"
+    );
+    assert!(
+        output.averages.scored + output.averages.unchanged > 50,
+        "predictions are scored against real frames: {} + {}",
+        output.averages.scored,
+        output.averages.unchanged
+    );
+    assert!(
+        output.sent > 50,
+        "transitions reach the trainer: {}",
+        output.sent
+    );
+    assert!(output.last_error.is_none(), "{:?}", output.last_error);
 }
