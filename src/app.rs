@@ -15,6 +15,7 @@ use crate::agent::{AgentPlugin, spawn_agent};
 use crate::cli::Cli;
 use crate::controls::ControlsPlugin;
 use crate::session::{SessionPlan, SessionPlugin};
+use crate::timings::TimingsPlugin;
 
 /// With or without a window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,10 +101,15 @@ pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode) -> App {
                     })
                     .disable::<WinitPlugin>(),
             )
-            .add_plugins(ScheduleRunnerPlugin::run_loop(Duration::from_secs_f64(
-                1.0 / 60.0,
-            )));
+            .add_plugins(ScheduleRunnerPlugin::run_loop(if cli.uncapped {
+                Duration::ZERO
+            } else {
+                Duration::from_secs_f64(1.0 / 60.0)
+            }));
         }
+    }
+    if cli.timings {
+        app.add_plugins(TimingsPlugin);
     }
     let resolution = cli.resolution;
     app.add_plugins((

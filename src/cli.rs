@@ -39,6 +39,12 @@ pub struct Cli {
     /// Start with learning paused (L toggles it).
     #[arg(long)]
     pub no_learning: bool,
+    /// Print frame time and inference percentiles when the run ends (see README, benchmarks).
+    #[arg(long)]
+    pub timings: bool,
+    /// Headless only: run frames back to back instead of at 60 fps (for benchmarks).
+    #[arg(long)]
+    pub uncapped: bool,
     /// Directory for checkpoints saved with F5.
     #[arg(long, value_name = "DIR", default_value = "checkpoints")]
     pub ckpt_dir: PathBuf,

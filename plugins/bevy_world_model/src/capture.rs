@@ -103,7 +103,10 @@ const MAX_PENDING: usize = 64;
 
 pub(crate) fn advance_clock(mut clock: ResMut<ModelClock>) {
     clock.frames += 1;
-    if clock.frames % u64::from(clock.frames_per_tick.max(1)) == 0 {
+    if clock
+        .frames
+        .is_multiple_of(u64::from(clock.frames_per_tick.max(1)))
+    {
         clock.tick += 1;
     }
 }

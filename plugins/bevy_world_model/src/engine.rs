@@ -16,6 +16,11 @@ pub(crate) struct Engine {
     pub trainer: TrainerHandle,
     pub device: Device,
     pub cfg: WorldModelConfig,
+    /// Size of the trainer's thread pool.
+    pub threads: usize,
+    /// Where inference runs: a pool as small as the cores the trainer leaves free, so a
+    /// frame's tensor work is never split across a core the trainer holds.
+    pub infer_pool: Option<rayon::ThreadPool>,
 }
 
 /// A started engine and what to tell the player about it.
@@ -36,13 +41,14 @@ impl Engine {
         cfg.validate()
             .map_err(|e| format!("world model config: {e}"))?;
         let resolved = settings.device.resolve()?;
+        let threads = settings.trainer_pool_size();
         let mut checkpoint_error = None;
         if let Some(path) = &settings.start_checkpoint {
             match learner_from(path, &cfg, &resolved.device) {
                 Ok((learner, source)) => {
                     let steps = learner.steps();
                     return Ok(Started {
-                        engine: Self::assemble(learner, resolved.device, cfg),
+                        engine: Self::assemble(learner, resolved.device, cfg, threads),
                         device: resolved.description,
                         source,
                         steps,
@@ -55,7 +61,7 @@ impl Engine {
         let learner = Learner::new(cfg.clone(), &resolved.device)
             .map_err(|e| format!("world model config: {e}"))?;
         Ok(Started {
-            engine: Self::assemble(learner, resolved.device, cfg),
+            engine: Self::assemble(learner, resolved.device, cfg, threads),
             device: resolved.description,
             source: "random init".into(),
             steps: 0,
@@ -63,13 +69,23 @@ impl Engine {
         })
     }
 
-    fn assemble(learner: Learner, device: Device, cfg: WorldModelConfig) -> Self {
+    fn assemble(learner: Learner, device: Device, cfg: WorldModelConfig, threads: usize) -> Self {
         let predictor = Predictor::new(learner.inference_model(), cfg.clone(), device.clone());
         Self {
             predictor,
-            trainer: TrainerHandle::spawn(learner),
+            trainer: TrainerHandle::spawn_with_threads(learner, Some(threads)),
             device,
             cfg,
+            threads,
+            infer_pool: infer_pool(threads),
+        }
+    }
+
+    /// Runs `f` (inference work) on the inference pool.
+    pub fn infer<R: Send>(&mut self, f: impl FnOnce(&mut Predictor) -> R + Send) -> R {
+        match &self.infer_pool {
+            Some(pool) => pool.install(|| f(&mut self.predictor)),
+            None => f(&mut self.predictor),
         }
     }
 
@@ -80,12 +96,25 @@ impl Engine {
         let steps = learner.steps();
         self.predictor.set_model(learner.inference_model());
         self.predictor.reset();
-        let old = std::mem::replace(&mut self.trainer, TrainerHandle::spawn(learner));
+        let old = std::mem::replace(
+            &mut self.trainer,
+            TrainerHandle::spawn_with_threads(learner, Some(self.threads)),
+        );
         self.trainer.control(Control::SetLearning(learning));
         // The old trainer finishes its current step on its own thread; the frame loop goes on.
         std::thread::spawn(move || old.shutdown());
         Ok((source, steps))
     }
+}
+
+/// A pool with the cores the trainer leaves (at least one).
+fn infer_pool(trainer_threads: usize) -> Option<rayon::ThreadPool> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(cores.saturating_sub(trainer_threads).max(1))
+        .thread_name(|i| format!("wm-infer-{i}"))
+        .build()
+        .ok()
 }
 
 /// Loads `path` for `cfg` (network shapes must match) into a learner.

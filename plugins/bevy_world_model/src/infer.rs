@@ -125,14 +125,14 @@ pub(crate) fn process_frames(
         if engine_ready && !(dreaming && rt.dream_tick.is_some()) {
             let engine = rt.engine.as_mut().expect("checked");
             let start = Instant::now();
-            if !contiguous {
-                engine.predictor.reset();
-            }
             rt.reset_requested = false;
-            let predicted = engine
-                .predictor
-                .observe(&frame, &prev_action)
-                .and_then(|_| engine.predictor.predict_next(&next_action));
+            let predicted = engine.infer(|p| {
+                if !contiguous {
+                    p.reset();
+                }
+                p.observe(&frame, &prev_action)
+                    .and_then(|_| p.predict_next(&next_action))
+            });
             output.infer_ms = start.elapsed().as_secs_f32() * 1000.0;
             match predicted {
                 Ok(Some(pred)) => {
@@ -191,7 +191,8 @@ pub(crate) fn dream(
         let Some(action) = rt.actions.get(tick + 1).cloned() else {
             break;
         };
-        match engine.predictor.dream_step(&action, settings.temperature) {
+        let temperature = settings.temperature;
+        match engine.infer(|p| p.dream_step(&action, temperature)) {
             Ok(Some(frame)) => {
                 rt.show_prediction = Some(frame.clone());
                 rt.predictions.insert(tick + 1, (frame, true));

@@ -49,6 +49,9 @@ pub struct WorldModelSettings {
     pub ego_motion: EgoMotionScale,
     /// Error (0-255 units) shown as the hottest colour of the heatmap.
     pub heatmap_full_scale: f64,
+    /// Threads of the trainer's own pool; `None` takes all cores but one (at least one), so
+    /// the frame loop's inference and the renderer keep a core.
+    pub trainer_threads: Option<usize>,
 }
 
 impl Default for WorldModelSettings {
@@ -63,11 +66,21 @@ impl Default for WorldModelSettings {
             learning_at_start: true,
             ego_motion: EgoMotionScale::default(),
             heatmap_full_scale: 64.0,
+            trainer_threads: None,
         }
     }
 }
 
 impl WorldModelSettings {
+    /// The trainer pool size this machine gets.
+    pub fn trainer_pool_size(&self) -> usize {
+        self.trainer_threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get().saturating_sub(1))
+                .max(1)
+        })
+    }
+
     /// Capture width and height, in pixels.
     pub fn resolution(&self) -> UVec2 {
         UVec2::new(self.config.width as u32, self.config.height as u32)
