@@ -88,8 +88,21 @@ pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode) -> App {
                     ..default()
                 }),
                 ..default()
-            }))
-            .add_plugins(WorldModelUiPlugin::with_scale(cli.scale));
+            }));
+            if cli.no_ui {
+                // The window is still cleared and presented, so the difference is the dashboard.
+                app.add_systems(Startup, |mut commands: Commands| {
+                    commands.spawn((
+                        Camera2d,
+                        Camera {
+                            order: 10,
+                            ..default()
+                        },
+                    ));
+                });
+            } else {
+                app.add_plugins(WorldModelUiPlugin::with_scale(cli.scale));
+            }
         }
         Mode::Headless => {
             app.add_plugins(

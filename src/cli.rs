@@ -13,7 +13,7 @@ pub struct Cli {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Display scale of the agent's view (nearest filtering).
-    #[arg(long, default_value_t = 6.0, value_parser = parse_scale)]
+    #[arg(long, default_value_t = 4.0, value_parser = parse_scale)]
     pub scale: f32,
     /// Level: a name under assets/levels (e.g. `maze`, `gallery`) or a path to a .ron file.
     #[arg(long)]
@@ -42,6 +42,9 @@ pub struct Cli {
     /// Print frame time and inference percentiles when the run ends (see README, benchmarks).
     #[arg(long)]
     pub timings: bool,
+    /// Windowed without the dashboard (to measure what the dashboard costs).
+    #[arg(long)]
+    pub no_ui: bool,
     /// Headless only: run frames back to back instead of at 60 fps (for benchmarks).
     #[arg(long)]
     pub uncapped: bool,

@@ -218,4 +218,7 @@ pub(crate) fn present(
     if let Some(frame) = runtime.show_heatmap.take() {
         crate::output::write_frame(&mut images, &output.heatmap, &frame);
     }
+    if let Some(frame) = runtime.show_strip.take() {
+        crate::output::write_frame(&mut images, &output.strip_image, &frame);
+    }
 }

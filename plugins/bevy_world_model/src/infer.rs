@@ -16,6 +16,7 @@ use crate::output::WorldModelOutput;
 use crate::queue::Pushed;
 use crate::runtime::WorldModelRuntime;
 use crate::settings::WorldModelSettings;
+use crate::strip::StripBuilder;
 
 /// Records, once per tick, the action that led to this tick's frame: the game's
 /// [`WorldModelAction`] when the camera has one, else its ego-motion since the last tick.
@@ -130,20 +131,39 @@ pub(crate) fn process_frames(
                 if !contiguous {
                     p.reset();
                 }
-                p.observe(&frame, &prev_action)
-                    .and_then(|_| p.predict_next(&next_action))
+                let state = p.observe(&frame, &prev_action)?;
+                let pred = p.predict_next(&next_action)?;
+                let (h, z) = state.values();
+                Ok::<_, world_model::PredictError>((pred, state, h, z))
             });
             output.infer_ms = start.elapsed().as_secs_f32() * 1000.0;
             match predicted {
-                Ok(Some(pred)) => {
-                    rt.show_prediction = Some(pred.clone());
-                    rt.predictions.insert(tick + 1, (pred, false));
+                Ok((pred, state, h, z)) => {
+                    if let Some(pred) = pred {
+                        rt.show_prediction = Some(pred.clone());
+                        rt.predictions.insert(tick + 1, (pred, false));
+                    }
+                    let cfg = &settings.config;
+                    output.latent = Some(rt.code_usage.push(&z, &h, cfg.stoch, cfg.classes));
+                    if rt.strip.is_none() && !dreaming {
+                        rt.strip = Some(StripBuilder::new(tick, state, next_action.clone()));
+                    }
                 }
-                Ok(None) => {}
                 Err(e) => {
                     output.last_error = Some(format!("prediction: {e}"));
                 }
             }
+        }
+
+        if let Some(builder) = rt.strip.as_mut() {
+            builder.see_real(tick, &frame);
+        }
+        if let Some(strip) = output.strip.as_mut()
+            && strip.score(tick, &frame)
+            && strip.is_scored()
+        {
+            let strip = strip.clone();
+            output.horizons.push(&strip);
         }
 
         if send && let Some(engine) = &rt.engine {
@@ -160,6 +180,39 @@ pub(crate) fn process_frames(
             }
         }
         rt.last_frame = Some((tick, frame));
+    }
+}
+
+/// Advances the dream strip by one imagined frame; when it has all of them, publishes it.
+pub(crate) fn build_strip(
+    mut runtime: ResMut<WorldModelRuntime>,
+    mut output: ResMut<WorldModelOutput>,
+) {
+    let rt = &mut *runtime;
+    let (Some(engine), Some(builder)) = (rt.engine.as_mut(), rt.strip.as_mut()) else {
+        return;
+    };
+    let (state, action) = (builder.state.clone(), builder.action.clone());
+    match engine.infer(|p| p.rollout_step(&state, &action)) {
+        Ok((next, frame)) => {
+            builder.state = next;
+            builder.frames.push(frame);
+        }
+        Err(e) => {
+            output.last_error = Some(format!("dream strip: {e}"));
+            rt.strip = None;
+            return;
+        }
+    }
+    if builder.is_done()
+        && let Some(builder) = rt.strip.take()
+    {
+        let strip = builder.finish();
+        rt.show_strip = crate::output::side_by_side(&strip.frames);
+        if strip.is_scored() {
+            output.horizons.push(&strip);
+        }
+        output.strip = Some(strip);
     }
 }
 

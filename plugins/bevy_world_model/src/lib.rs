@@ -34,6 +34,7 @@ pub mod capture;
 mod control;
 mod engine;
 mod infer;
+pub mod latent;
 pub mod messages;
 pub mod modes;
 pub mod output;
@@ -41,6 +42,7 @@ mod plugin;
 mod queue;
 mod runtime;
 pub mod settings;
+pub mod strip;
 
 use bevy::prelude::*;
 
@@ -48,6 +50,7 @@ pub use action::{WorldModelAction, ego_motion};
 pub use capture::{
     CaptureImage, CaptureSource, FrameCaptured, LatestFrames, ModelClock, WorldModelCamera,
 };
+pub use latent::LatentInfo;
 pub use messages::{
     LoadCheckpoint, NoticeLevel, PredictionScored, ResetLatent, SaveCheckpoint, ToggleDream,
     ToggleLearning, WorldModelNotice,
@@ -57,6 +60,7 @@ pub use output::{ScoreWindow, WorldModelOutput};
 pub use plugin::WorldModelPlugin;
 pub use runtime::WorldModelRuntime;
 pub use settings::{EgoMotionScale, WorldModelSettings};
+pub use strip::{DreamStrip, HorizonStats};
 pub use world_model;
 
 /// Ordering hooks of the world-model plugins, in the order they run each frame.

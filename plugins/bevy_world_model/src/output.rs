@@ -10,7 +10,9 @@ use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
 use world_model::metrics::psnr_from_mse;
 use world_model::{Frame, FrameMetrics, TrainStats};
 
+use crate::latent::LatentInfo;
 use crate::messages::PredictionScored;
+use crate::strip::{DreamStrip, HORIZON, HorizonStats};
 
 /// The model's live output. Images keep their handles for the whole session, so a UI can
 /// show them once and see every update.
@@ -44,6 +46,15 @@ pub struct WorldModelOutput {
     pub dream_ticks: u64,
     /// The last error, until the next success replaces it.
     pub last_error: Option<String>,
+    /// The latent state now and its recent code usage.
+    pub latent: Option<LatentInfo>,
+    /// The newest dream strip (next frames imagined for the action held), scored as the
+    /// real frames arrive.
+    pub strip: Option<DreamStrip>,
+    /// The strip's frames side by side (`HORIZON` frames wide), updated in place.
+    pub strip_image: Handle<Image>,
+    /// PSNR per horizon over recent strips.
+    pub horizons: HorizonStats,
 }
 
 impl WorldModelOutput {
@@ -63,8 +74,34 @@ impl WorldModelOutput {
             late_frames: 0,
             dream_ticks: 0,
             last_error: None,
+            latent: None,
+            strip: None,
+            strip_image: images.add(blank_image(width * HORIZON as u32, height)),
+            horizons: HorizonStats::default(),
         }
     }
+}
+
+/// Frames of equal size side by side.
+pub(crate) fn side_by_side(frames: &[Frame]) -> Option<Frame> {
+    let first = frames.first()?;
+    let (w, h) = (first.width, first.height);
+    let total = w * frames.len();
+    let mut rgb = vec![0u8; total * h * 3];
+    for (i, f) in frames.iter().enumerate() {
+        if (f.width, f.height) != (w, h) {
+            return None;
+        }
+        for y in 0..h {
+            let dst = (y * total + i * w) * 3;
+            rgb[dst..dst + w * 3].copy_from_slice(&f.rgb[y * w * 3..(y + 1) * w * 3]);
+        }
+    }
+    Some(Frame {
+        width: total,
+        height: h,
+        rgb,
+    })
 }
 
 /// A black sRGB image with nearest sampling (crisp when scaled up).
@@ -203,6 +240,17 @@ mod tests {
         assert!((base.psnr - psnr_from_mse(40.0)).abs() < 1e-9);
         assert_eq!(model.rgb_mae, [1.0, 2.0, 3.0]);
         assert_eq!((w.scored, w.unchanged, w.len()), (2, 1, 2));
+    }
+
+    #[test]
+    fn frames_are_laid_side_by_side() {
+        let a = Frame::new(2, 1, vec![1, 1, 1, 2, 2, 2]).unwrap();
+        let b = Frame::new(2, 1, vec![3, 3, 3, 4, 4, 4]).unwrap();
+        let both = side_by_side(&[a.clone(), b]).unwrap();
+        assert_eq!((both.width, both.height), (4, 1));
+        assert_eq!(both.rgb, vec![1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]);
+        assert!(side_by_side(&[a, Frame::filled(1, 1, [0; 3])]).is_none());
+        assert!(side_by_side(&[]).is_none());
     }
 
     #[test]

@@ -150,6 +150,7 @@ impl Plugin for WorldModelPlugin {
                 (
                     infer::record_actions,
                     infer::process_frames,
+                    infer::build_strip.run_if(in_state(DreamMode::Observing)),
                     infer::dream.run_if(in_state(DreamMode::Dreaming)),
                 )
                     .chain()

@@ -8,7 +8,9 @@ use world_model::Frame;
 
 use crate::action::ActionLog;
 use crate::engine::Engine;
+use crate::latent::CodeUsage;
 use crate::queue::FrameQueue;
+use crate::strip::StripBuilder;
 
 /// Internal state of [`WorldModelPlugin`](crate::WorldModelPlugin). Read
 /// [`WorldModelOutput`](crate::WorldModelOutput) instead; this is not a public surface.
@@ -32,6 +34,10 @@ pub struct WorldModelRuntime {
     pub(crate) reset_requested: bool,
     /// A frame-size mismatch was reported already (report once, not every frame).
     pub(crate) size_error_reported: bool,
+    pub(crate) code_usage: CodeUsage,
+    /// The dream strip being imagined, one step per tick.
+    pub(crate) strip: Option<StripBuilder>,
+    pub(crate) show_strip: Option<Frame>,
 }
 
 impl WorldModelRuntime {

@@ -8,7 +8,9 @@
 //! [`PrimaryEguiContext`] so egui never lands on the small capture camera.
 #![warn(missing_docs)]
 
+mod curves;
 pub mod format;
+pub mod history;
 mod minimap;
 mod model_panel;
 
@@ -19,6 +21,8 @@ use bevy_egui::{
     PrimaryEguiContext, egui,
 };
 use bevy_procgen::{CurrentLevel, MinimapFocus};
+use bevy_world_model::strip::HORIZON;
+use bevy_world_model::world_model::metrics::heat_color;
 use bevy_world_model::{
     CaptureImage, DreamMode, LatestFrames, Learning, ModelClock, NoticeLevel, WorldModelCamera,
     WorldModelNotice, WorldModelOutput, WorldModelSettings,
@@ -35,7 +39,7 @@ pub struct WorldModelUiPlugin {
 
 impl Default for WorldModelUiPlugin {
     fn default() -> Self {
-        Self { scale: 6.0 }
+        Self { scale: 4.0 }
     }
 }
 
@@ -50,7 +54,7 @@ impl WorldModelUiPlugin {
 /// Display settings that can change while the game runs.
 #[derive(Resource, Clone, Copy, Debug)]
 pub struct UiSettings {
-    /// Display scale of the captured view (nearest filtering). Default: `6.0`
+    /// Display scale of the captured view (nearest filtering). Default: `4.0`
     pub scale: f32,
     /// Whether the minimap is shown. Default: `true`
     pub show_minimap: bool,
@@ -61,6 +65,28 @@ pub struct UiSettings {
 /// The newest notice and when it arrived, shown as a toast for a few seconds.
 #[derive(Resource, Default)]
 struct Toast(Option<(WorldModelNotice, f64)>);
+
+/// CPU milliseconds the dashboard's egui pass takes (layout and tessellation are counted
+/// when bevy_egui ends the pass; this measures building the panels), smoothed.
+#[derive(Resource, Default, Debug, Clone, Copy)]
+pub struct DashboardCost {
+    /// Exponential moving average, milliseconds.
+    pub build_ms: f64,
+    /// Frames measured.
+    pub frames: u64,
+}
+
+impl DashboardCost {
+    fn record(&mut self, ms: f64) {
+        self.frames += 1;
+        let alpha = if self.frames < 10 {
+            1.0 / self.frames as f64
+        } else {
+            0.05
+        };
+        self.build_ms += alpha * (ms - self.build_ms);
+    }
+}
 
 /// Seconds a toast stays up.
 const TOAST_SECONDS: f64 = 5.0;
@@ -80,13 +106,15 @@ impl Plugin for WorldModelUiPlugin {
             show_heatmap: true,
         })
         .init_resource::<Toast>()
+        .init_resource::<DashboardCost>()
+        .init_resource::<history::History>()
         .insert_resource(EguiGlobalSettings {
             auto_create_primary_context: false,
             ..default()
         });
         // Systems
         app.add_systems(Startup, spawn_ui_camera)
-            .add_systems(Update, (heatmap_key, keep_toast))
+            .add_systems(Update, (heatmap_key, keep_toast, history::sample))
             .add_systems(EguiPrimaryContextPass, draw_panels);
     }
 }
@@ -102,6 +130,71 @@ fn spawn_ui_camera(mut commands: Commands) {
         },
         PrimaryEguiContext,
     ));
+}
+
+/// The heatmap's colour scale, 0 to `full` grey levels.
+fn heat_legend(ui: &mut egui::Ui, full: f64) {
+    ui.horizontal(|ui| {
+        ui.label("0");
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(120.0, 10.0), egui::Sense::hover());
+        let painter = ui.painter_at(rect);
+        let steps = 60;
+        for i in 0..steps {
+            let [r, g, b] = heat_color(i as f64 / (steps - 1) as f64);
+            let x0 = rect.min.x + rect.width() * i as f32 / steps as f32;
+            let cell = egui::Rect::from_min_size(
+                egui::pos2(x0, rect.min.y),
+                egui::vec2(rect.width() / steps as f32 + 0.5, rect.height()),
+            );
+            painter.rect_filled(cell, 0.0, egui::Color32::from_rgb(r, g, b));
+        }
+        ui.label(format!("≥{full:.0} (of 255)"));
+    });
+}
+
+/// The next frames imagined for the action held, with PSNR per horizon.
+fn dream_strip(
+    ui: &mut egui::Ui,
+    output: &WorldModelOutput,
+    id: egui::TextureId,
+    width: f32,
+    height: f32,
+) {
+    let scale = 1.25;
+    let label = match &output.strip {
+        Some(s) => format!(
+            "Dream strip: the {HORIZON} frames after tick {} imagined for the action held (open loop, prior only)",
+            s.start
+        ),
+        None => "Dream strip: building (one imagined frame per tick)".into(),
+    };
+    ui.label(label);
+    ui.image(egui::load::SizedTexture::new(
+        id,
+        [width * HORIZON as f32 * scale, height * scale],
+    ));
+    let mean = output.horizons.psnr();
+    egui::Grid::new("horizons").show(ui, |ui| {
+        ui.label("PSNR dB");
+        for k in 0..HORIZON {
+            ui.label(format!("t+{}", k + 1));
+        }
+        ui.end_row();
+        ui.label("this strip");
+        for k in 0..HORIZON {
+            let now = output
+                .strip
+                .as_ref()
+                .and_then(|s| s.psnr.get(k).copied().flatten());
+            ui.label(now.map_or("…".into(), |p| format!("{p:.1}")));
+        }
+        ui.end_row();
+        ui.label(format!("last {}", output.horizons.len()));
+        for k in 0..HORIZON {
+            ui.label(mean.get(k).map_or("…".into(), |p| format!("{p:.1}")));
+        }
+        ui.end_row();
+    });
 }
 
 fn heatmap_key(keys: Option<Res<ButtonInput<KeyCode>>>, mut settings: ResMut<UiSettings>) {
@@ -129,6 +222,8 @@ struct ModelView<'w> {
     mode: Option<Res<'w, State<DreamMode>>>,
     toast: Res<'w, Toast>,
     time: Res<'w, Time>,
+    history: Res<'w, history::History>,
+    cost: ResMut<'w, DashboardCost>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -141,14 +236,19 @@ fn draw_panels(
     level: Option<Res<CurrentLevel>>,
     focus: Query<&GlobalTransform, With<MinimapFocus>>,
     diagnostics: Res<DiagnosticsStore>,
-    model: ModelView,
+    mut model: ModelView,
 ) -> Result {
+    let started = std::time::Instant::now();
     let model_images = model.output.as_ref().map(|o| {
         (
             contexts.add_image(EguiTextureHandle::Weak(o.prediction.id())),
             contexts.add_image(EguiTextureHandle::Weak(o.heatmap.id())),
         )
     });
+    let strip_image = model
+        .output
+        .as_ref()
+        .map(|o| contexts.add_image(EguiTextureHandle::Weak(o.strip_image.id())));
     let view = cameras.iter().next().map(|(img, cam)| {
         (
             contexts.add_image(EguiTextureHandle::Weak(img.0.id())),
@@ -176,6 +276,8 @@ fn draw_panels(
                 ui.separator();
             }
             ui.label(format!("{fps:.0} fps"));
+            ui.separator();
+            ui.label(format!("dashboard {:.1} ms", model.cost.build_ms));
             ui.separator();
             ui.label(format!("tick {}", clock.tick));
             let newest = latest.0.values().map(|f| f.tick).max();
@@ -207,48 +309,73 @@ fn draw_panels(
             model_panel::model_stats(
                 ui,
                 output,
+                &model.history,
                 model.settings.as_deref(),
                 model.mode.as_ref().map(|m| *m.get()),
             );
         });
     }
+    if model.output.is_some() {
+        egui::Panel::right("curves")
+            .exact_size(380.0)
+            .show(&mut root, |ui| {
+                curves::latent_view(ui, model.output.as_ref().and_then(|o| o.latent.as_ref()));
+                curves::curves(ui, &model.history);
+            });
+    }
     egui::CentralPanel::default().show(&mut root, |ui| {
         ui.horizontal_top(|ui| {
-            ui.vertical(|ui| match view {
-                Some((id, cam)) => {
-                    ui.label(format!("Agent view {}x{}", cam.width, cam.height));
-                    let size = egui::vec2(cam.width as f32, cam.height as f32) * settings.scale;
-                    ui.image(egui::load::SizedTexture::new(id, size));
-                }
-                None => {
-                    ui.label("No camera is tagged with WorldModelCamera.");
+            ui.vertical(|ui| {
+                ui.horizontal_top(|ui| {
+                    ui.vertical(|ui| match view {
+                        Some((id, cam)) => {
+                            ui.label(format!("Agent view {}x{}", cam.width, cam.height));
+                            let size =
+                                egui::vec2(cam.width as f32, cam.height as f32) * settings.scale;
+                            ui.image(egui::load::SizedTexture::new(id, size));
+                        }
+                        None => {
+                            ui.label("No camera is tagged with WorldModelCamera.");
+                        }
+                    });
+                    if let (Some((pred_id, _)), Some((_, cam))) = (model_images, view) {
+                        ui.vertical(|ui| {
+                            let size =
+                                egui::vec2(cam.width as f32, cam.height as f32) * settings.scale;
+                            let dreaming = model
+                                .mode
+                                .as_ref()
+                                .is_some_and(|m| *m.get() == DreamMode::Dreaming);
+                            let learning = model
+                                .learning
+                                .as_ref()
+                                .is_none_or(|l| *l.get() == Learning::On);
+                            ui.label(format!(
+                                "Predicted next frame · {} · {}",
+                                if learning { "LEARNING" } else { "PAUSED" },
+                                if dreaming { "DREAM" } else { "OBSERVING" }
+                            ));
+                            ui.image(egui::load::SizedTexture::new(pred_id, size));
+                        });
+                    }
+                });
+                if let (Some(output), Some(strip_id), Some((_, cam))) =
+                    (&model.output, strip_image, view)
+                {
+                    dream_strip(ui, output, strip_id, cam.width as f32, cam.height as f32);
                 }
             });
-            if let (Some((pred_id, _)), Some((_, cam))) = (model_images, view) {
-                ui.vertical(|ui| {
-                    let size = egui::vec2(cam.width as f32, cam.height as f32) * settings.scale;
-                    let dreaming = model
-                        .mode
-                        .as_ref()
-                        .is_some_and(|m| *m.get() == DreamMode::Dreaming);
-                    let learning = model
-                        .learning
-                        .as_ref()
-                        .is_none_or(|l| *l.get() == Learning::On);
-                    ui.label(format!(
-                        "Predicted next frame · {} · {}",
-                        if learning { "LEARNING" } else { "PAUSED" },
-                        if dreaming { "DREAM" } else { "OBSERVING" }
-                    ));
-                    ui.image(egui::load::SizedTexture::new(pred_id, size));
-                });
-            }
             ui.vertical(|ui| {
                 if settings.show_heatmap
                     && let Some((_, heat_id)) = model_images
                 {
                     ui.label("Error |prediction - real|");
                     ui.image(egui::load::SizedTexture::new(heat_id, [192.0, 192.0]));
+                    let full = model
+                        .settings
+                        .as_ref()
+                        .map_or(64.0, |s| s.heatmap_full_scale);
+                    heat_legend(ui, full);
                 }
                 if settings.show_minimap
                     && let Some(level) = &level
@@ -264,5 +391,7 @@ fn draw_panels(
             });
         });
     });
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    model.cost.record(ms);
     Ok(())
 }

@@ -4,11 +4,13 @@ use bevy_egui::egui;
 use bevy_world_model::{DreamMode, WorldModelOutput, WorldModelSettings};
 
 use crate::format::metric_lines;
+use crate::history::{History, trend};
 
 /// Draws the model's scores and trainer state.
 pub fn model_stats(
     ui: &mut egui::Ui,
     output: &WorldModelOutput,
+    history: &History,
     settings: Option<&WorldModelSettings>,
     mode: Option<DreamMode>,
 ) {
@@ -20,13 +22,15 @@ pub fn model_stats(
         ui.label(format!("weights of step {}", output.weights_step));
         ui.separator();
         ui.label(format!("inference {:.1} ms", output.infer_ms));
+        ui.separator();
+        let temperature = settings.map_or(1.0, |s| s.temperature);
         if mode == Some(DreamMode::Dreaming) {
-            ui.separator();
             ui.label(format!(
-                "dream: {} ticks, temperature {:.1}",
-                output.dream_ticks,
-                settings.map_or(1.0, |s| s.temperature)
+                "DREAM for {} ticks · temperature {temperature:.1} ([ ])",
+                output.dream_ticks
             ));
+        } else {
+            ui.label(format!("dream temperature {temperature:.1} ([ ])"));
         }
     });
     ui.horizontal_wrapped(|ui| match &output.trainer {
@@ -45,8 +49,14 @@ pub fn model_stats(
             ));
             ui.separator();
             ui.label(format!(
-                "replay {}/{} · sent {} · dropped {}",
-                t.buffer_len, t.buffer_capacity, output.sent, output.dropped
+                "replay {}/{} ({} sampling, batch {} x {} steps) · sent {} · dropped {}",
+                t.buffer_len,
+                t.buffer_capacity,
+                settings.map_or("?".to_string(), |s| format!("{:?}", s.config.sampling).to_lowercase()),
+                settings.map_or(0, |s| s.config.batch),
+                settings.map_or(0, |s| s.config.seq_len),
+                output.sent,
+                output.dropped
             ));
         }
         None => {
@@ -58,14 +68,29 @@ pub fn model_stats(
     });
     match output.averages.mean() {
         Some((model, baseline)) => {
-            ui.label(format!(
-                "Model vs copy-last-frame, mean of the last {} ticks in which the view changed ({} unchanged skipped):",
-                output.averages.len(),
-                output.averages.unchanged
-            ));
-            egui::Grid::new("metrics").num_columns(2).show(ui, |ui| {
-                for (name, line) in metric_lines(&model, &baseline) {
+            let (arrow, good) = trend(&history.recent(20, |s| s.psnr.0 - s.psnr.1), true, 0.1);
+            let color = if good {
+                egui::Color32::LIGHT_GREEN
+            } else {
+                egui::Color32::from_rgb(255, 120, 100)
+            };
+            ui.horizontal(|ui| {
+                ui.label(format!(
+                    "Model vs copy-last-frame: now (tick {}) and mean of the last {} ticks in which the view changed ({} unchanged skipped); gain trend",
+                    output.last_score.as_ref().map_or(0, |s| s.tick),
+                    output.averages.len(),
+                    output.averages.unchanged
+                ));
+                ui.colored_label(color, arrow);
+            });
+            let now = output
+                .last_score
+                .as_ref()
+                .map(|s| metric_lines(&s.model, &s.baseline));
+            egui::Grid::new("metrics").num_columns(3).show(ui, |ui| {
+                for (i, (name, line)) in metric_lines(&model, &baseline).into_iter().enumerate() {
                     ui.label(name);
+                    ui.label(now.as_ref().map_or(String::new(), |n| n[i].1.clone()));
                     ui.label(line);
                     ui.end_row();
                 }

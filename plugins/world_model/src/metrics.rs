@@ -171,6 +171,14 @@ pub fn hist_corr(a: &Frame, b: &Frame) -> f64 {
     sum / 3.0
 }
 
+/// The heatmap's colour for `v` in `[0, 1]` (clamped): black -> red -> yellow -> white, so a
+/// legend can draw the same scale.
+pub fn heat_color(v: f64) -> [u8; 3] {
+    let v = v.clamp(0.0, 1.0) * 3.0;
+    let channel = |x: f64| (x.clamp(0.0, 1.0) * 255.0).round() as u8;
+    [channel(v), channel(v - 1.0), channel(v - 2.0)]
+}
+
 /// An error heatmap: per-pixel mean absolute error over channels, scaled so `full_scale`
 /// (0-255 units) is the hottest colour, coloured black -> red -> yellow -> white.
 pub fn error_heatmap(pred: &Frame, target: &Frame, full_scale: f64) -> Result<Frame, SizeMismatch> {
@@ -188,9 +196,7 @@ pub fn error_heatmap(pred: &Frame, target: &Frame, full_scale: f64) -> Result<Fr
             .map(|c| (p[c] as f64 - t[c] as f64).abs())
             .sum::<f64>()
             / 3.0;
-        let v = (err / full_scale.max(1e-9)).clamp(0.0, 1.0) * 3.0;
-        let channel = |x: f64| (x.clamp(0.0, 1.0) * 255.0).round() as u8;
-        rgb.extend_from_slice(&[channel(v), channel(v - 1.0), channel(v - 2.0)]);
+        rgb.extend_from_slice(&heat_color(err / full_scale.max(1e-9)));
     }
     Ok(Frame {
         width: pred.width,
@@ -275,6 +281,17 @@ mod tests {
         }
         assert!(ssim(&a, &b) < 0.9);
         assert!(compare(&a, &pattern(16, 32, 0)).is_err());
+    }
+
+    #[test]
+    fn the_colour_scale_runs_black_red_yellow_white_and_clamps() {
+        assert_eq!(heat_color(0.0), [0, 0, 0]);
+        assert_eq!(heat_color(1.0 / 3.0), [255, 0, 0]);
+        assert_eq!(heat_color(2.0 / 3.0), [255, 255, 0]);
+        assert_eq!(heat_color(1.0), [255, 255, 255]);
+        assert_eq!(heat_color(-1.0), [0, 0, 0]);
+        assert_eq!(heat_color(7.0), [255, 255, 255]);
+        assert_eq!(heat_color(0.5), [255, 128, 0]);
     }
 
     #[test]

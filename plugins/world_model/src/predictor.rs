@@ -205,6 +205,24 @@ impl Predictor {
         Ok(frame)
     }
 
+    /// One open-loop step from `state` (not the current state, which is left alone): the
+    /// next latent on the prior and its decoded frame. For rollouts spread over several
+    /// frames, such as a dream strip built one step per tick.
+    pub fn rollout_step(
+        &self,
+        state: &Latent,
+        action: &[f32],
+    ) -> Result<(Latent, Frame), PredictError> {
+        self.check_action(action)?;
+        let next = self
+            .model
+            .imagine_step(state, self.action_tensor(action), self.draw);
+        let frame = tensor_to_frames(self.model.decode(&next))
+            .pop()
+            .expect("one state decodes to one frame");
+        Ok((next, frame))
+    }
+
     /// Decodes the current posterior state (a reconstruction, for debugging views).
     pub fn reconstruct(&self) -> Option<Frame> {
         let state = self.state.as_ref()?;
@@ -275,9 +293,17 @@ mod tests {
         world.act(&a);
         p.observe(&world.render(), &a).unwrap();
         let open_loop = p.imagine(None, &[a.to_vec(), a.to_vec()]).unwrap();
+        let start = p.state().unwrap().clone();
         let first = p.dream_step(&a, 0.0).unwrap().unwrap();
         let second = p.dream_step(&a, 0.0).unwrap().unwrap();
-        assert_eq!(vec![first, second], open_loop);
+        assert_eq!(vec![first, second], open_loop.clone());
+        let (next, step1) = p.rollout_step(&start, &a).unwrap();
+        let (_, step2) = p.rollout_step(&next, &a).unwrap();
+        assert_eq!(
+            vec![step1, step2],
+            open_loop,
+            "rollout steps are the open loop"
+        );
     }
 
     #[test]

@@ -32,6 +32,18 @@ impl Latent {
         Tensor::cat(vec![self.h.clone(), self.z.clone()], 1)
     }
 
+    /// `h` and `z` read back to the CPU, for dashboards (one device sync each).
+    pub fn values(&self) -> (Vec<f32>, Vec<f32>) {
+        let read = |t: &Tensor<2>| {
+            t.clone()
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .unwrap_or_default()
+        };
+        (read(&self.h), read(&self.z))
+    }
+
     /// Multiplies both parts by `keep` (`[n, 1]`, 1 keeps, 0 resets to the start state).
     pub fn mask(self, keep: Tensor<2>) -> Self {
         Self {

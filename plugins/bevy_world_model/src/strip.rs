@@ -1,0 +1,193 @@
+//! The dream strip: from the current state, the next [`HORIZON`] frames imagined for the
+//! current action held, built one step per tick (so no frame pays for all of them), then
+//! scored per horizon as the real frames of those ticks arrive.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use world_model::metrics::psnr_from_mse;
+use world_model::{Frame, Latent, compare};
+
+/// Frames per strip.
+pub const HORIZON: usize = 8;
+
+/// A finished strip and how well each horizon matched reality.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DreamStrip {
+    /// Tick of the real frame the rollout started from; frame `k` predicts tick `start + k + 1`.
+    pub start: u64,
+    /// The imagined frames.
+    pub frames: Vec<Frame>,
+    /// PSNR of frame `k` against the real frame of its tick, once that frame arrived.
+    pub psnr: Vec<Option<f64>>,
+}
+
+/// A strip being built, with the real frames that arrived meanwhile.
+pub(crate) struct StripBuilder {
+    pub start: u64,
+    pub action: Vec<f32>,
+    pub state: Latent,
+    pub frames: Vec<Frame>,
+    reals: BTreeMap<u64, Frame>,
+}
+
+impl StripBuilder {
+    pub fn new(start: u64, state: Latent, action: Vec<f32>) -> Self {
+        Self {
+            start,
+            action,
+            state,
+            frames: Vec::with_capacity(HORIZON),
+            reals: BTreeMap::new(),
+        }
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.frames.len() >= HORIZON
+    }
+
+    /// Keeps a real frame if the strip will predict its tick.
+    pub fn see_real(&mut self, tick: u64, frame: &Frame) {
+        if (self.start + 1..=self.start + HORIZON as u64).contains(&tick) {
+            self.reals.insert(tick, frame.clone());
+        }
+    }
+
+    /// The finished strip, scored against the real frames seen so far.
+    pub fn finish(self) -> DreamStrip {
+        let mut strip = DreamStrip {
+            start: self.start,
+            psnr: vec![None; self.frames.len()],
+            frames: self.frames,
+        };
+        for (tick, frame) in &self.reals {
+            strip.score(*tick, frame);
+        }
+        strip
+    }
+}
+
+impl DreamStrip {
+    /// Scores the frame predicted for `tick` against the real `frame`; false if the strip
+    /// does not cover `tick`.
+    pub fn score(&mut self, tick: u64, frame: &Frame) -> bool {
+        let Some(k) = tick.checked_sub(self.start + 1).map(|k| k as usize) else {
+            return false;
+        };
+        match (self.frames.get(k), self.psnr.get_mut(k)) {
+            (Some(pred), Some(slot)) if slot.is_none() => {
+                *slot = compare(pred, frame).ok().map(|m| m.psnr);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// True once every horizon is scored.
+    pub fn is_scored(&self) -> bool {
+        self.psnr.iter().all(Option::is_some)
+    }
+}
+
+/// PSNR per horizon over the last [`HorizonStats::STRIPS`] fully scored strips (pooled: from
+/// the mean squared error), to show that error grows with the horizon.
+#[derive(Clone, Debug, Default)]
+pub struct HorizonStats {
+    mse: VecDeque<Vec<f64>>,
+}
+
+impl HorizonStats {
+    /// Strips averaged.
+    pub const STRIPS: usize = 30;
+
+    /// Adds a scored strip (ignored unless every horizon is scored).
+    pub fn push(&mut self, strip: &DreamStrip) {
+        if !strip.is_scored() {
+            return;
+        }
+        let mse = strip
+            .psnr
+            .iter()
+            .map(|p| 255.0f64.powi(2) / 10f64.powf(p.unwrap_or(0.0) / 10.0))
+            .collect();
+        self.mse.push_back(mse);
+        while self.mse.len() > Self::STRIPS {
+            self.mse.pop_front();
+        }
+    }
+
+    /// Pooled PSNR per horizon; empty before the first scored strip.
+    pub fn psnr(&self) -> Vec<f64> {
+        let n = self.mse.len();
+        if n == 0 {
+            return Vec::new();
+        }
+        (0..HORIZON)
+            .map(|k| {
+                let mean = self.mse.iter().filter_map(|m| m.get(k)).sum::<f64>() / n as f64;
+                psnr_from_mse(mean)
+            })
+            .collect()
+    }
+
+    /// Strips averaged so far.
+    pub fn len(&self) -> usize {
+        self.mse.len()
+    }
+
+    /// True before the first scored strip.
+    pub fn is_empty(&self) -> bool {
+        self.mse.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strip(start: u64) -> DreamStrip {
+        DreamStrip {
+            start,
+            frames: (0..HORIZON)
+                .map(|k| Frame::filled(2, 2, [k as u8 * 10; 3]))
+                .collect(),
+            psnr: vec![None; HORIZON],
+        }
+    }
+
+    #[test]
+    fn each_horizon_is_scored_against_its_own_tick() {
+        let mut s = strip(100);
+        assert!(
+            !s.score(100, &Frame::filled(2, 2, [0; 3])),
+            "the start frame is not predicted"
+        );
+        assert!(s.score(101, &Frame::filled(2, 2, [0; 3])));
+        assert!(!s.score(101, &Frame::filled(2, 2, [9; 3])), "scored once");
+        assert!(s.score(108, &Frame::filled(2, 2, [70; 3])));
+        assert!(!s.score(109, &Frame::filled(2, 2, [0; 3])));
+        assert_eq!(s.psnr[0], Some(psnr_from_mse(0.0)));
+        assert_eq!(s.psnr[7], Some(psnr_from_mse(0.0)));
+        assert!(s.psnr[1..7].iter().all(Option::is_none));
+        assert!(!s.is_scored());
+    }
+
+    #[test]
+    fn horizon_stats_pool_the_error_of_complete_strips() {
+        let mut stats = HorizonStats::default();
+        let mut s = strip(0);
+        for k in 0..HORIZON as u64 {
+            // The real frame differs from frame k by k grey levels.
+            s.score(k + 1, &Frame::filled(2, 2, [(k * 10 + k) as u8; 3]));
+        }
+        stats.push(&strip(5)); // unscored: ignored
+        stats.push(&s);
+        let p = stats.psnr();
+        assert_eq!(stats.len(), 1);
+        assert_eq!(p.len(), HORIZON);
+        assert!((p[3] - psnr_from_mse(9.0)).abs() < 1e-6, "{p:?}");
+        assert!(
+            p.windows(2).skip(1).all(|w| w[0] > w[1]),
+            "error grows: {p:?}"
+        );
+    }
+}

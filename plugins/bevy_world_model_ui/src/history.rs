@@ -1,0 +1,188 @@
+//! The numbers behind the training curves: one sample of everything every half second, the
+//! last five minutes kept.
+
+use std::collections::VecDeque;
+
+use bevy::diagnostic::{DiagnosticsStore, FrameTimeDiagnosticsPlugin};
+use bevy::prelude::*;
+use bevy_world_model::WorldModelOutput;
+
+/// One point of every curve.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Sample {
+    /// Seconds since the start.
+    pub t: f64,
+    /// Loss parts (per pixel / nats).
+    pub loss: f64,
+    /// Reconstruction part.
+    pub recon: f64,
+    /// One-step prediction part.
+    pub pred: f64,
+    /// KL divergence, nats.
+    pub kl: f64,
+    /// Model and baseline PSNR, averaged over the score window.
+    pub psnr: (f64, f64),
+    /// Model and baseline SSIM, averaged over the score window.
+    pub ssim: (f64, f64),
+    /// Gradient norm.
+    pub grad_norm: f64,
+    /// Learning rate.
+    pub lr: f64,
+    /// Training steps per second.
+    pub steps_per_sec: f64,
+    /// Replay buffer fill, 0-1.
+    pub replay_fill: f64,
+    /// Transitions dropped so far.
+    pub dropped: f64,
+    /// Inference milliseconds.
+    pub infer_ms: f64,
+    /// Frames per second of the game.
+    pub fps: f64,
+}
+
+/// The curves' samples, oldest first.
+#[derive(Resource, Default, Debug)]
+pub struct History {
+    /// Samples, at most [`History::LEN`].
+    pub samples: VecDeque<Sample>,
+    next_at: f64,
+}
+
+impl History {
+    /// Samples kept: five minutes at two per second.
+    pub const LEN: usize = 600;
+    /// Seconds between samples.
+    pub const EVERY: f64 = 0.5;
+
+    /// Adds a sample, dropping the oldest beyond [`History::LEN`].
+    pub fn push(&mut self, s: Sample) {
+        self.samples.push_back(s);
+        while self.samples.len() > Self::LEN {
+            self.samples.pop_front();
+        }
+    }
+
+    /// `(t, value)` points of one curve.
+    pub fn series(&self, pick: impl Fn(&Sample) -> f64) -> Vec<[f64; 2]> {
+        self.samples
+            .iter()
+            .map(|s| [s.t, pick(s)])
+            .filter(|p| p[1].is_finite())
+            .collect()
+    }
+
+    /// The last `n` values of one curve, oldest first.
+    pub fn recent(&self, n: usize, pick: impl Fn(&Sample) -> f64) -> Vec<f64> {
+        let skip = self.samples.len().saturating_sub(n);
+        self.samples.iter().skip(skip).map(pick).collect()
+    }
+}
+
+/// Samples the model's numbers every [`History::EVERY`] seconds.
+pub(crate) fn sample(
+    time: Res<Time>,
+    output: Option<Res<WorldModelOutput>>,
+    diagnostics: Res<DiagnosticsStore>,
+    mut history: ResMut<History>,
+) {
+    let now = time.elapsed_secs_f64();
+    if now < history.next_at {
+        return;
+    }
+    history.next_at = now + History::EVERY;
+    let Some(out) = output else {
+        return;
+    };
+    let mut s = Sample {
+        t: now,
+        infer_ms: f64::from(out.infer_ms),
+        dropped: out.dropped as f64,
+        fps: diagnostics
+            .get(&FrameTimeDiagnosticsPlugin::FPS)
+            .and_then(|d| d.smoothed())
+            .unwrap_or(f64::NAN),
+        psnr: (f64::NAN, f64::NAN),
+        ssim: (f64::NAN, f64::NAN),
+        ..default()
+    };
+    if let Some(t) = &out.trainer {
+        s.loss = f64::from(t.loss.total);
+        s.recon = f64::from(t.loss.recon);
+        s.pred = f64::from(t.loss.pred);
+        s.kl = f64::from(t.loss.kl);
+        s.grad_norm = f64::from(t.grad_norm);
+        s.lr = t.lr;
+        s.steps_per_sec = t.steps_per_sec;
+        s.replay_fill = t.buffer_len as f64 / t.buffer_capacity.max(1) as f64;
+    }
+    if let Some((model, baseline)) = out.averages.mean() {
+        s.psnr = (model.psnr, baseline.psnr);
+        s.ssim = (model.ssim, baseline.ssim);
+    }
+    history.push(s);
+}
+
+/// Where a curve is heading (`rising`, `falling`, `flat`) and whether that is good: the mean
+/// of the newest half of `values` against the older half; `flat` within `tolerance`. (Words,
+/// not arrows: egui's default fonts have no arrow glyphs.)
+pub fn trend(values: &[f64], higher_is_better: bool, tolerance: f64) -> (&'static str, bool) {
+    let values: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    if values.len() < 4 {
+        return ("flat", true);
+    }
+    let half = values.len() / 2;
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let change = mean(&values[half..]) - mean(&values[..half]);
+    if change.abs() <= tolerance {
+        ("flat", true)
+    } else if change > 0.0 {
+        ("rising", higher_is_better)
+    } else {
+        ("falling", !higher_is_better)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trends_point_the_way_and_say_if_that_is_good() {
+        assert_eq!(
+            trend(&[10.0, 10.0, 12.0, 12.0], true, 0.1),
+            ("rising", true)
+        );
+        assert_eq!(
+            trend(&[10.0, 10.0, 12.0, 12.0], false, 0.1),
+            ("rising", false)
+        );
+        assert_eq!(trend(&[5.0, 5.0, 1.0, 1.0], false, 0.1), ("falling", true));
+        assert_eq!(trend(&[5.0, 5.05, 5.0, 5.05], true, 0.1), ("flat", true));
+        assert_eq!(
+            trend(&[1.0, 2.0], true, 0.1),
+            ("flat", true),
+            "too few points"
+        );
+        assert_eq!(
+            trend(&[f64::NAN, 1.0, 1.0, 3.0, 3.0], true, 0.1),
+            ("rising", true),
+            "gaps are skipped"
+        );
+    }
+
+    #[test]
+    fn history_is_bounded_and_series_skip_gaps() {
+        let mut h = History::default();
+        for i in 0..History::LEN + 10 {
+            h.push(Sample {
+                t: i as f64,
+                loss: if i % 2 == 0 { f64::NAN } else { 1.0 },
+                ..default()
+            });
+        }
+        assert_eq!(h.samples.len(), History::LEN);
+        assert_eq!(h.samples[0].t, 10.0);
+        assert_eq!(h.series(|s| s.loss).len(), History::LEN / 2);
+        assert_eq!(h.recent(3, |s| s.t), vec![607.0, 608.0, 609.0]);
+    }
+}
