@@ -1,49 +1,18 @@
 //! Proof that the model learns, on the synthetic world (a view onto a smooth colour field that
 //! the action moves and turns).
+//!
+//! Alone in its process on purpose: Burn's device RNG is shared, so another test drawing
+//! random numbers at the same time would change this one's initialisation and sampling (run
+//! alone it is deterministic: +5.2 dB; interleaved with another test it once gave +3.0 dB).
 
 mod common;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use world_model::{Device, Learner, Predictor, StepOutcome, eval, synthetic};
+use world_model::{Device, Predictor, eval, synthetic};
 
 const SIZE: usize = 32;
-
-/// Training lowers the reconstruction error and the posterior carries information (its KL to
-/// the prior stays above the free bits instead of collapsing onto the prior, which is what
-/// happened when the pixel loss was averaged instead of summed per frame).
-#[test]
-fn training_lowers_the_loss_and_keeps_the_latent_informative() {
-    let cfg = common::small_config(SIZE);
-    let mut learner = Learner::new(cfg.clone(), &Device::flex()).unwrap();
-    for s in synthetic::record(SIZE, 24, 48, 1) {
-        learner.push(&s).unwrap();
-    }
-    let mut recon = Vec::new();
-    let mut kl = Vec::new();
-    for _ in 0..300 {
-        match learner.train_step() {
-            StepOutcome::Updated(r) => {
-                recon.push(r.loss.recon);
-                kl.push(r.loss.kl);
-            }
-            other => panic!("training step failed: {other:?}"),
-        }
-    }
-    let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
-    let (start, end) = (mean(&recon[..10]), mean(&recon[recon.len() - 20..]));
-    let end_kl = mean(&kl[kl.len() - 20..]);
-    eprintln!("recon per pixel {start:.4} -> {end:.4}, KL {end_kl:.2} nats");
-    assert!(
-        end < 0.85 * start,
-        "reconstruction must improve: {start:.4} -> {end:.4}"
-    );
-    assert!(
-        end_kl > cfg.free_nats,
-        "posterior collapsed: KL {end_kl:.2} nats"
-    );
-}
 
 /// The full claim: one-step predictions beat copy-last-frame by 3 dB on held-out episodes,
 /// and shuffled actions do clearly worse.
@@ -51,8 +20,8 @@ fn training_lowers_the_loss_and_keeps_the_latent_informative() {
 /// The world is the tiled variant (period 32 px, moves up to 8 px and turns up to 0.3 rad per
 /// step): finite like a game level, and fast enough that copying the last frame is no better
 /// than predicting the mean colour. Held-out episodes start at unseen poses and follow unseen
-/// action sequences. Measured: +4.3 dB after 600 steps (45 s on 2 cores); shuffled actions
-/// -0.1 dB.
+/// action sequences. Measured: +5.2 dB after 600 steps (about 40 s on 2 cores); shuffled
+/// actions +0.03 dB.
 #[test]
 fn one_step_prediction_beats_copy_last_frame_and_needs_the_actions() {
     const TRAIN_STEPS: usize = 600;
