@@ -132,6 +132,12 @@ fn spawn_ui_camera(mut commands: Commands) {
     ));
 }
 
+/// A panel frame without a background fill: the UI camera's clear colour is the background.
+/// With lavapipe every filled full-window panel is a full-window blend on the CPU.
+fn unfilled() -> egui::Frame {
+    egui::Frame::NONE.inner_margin(6)
+}
+
 /// The heatmap's colour scale, 0 to `full` grey levels.
 fn heat_legend(ui: &mut egui::Ui, full: f64) {
     ui.horizontal(|ui| {
@@ -267,130 +273,137 @@ fn draw_panels(
         .get(&FrameTimeDiagnosticsPlugin::FPS)
         .and_then(|d| d.smoothed())
         .unwrap_or(0.0);
-    egui::Panel::top("status").show(&mut root, |ui| {
-        ui.horizontal(|ui| {
-            ui.strong("Mini Dreamer");
-            ui.separator();
-            if let Some(level) = &level {
-                ui.label(format!("level '{}' seed {}", level.spec.name, level.seed));
+    egui::Panel::top("status")
+        .frame(unfilled())
+        .show(&mut root, |ui| {
+            ui.horizontal(|ui| {
+                ui.strong("Mini Dreamer");
                 ui.separator();
-            }
-            ui.label(format!("{fps:.0} fps"));
-            ui.separator();
-            ui.label(format!("dashboard {:.1} ms", model.cost.build_ms));
-            ui.separator();
-            ui.label(format!("tick {}", clock.tick));
-            let newest = latest.0.values().map(|f| f.tick).max();
-            ui.separator();
-            ui.label(match newest {
-                Some(t) => format!(
-                    "frame readback tick {t} (lag {})",
-                    clock.tick.saturating_sub(t)
-                ),
-                None => "waiting for the first readback".into(),
+                if let Some(level) = &level {
+                    ui.label(format!("level '{}' seed {}", level.spec.name, level.seed));
+                    ui.separator();
+                }
+                ui.label(format!("{fps:.0} fps"));
+                ui.separator();
+                ui.label(format!("dashboard {:.1} ms", model.cost.build_ms));
+                ui.separator();
+                ui.label(format!("tick {}", clock.tick));
+                let newest = latest.0.values().map(|f| f.tick).max();
+                ui.separator();
+                ui.label(match newest {
+                    Some(t) => format!(
+                        "frame readback tick {t} (lag {})",
+                        clock.tick.saturating_sub(t)
+                    ),
+                    None => "waiting for the first readback".into(),
+                });
             });
-        });
-        ui.label(
+            ui.label(
             "WASD move · mouse drag, arrows or Q/E turn · L learning · P dream · R reset latent · \
              [ ] dream temperature · H heatmap · F5 save · Esc quit",
         );
-        if let Some((notice, at)) = &model.toast.0
-            && model.time.elapsed_secs_f64() - at < TOAST_SECONDS
-        {
-            let color = match notice.level {
-                NoticeLevel::Info => egui::Color32::LIGHT_GREEN,
-                NoticeLevel::Error => egui::Color32::from_rgb(255, 120, 100),
-            };
-            ui.colored_label(color, &notice.text);
-        }
-    });
-    if let Some(output) = &model.output {
-        egui::Panel::bottom("model").show(&mut root, |ui| {
-            model_panel::model_stats(
-                ui,
-                output,
-                &model.history,
-                model.settings.as_deref(),
-                model.mode.as_ref().map(|m| *m.get()),
-            );
+            if let Some((notice, at)) = &model.toast.0
+                && model.time.elapsed_secs_f64() - at < TOAST_SECONDS
+            {
+                let color = match notice.level {
+                    NoticeLevel::Info => egui::Color32::LIGHT_GREEN,
+                    NoticeLevel::Error => egui::Color32::from_rgb(255, 120, 100),
+                };
+                ui.colored_label(color, &notice.text);
+            }
         });
+    if let Some(output) = &model.output {
+        egui::Panel::bottom("model")
+            .frame(unfilled())
+            .show(&mut root, |ui| {
+                model_panel::model_stats(
+                    ui,
+                    output,
+                    &model.history,
+                    model.settings.as_deref(),
+                    model.mode.as_ref().map(|m| *m.get()),
+                );
+            });
     }
     if model.output.is_some() {
         egui::Panel::right("curves")
+            .frame(unfilled())
             .exact_size(380.0)
             .show(&mut root, |ui| {
                 curves::latent_view(ui, model.output.as_ref().and_then(|o| o.latent.as_ref()));
                 curves::curves(ui, &model.history);
             });
     }
-    egui::CentralPanel::default().show(&mut root, |ui| {
-        ui.horizontal_top(|ui| {
-            ui.vertical(|ui| {
-                ui.horizontal_top(|ui| {
-                    ui.vertical(|ui| match view {
-                        Some((id, cam)) => {
-                            ui.label(format!("Agent view {}x{}", cam.width, cam.height));
-                            let size =
-                                egui::vec2(cam.width as f32, cam.height as f32) * settings.scale;
-                            ui.image(egui::load::SizedTexture::new(id, size));
-                        }
-                        None => {
-                            ui.label("No camera is tagged with WorldModelCamera.");
+    egui::CentralPanel::default()
+        .frame(unfilled())
+        .show(&mut root, |ui| {
+            ui.horizontal_top(|ui| {
+                ui.vertical(|ui| {
+                    ui.horizontal_top(|ui| {
+                        ui.vertical(|ui| match view {
+                            Some((id, cam)) => {
+                                ui.label(format!("Agent view {}x{}", cam.width, cam.height));
+                                let size = egui::vec2(cam.width as f32, cam.height as f32)
+                                    * settings.scale;
+                                ui.image(egui::load::SizedTexture::new(id, size));
+                            }
+                            None => {
+                                ui.label("No camera is tagged with WorldModelCamera.");
+                            }
+                        });
+                        if let (Some((pred_id, _)), Some((_, cam))) = (model_images, view) {
+                            ui.vertical(|ui| {
+                                let size = egui::vec2(cam.width as f32, cam.height as f32)
+                                    * settings.scale;
+                                let dreaming = model
+                                    .mode
+                                    .as_ref()
+                                    .is_some_and(|m| *m.get() == DreamMode::Dreaming);
+                                let learning = model
+                                    .learning
+                                    .as_ref()
+                                    .is_none_or(|l| *l.get() == Learning::On);
+                                ui.label(format!(
+                                    "Predicted next frame · {} · {}",
+                                    if learning { "LEARNING" } else { "PAUSED" },
+                                    if dreaming { "DREAM" } else { "OBSERVING" }
+                                ));
+                                ui.image(egui::load::SizedTexture::new(pred_id, size));
+                            });
                         }
                     });
-                    if let (Some((pred_id, _)), Some((_, cam))) = (model_images, view) {
-                        ui.vertical(|ui| {
-                            let size =
-                                egui::vec2(cam.width as f32, cam.height as f32) * settings.scale;
-                            let dreaming = model
-                                .mode
-                                .as_ref()
-                                .is_some_and(|m| *m.get() == DreamMode::Dreaming);
-                            let learning = model
-                                .learning
-                                .as_ref()
-                                .is_none_or(|l| *l.get() == Learning::On);
-                            ui.label(format!(
-                                "Predicted next frame · {} · {}",
-                                if learning { "LEARNING" } else { "PAUSED" },
-                                if dreaming { "DREAM" } else { "OBSERVING" }
-                            ));
-                            ui.image(egui::load::SizedTexture::new(pred_id, size));
-                        });
+                    if let (Some(output), Some(strip_id), Some((_, cam))) =
+                        (&model.output, strip_image, view)
+                    {
+                        dream_strip(ui, output, strip_id, cam.width as f32, cam.height as f32);
                     }
                 });
-                if let (Some(output), Some(strip_id), Some((_, cam))) =
-                    (&model.output, strip_image, view)
-                {
-                    dream_strip(ui, output, strip_id, cam.width as f32, cam.height as f32);
-                }
-            });
-            ui.vertical(|ui| {
-                if settings.show_heatmap
-                    && let Some((_, heat_id)) = model_images
-                {
-                    ui.label("Error |prediction - real|");
-                    ui.image(egui::load::SizedTexture::new(heat_id, [192.0, 192.0]));
-                    let full = model
-                        .settings
-                        .as_ref()
-                        .map_or(64.0, |s| s.heatmap_full_scale);
-                    heat_legend(ui, full);
-                }
-                if settings.show_minimap
-                    && let Some(level) = &level
-                {
-                    ui.label("Minimap");
-                    let pose = focus.iter().next().map(|t| {
-                        let (_, rot, pos) = t.to_scale_rotation_translation();
-                        (pos, rot * Vec3::NEG_Z)
-                    });
-                    let side = if settings.show_heatmap { 200.0 } else { 240.0 };
-                    draw_minimap(ui, level, pose, side);
-                }
+                ui.vertical(|ui| {
+                    if settings.show_heatmap
+                        && let Some((_, heat_id)) = model_images
+                    {
+                        ui.label("Error |prediction - real|");
+                        ui.image(egui::load::SizedTexture::new(heat_id, [192.0, 192.0]));
+                        let full = model
+                            .settings
+                            .as_ref()
+                            .map_or(64.0, |s| s.heatmap_full_scale);
+                        heat_legend(ui, full);
+                    }
+                    if settings.show_minimap
+                        && let Some(level) = &level
+                    {
+                        ui.label("Minimap");
+                        let pose = focus.iter().next().map(|t| {
+                            let (_, rot, pos) = t.to_scale_rotation_translation();
+                            (pos, rot * Vec3::NEG_Z)
+                        });
+                        let side = if settings.show_heatmap { 200.0 } else { 240.0 };
+                        draw_minimap(ui, level, pose, side);
+                    }
+                });
             });
         });
-    });
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     model.cost.record(ms);
     Ok(())
