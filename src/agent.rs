@@ -102,7 +102,7 @@ pub fn spawn_agent(commands: &mut Commands, resolution: u32) -> Entity {
         .id()
 }
 
-fn read_input(
+pub(crate) fn read_input(
     keys: Option<Res<ButtonInput<KeyCode>>>,
     mouse: Option<Res<ButtonInput<MouseButton>>>,
     motion: Option<Res<AccumulatedMouseMotion>>,

@@ -12,6 +12,7 @@ use bevy_world_model::WorldModelPlugin;
 use bevy_world_model_ui::WorldModelUiPlugin;
 
 use crate::agent::{AgentPlugin, spawn_agent};
+use crate::autopilot::{Autopilot, AutopilotPlugin};
 use crate::cli::Cli;
 use crate::controls::ControlsPlugin;
 use crate::session::{SessionPlan, SessionPlugin};
@@ -125,6 +126,7 @@ pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode) -> App {
         app.add_plugins(TimingsPlugin);
     }
     let resolution = cli.resolution;
+    let (autopilot, seed) = (cli.autopilot, cli.seed);
     app.add_plugins((
         ProcgenPlugin::new(spec).with_seed(cli.seed),
         world_model_plugin(cli),
@@ -136,8 +138,12 @@ pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode) -> App {
             windowed: mode == Mode::Windowed,
         }),
     ))
+    .add_plugins(AutopilotPlugin)
     .add_systems(Startup, move |mut commands: Commands| {
-        spawn_agent(&mut commands, resolution);
+        let agent = spawn_agent(&mut commands, resolution);
+        if autopilot {
+            commands.entity(agent).insert(Autopilot::new(seed));
+        }
     });
     app
 }

@@ -30,6 +30,9 @@ pub struct Cli {
     /// Width and height of the agent's camera image, in pixels.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(16..=512))]
     pub resolution: u32,
+    /// The agent explores on its own (random walk avoiding walls, seeded by --seed).
+    #[arg(long)]
+    pub autopilot: bool,
     /// Start the world model from this checkpoint (a bad file is reported; random weights are used).
     #[arg(long, value_name = "PATH")]
     pub ckpt: Option<PathBuf>,

@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod app;
+pub mod autopilot;
 pub mod cli;
 pub mod controls;
 pub mod session;
