@@ -246,8 +246,9 @@ fn learning_off_sends_nothing_and_on_trains() {
 /// dropped and counted.
 #[test]
 fn a_full_trainer_queue_drops_and_counts_instead_of_blocking() {
+    // A slow training step (64 x 32 frames) so the trainer is busy while the bursts arrive.
     let cfg = WorldModelConfig {
-        batch: 32,
+        batch: 64,
         seq_len: 32,
         min_frames: 32,
         ..tiny_config()
