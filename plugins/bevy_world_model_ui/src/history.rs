@@ -62,11 +62,20 @@ impl History {
         }
     }
 
-    /// `(t, value)` points of one curve.
+    /// Points drawn per curve at most: more cost tessellation and (on software Vulkan)
+    /// rasterisation without showing more at a plot's width.
+    pub const MAX_POINTS: usize = 150;
+
+    /// `(t, value)` points of one curve, thinned to at most [`History::MAX_POINTS`] (every
+    /// k-th sample, always keeping the newest).
     pub fn series(&self, pick: impl Fn(&Sample) -> f64) -> Vec<[f64; 2]> {
+        let n = self.samples.len();
+        let k = n.div_ceil(Self::MAX_POINTS).max(1);
         self.samples
             .iter()
-            .map(|s| [s.t, pick(s)])
+            .enumerate()
+            .filter(|(i, _)| (n - 1 - i) % k == 0)
+            .map(|(_, s)| [s.t, pick(s)])
             .filter(|p| p[1].is_finite())
             .collect()
     }
@@ -182,7 +191,11 @@ mod tests {
         }
         assert_eq!(h.samples.len(), History::LEN);
         assert_eq!(h.samples[0].t, 10.0);
-        assert_eq!(h.series(|s| s.loss).len(), History::LEN / 2);
+        let t = h.series(|s| s.t);
+        assert!(t.len() <= History::MAX_POINTS, "{}", t.len());
+        assert_eq!(t.last().unwrap()[0], 609.0, "the newest sample is kept");
+        // Every 4th sample of 600 is kept, all of them odd: the NaN (even) ones are skipped.
+        assert_eq!(h.series(|s| s.loss).len(), 150);
         assert_eq!(h.recent(3, |s| s.t), vec![607.0, 608.0, 609.0]);
     }
 }
