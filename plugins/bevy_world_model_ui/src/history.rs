@@ -74,7 +74,7 @@ impl History {
         self.samples
             .iter()
             .enumerate()
-            .filter(|(i, _)| (n - 1 - i) % k == 0)
+            .filter(|(i, _)| (n - 1 - i).is_multiple_of(k))
             .map(|(_, s)| [s.t, pick(s)])
             .filter(|p| p[1].is_finite())
             .collect()
