@@ -205,20 +205,3 @@ pub(crate) fn on_exit_dream(mut runtime: ResMut<WorldModelRuntime>) {
     rt.reset_requested = true;
     rt.predictions.clear();
 }
-
-/// Draws the newest prediction and heatmap into their persistent images.
-pub(crate) fn present(
-    mut runtime: ResMut<WorldModelRuntime>,
-    output: Res<WorldModelOutput>,
-    mut images: ResMut<Assets<Image>>,
-) {
-    if let Some(frame) = runtime.show_prediction.take() {
-        crate::output::write_frame(&mut images, &output.prediction, &frame);
-    }
-    if let Some(frame) = runtime.show_heatmap.take() {
-        crate::output::write_frame(&mut images, &output.heatmap, &frame);
-    }
-    if let Some(frame) = runtime.show_strip.take() {
-        crate::output::write_frame(&mut images, &output.strip_image, &frame);
-    }
-}

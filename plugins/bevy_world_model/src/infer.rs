@@ -122,9 +122,9 @@ pub(crate) fn process_frames(
         rt.forget_before(tick + 1);
 
         // Filter the frame into the state and predict the next one, unless a dream runs.
-        let engine_ready = rt.engine.is_some();
-        if engine_ready && !(dreaming && rt.dream_tick.is_some()) {
-            let engine = rt.engine.as_mut().expect("checked");
+        if !(dreaming && rt.dream_tick.is_some())
+            && let Some(engine) = rt.engine.as_mut()
+        {
             let start = Instant::now();
             rt.reset_requested = false;
             let predicted = engine.infer(|p| {
@@ -158,12 +158,12 @@ pub(crate) fn process_frames(
         if let Some(builder) = rt.strip.as_mut() {
             builder.see_real(tick, &frame);
         }
-        if let Some(strip) = output.strip.as_mut()
+        let out = &mut *output;
+        if let Some(strip) = out.strip.as_mut()
             && strip.score(tick, &frame)
             && strip.is_scored()
         {
-            let strip = strip.clone();
-            output.horizons.push(&strip);
+            out.horizons.push(strip);
         }
 
         if send && let Some(engine) = &rt.engine {
@@ -192,8 +192,7 @@ pub(crate) fn build_strip(
     let (Some(engine), Some(builder)) = (rt.engine.as_mut(), rt.strip.as_mut()) else {
         return;
     };
-    let (state, action) = (builder.state.clone(), builder.action.clone());
-    match engine.infer(|p| p.rollout_step(&state, &action)) {
+    match engine.infer(|p| p.rollout_step(&builder.state, &builder.action)) {
         Ok((next, frame)) => {
             builder.state = next;
             builder.frames.push(frame);

@@ -12,6 +12,7 @@ use world_model::{Frame, FrameMetrics, TrainStats};
 
 use crate::latent::LatentInfo;
 use crate::messages::PredictionScored;
+use crate::runtime::WorldModelRuntime;
 use crate::strip::{DreamStrip, HORIZON, HorizonStats};
 
 /// The model's live output. Images keep their handles for the whole session, so a UI can
@@ -102,6 +103,23 @@ pub(crate) fn side_by_side(frames: &[Frame]) -> Option<Frame> {
         height: h,
         rgb,
     })
+}
+
+/// Draws the newest prediction and heatmap into their persistent images.
+pub(crate) fn present(
+    mut runtime: ResMut<WorldModelRuntime>,
+    output: Res<WorldModelOutput>,
+    mut images: ResMut<Assets<Image>>,
+) {
+    if let Some(frame) = runtime.show_prediction.take() {
+        write_frame(&mut images, &output.prediction, &frame);
+    }
+    if let Some(frame) = runtime.show_heatmap.take() {
+        write_frame(&mut images, &output.heatmap, &frame);
+    }
+    if let Some(frame) = runtime.show_strip.take() {
+        write_frame(&mut images, &output.strip_image, &frame);
+    }
 }
 
 /// A black sRGB image with nearest sampling (crisp when scaled up).

@@ -155,7 +155,7 @@ impl Plugin for WorldModelPlugin {
                 )
                     .chain()
                     .in_set(WorldModelSystems::Infer),
-                control::present.in_set(WorldModelSystems::Present),
+                crate::output::present.in_set(WorldModelSystems::Present),
             ),
         )
         .add_systems(OnEnter(Learning::On), control::on_learning_changed)
