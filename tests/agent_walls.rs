@@ -1,32 +1,14 @@
 //! The agent walks with collision: holding W in a corridor never passes the end wall, and
 //! it never overlaps a wall on a random walk through a generated maze.
 
-use std::time::Duration;
+mod common;
 
-use bevy::input::InputPlugin;
 use bevy::prelude::*;
-use bevy::time::TimeUpdateStrategy;
-use bevy_procgen::{CurrentLevel, LevelSpec, ProcgenPlugin};
-use mini_dreamer::agent::{Agent, AgentAction, AgentPlugin, AgentSystems};
+use bevy_procgen::{CurrentLevel, LevelSpec};
+use mini_dreamer::agent::{Agent, AgentAction, AgentSystems};
 
 fn app(spec: LevelSpec) -> App {
-    let mut app = App::new();
-    app.add_plugins((
-        MinimalPlugins,
-        AssetPlugin::default(),
-        TransformPlugin,
-        InputPlugin,
-    ))
-    .init_asset::<Mesh>()
-    .init_asset::<StandardMaterial>()
-    .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(
-        1.0 / 30.0,
-    )))
-    .add_plugins((ProcgenPlugin::new(spec).with_seed(3), AgentPlugin));
-    app.world_mut().spawn(Agent::default());
-    app.finish();
-    app.cleanup();
-    app
+    common::walking_app(spec, 3, Agent::default())
 }
 
 fn agent_pos(app: &mut App) -> Vec3 {

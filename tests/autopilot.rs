@@ -1,39 +1,21 @@
 //! The autopilot explores: over a simulated minute it covers many cells of a maze and never
 //! overlaps a wall, without any input.
 
-use std::collections::HashSet;
-use std::time::Duration;
+mod common;
 
-use bevy::input::InputPlugin;
 use bevy::prelude::*;
-use bevy::time::TimeUpdateStrategy;
-use bevy_procgen::{CurrentLevel, LevelSpec, ProcgenPlugin};
-use mini_dreamer::agent::{Agent, AgentPlugin};
-use mini_dreamer::autopilot::{Autopilot, AutopilotPlugin};
+use bevy_procgen::{CurrentLevel, LevelSpec};
+use mini_dreamer::agent::Agent;
+use mini_dreamer::autopilot::Autopilot;
+use std::collections::HashSet;
 
 #[test]
 fn the_autopilot_explores_without_touching_walls() {
-    let mut app = App::new();
-    app.add_plugins((
-        MinimalPlugins,
-        AssetPlugin::default(),
-        TransformPlugin,
-        InputPlugin,
-    ))
-    .init_asset::<Mesh>()
-    .init_asset::<StandardMaterial>()
-    .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(
-        1.0 / 30.0,
-    )))
-    .add_plugins((
-        ProcgenPlugin::new(LevelSpec::default()).with_seed(11),
-        AgentPlugin,
-        AutopilotPlugin,
-    ));
-    app.world_mut()
-        .spawn((Agent::default(), Autopilot::new(11)));
-    app.finish();
-    app.cleanup();
+    let mut app = common::walking_app(
+        LevelSpec::default(),
+        11,
+        (Agent::default(), Autopilot::new(11)),
+    );
 
     let mut cells = HashSet::new();
     let mut turned = 0.0f32;
