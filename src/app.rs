@@ -5,16 +5,18 @@ use std::time::Duration;
 
 use bevy::app::ScheduleRunnerPlugin;
 use bevy::prelude::*;
+use bevy::time::TimeUpdateStrategy;
 use bevy::window::ExitCondition;
 use bevy::winit::WinitPlugin;
 use bevy_procgen::{LevelError, LevelSpec, ProcgenPlugin};
-use bevy_world_model::WorldModelPlugin;
+use bevy_world_model::{WorldModelPlugin, utc_timestamp};
 use bevy_world_model_ui::WorldModelUiPlugin;
 
 use crate::agent::{AgentPlugin, spawn_agent};
 use crate::autopilot::{Autopilot, AutopilotPlugin};
 use crate::cli::Cli;
 use crate::controls::ControlsPlugin;
+use crate::research::{HeldOutPlan, ResearchPlan, ResearchPlugin, TICK_HZ, report::RunInfo};
 use crate::session::{SessionPlan, SessionPlugin};
 use crate::timings::TimingsPlugin;
 
@@ -64,9 +66,14 @@ pub fn resolve_level(arg: Option<&str>) -> Result<LevelSpec, LevelError> {
     })
 }
 
-/// The world model as the CLI asks for it: resolution, device, start checkpoint, learning.
-pub fn world_model_plugin(cli: &Cli) -> WorldModelPlugin {
-    let mut plugin = WorldModelPlugin::default()
+/// The world model as the CLI asks for it: resolution, device, start checkpoint, learning,
+/// recording.
+pub fn world_model_plugin(cli: &Cli, spec: &LevelSpec) -> WorldModelPlugin {
+    let mut plugin = WorldModelPlugin::default();
+    if let Some(config) = &cli.model_config {
+        plugin = plugin.with_config(config.clone());
+    }
+    let mut plugin = plugin
         .with_resolution(cli.resolution, cli.resolution)
         .with_device(cli.device)
         .with_checkpoint_dir(&cli.ckpt_dir)
@@ -74,11 +81,77 @@ pub fn world_model_plugin(cli: &Cli) -> WorldModelPlugin {
     if let Some(path) = &cli.ckpt {
         plugin = plugin.with_checkpoint(path);
     }
+    if let Some(dir) = &cli.record {
+        let seed = spec.seed.unwrap_or(cli.seed);
+        let name = format!("{}-seed{seed}-{}.wmds", spec.name, utc_timestamp());
+        plugin = plugin.with_recording(dir.join(name));
+    }
     plugin
 }
 
-/// Builds the game.
-pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode) -> App {
+/// The research run the CLI asks for (`--minutes`, `--report`, or `eval`), if any. `eval`
+/// evaluates the world it starts on; a training run with a report ends on the held-out seed
+/// (and `--heldout-level`, if given).
+pub fn research_plan(
+    cli: &Cli,
+    spec: &LevelSpec,
+    eval: bool,
+) -> Result<Option<ResearchPlan>, LevelError> {
+    if cli.minutes.is_none() && !eval {
+        return Ok(None);
+    }
+    let autopilot = cli.autopilot.unwrap_or_default();
+    let seed = spec.seed.unwrap_or(cli.seed);
+    let heldout = match (&cli.report, eval) {
+        (None, _) => None,
+        (Some(_), true) => Some(HeldOutPlan {
+            spec: None,
+            level: spec.name.clone(),
+            seed,
+            ticks: cli.heldout_ticks,
+            autopilot,
+            unseen: true,
+        }),
+        (Some(_), false) => {
+            let held_spec = match &cli.heldout_level {
+                Some(level) => resolve_level(Some(level))?,
+                None => spec.clone(),
+            };
+            let held_seed = held_spec.seed.unwrap_or(cli.heldout_seed());
+            let unseen = held_spec != *spec || held_seed != seed;
+            if !unseen {
+                warn!(
+                    "level '{}' fixes its seed, so the held-out evaluation runs on the training                      world; give --heldout-level another level",
+                    spec.name
+                );
+            }
+            Some(HeldOutPlan {
+                level: held_spec.name.clone(),
+                spec: Some(held_spec),
+                seed: held_seed,
+                ticks: cli.heldout_ticks,
+                autopilot,
+                unseen,
+            })
+        }
+    };
+    Ok(Some(ResearchPlan {
+        minutes: if eval { None } else { cli.minutes },
+        report_dir: cli.report.clone(),
+        heldout,
+        run: RunInfo {
+            level: spec.name.clone(),
+            seed,
+            autopilot,
+            minutes: if eval { None } else { cli.minutes },
+            tick_hz: TICK_HZ,
+        },
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+    }))
+}
+
+/// Builds the game; with a research plan, a research run of it.
+pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode, research: Option<ResearchPlan>) -> App {
     let mut app = App::new();
     match mode {
         Mode::Windowed => {
@@ -117,9 +190,18 @@ pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode) -> App {
             )
             .add_plugins(ScheduleRunnerPlugin::run_loop(if cli.uncapped {
                 Duration::ZERO
+            } else if research.is_some() {
+                Duration::from_secs_f64(1.0 / TICK_HZ)
             } else {
                 Duration::from_secs_f64(1.0 / 60.0)
             }));
+            if research.is_some() {
+                // The same walk on every machine: the world advances a fixed step per frame
+                // however long rendering and inference take.
+                app.insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(
+                    1.0 / TICK_HZ,
+                )));
+            }
         }
     }
     if cli.timings {
@@ -127,9 +209,12 @@ pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode) -> App {
     }
     let resolution = cli.resolution;
     let (autopilot, seed) = (cli.autopilot, cli.seed);
+    if let Some(plan) = research {
+        app.add_plugins(ResearchPlugin { plan });
+    }
     app.add_plugins((
+        world_model_plugin(cli, &spec),
         ProcgenPlugin::new(spec).with_seed(cli.seed),
-        world_model_plugin(cli),
         ControlsPlugin,
         AgentPlugin,
         SessionPlugin(SessionPlan {
@@ -141,8 +226,10 @@ pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode) -> App {
     .add_plugins(AutopilotPlugin)
     .add_systems(Startup, move |mut commands: Commands| {
         let agent = spawn_agent(&mut commands, resolution);
-        if autopilot {
-            commands.entity(agent).insert(Autopilot::new(seed));
+        if let Some(mode) = autopilot {
+            commands
+                .entity(agent)
+                .insert(Autopilot::with_mode(seed, mode));
         }
     });
     app

@@ -1,24 +1,45 @@
 //! `--autopilot`: the agent explores on its own, so the world model sees varied motion
 //! without a player (headless runs, benchmarks, demos).
 //!
-//! A random walk that avoids walls and prefers the least-visited way: at each cell centre
-//! (and whenever a wall is ahead) it compares going on, left, right and back by how often the
-//! cell that way was visited, with a little randomness, and turns towards the best. Headings
-//! stay on the grid's axes, so the walk keeps to the middle of corridors.
+//! A walk that avoids walls: at each cell centre (and whenever a wall is ahead) it compares
+//! going on, left, right and back, and turns towards the best. Headings stay on the grid's
+//! axes, so the walk keeps to the middle of corridors. [`AutopilotMode::Random`] prefers the
+//! least-visited way, with a little randomness; [`AutopilotMode::Curious`] prefers the way
+//! where the model's prediction error was highest (unknown cells count as the worst seen), so
+//! it spends its time where there is most to learn.
 
 use std::collections::HashMap;
 use std::f32::consts::{FRAC_PI_2, PI};
 
 use bevy::prelude::*;
 use bevy_procgen::{CurrentLevel, SeedRng};
+use bevy_world_model::PredictionScored;
+use clap::ValueEnum;
+use serde::Serialize;
 
 use crate::agent::{Agent, AgentAction, AgentSystems};
+
+/// How the autopilot chooses where to go.
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AutopilotMode {
+    /// Least-visited random walk that avoids walls.
+    #[default]
+    Random,
+    /// Towards the cells where the model's recent prediction error is highest.
+    Curious,
+}
 
 /// Drives the agent's [`AgentAction`] when present on it (overriding keyboard input).
 #[derive(Component, Debug)]
 pub struct Autopilot {
+    mode: AutopilotMode,
     rng: SeedRng,
     visits: HashMap<IVec2, u32>,
+    /// Model error (MSE, smoothed) seen in each cell; curious mode steers by it.
+    errors: HashMap<IVec2, f32>,
+    /// Mean of all errors seen, the scale against which a cell's error counts as high.
+    mean_error: f32,
     /// The cell where the last decision was taken.
     decided_in: Option<IVec2>,
     /// Radians still to turn (signed, + left).
@@ -26,11 +47,19 @@ pub struct Autopilot {
 }
 
 impl Autopilot {
-    /// A walk seeded by `seed` (same seed and level: same walk at a fixed frame rate).
+    /// A random walk seeded by `seed` (same seed and level: same walk at a fixed frame rate).
     pub fn new(seed: u64) -> Self {
+        Self::with_mode(seed, AutopilotMode::Random)
+    }
+
+    /// A walk of the given mode seeded by `seed`.
+    pub fn with_mode(seed: u64, mode: AutopilotMode) -> Self {
         Self {
+            mode,
             rng: SeedRng::new(seed ^ 0xa070_9110),
             visits: HashMap::new(),
+            errors: HashMap::new(),
+            mean_error: 0.0,
             decided_in: None,
             turn_left: 0.0,
         }
@@ -40,6 +69,40 @@ impl Autopilot {
     pub fn cells_visited(&self) -> usize {
         self.visits.len()
     }
+
+    /// The mode it walks in.
+    pub fn mode(&self) -> AutopilotMode {
+        self.mode
+    }
+
+    /// Notes the model's error (MSE) for a frame seen from `cell`.
+    pub fn observe_error(&mut self, cell: IVec2, mse: f32) {
+        if !mse.is_finite() {
+            return;
+        }
+        let e = self.errors.entry(cell).or_insert(mse);
+        *e = 0.7 * *e + 0.3 * mse;
+        self.mean_error = if self.mean_error == 0.0 {
+            mse
+        } else {
+            0.99 * self.mean_error + 0.01 * mse
+        };
+    }
+
+    /// How attractive the way into `cell` is (lower is better), before randomness.
+    fn cost(&self, cell: IVec2, back: bool) -> f32 {
+        let seen = self.visits.get(&cell).copied().unwrap_or(0) as f32;
+        let back = if back { 2.0 } else { 0.0 };
+        match self.mode {
+            AutopilotMode::Random => seen + back,
+            AutopilotMode::Curious => {
+                let worst = self.errors.values().copied().fold(0.0f32, f32::max);
+                let err = self.errors.get(&cell).copied().unwrap_or(worst);
+                let high = err / self.mean_error.max(1e-6);
+                0.3 * seen + back - 2.0 * high
+            }
+        }
+    }
 }
 
 /// Adds the autopilot system (the game adds [`Autopilot`] to the agent with `--autopilot`).
@@ -47,11 +110,14 @@ pub struct AutopilotPlugin;
 
 impl Plugin for AutopilotPlugin {
     fn build(&self, app: &mut App) {
-        app.add_systems(
+        app.add_message::<PredictionScored>().add_systems(
             Update,
-            steer
-                .in_set(AgentSystems::Input)
-                .after(crate::agent::read_input),
+            (
+                note_errors,
+                steer
+                    .in_set(AgentSystems::Input)
+                    .after(crate::agent::read_input),
+            ),
         );
     }
 }
@@ -69,6 +135,29 @@ fn clear(level: &CurrentLevel, pos: Vec2, dir: Vec2, dist: f32, radius: f32) -> 
             .grid
             .overlaps(pos + dir * dist * i as f32 / steps as f32, radius)
     })
+}
+
+/// Curious mode: remembers the model's error for the cell the agent is in.
+fn note_errors(
+    mut scored: MessageReader<PredictionScored>,
+    level: Option<Res<CurrentLevel>>,
+    mut agents: Query<(&Transform, &mut Autopilot)>,
+) {
+    let Some(level) = level else {
+        scored.clear();
+        return;
+    };
+    for score in scored.read() {
+        if score.dreamed || score.baseline.mse <= 0.0 {
+            continue;
+        }
+        for (t, mut pilot) in &mut agents {
+            if pilot.mode == AutopilotMode::Curious {
+                let cell = level.world_to_cells(t.translation).floor().as_ivec2();
+                pilot.observe_error(cell, score.model.mse as f32);
+            }
+        }
+    }
 }
 
 fn steer(
@@ -102,9 +191,7 @@ fn steer(
                     continue;
                 }
                 let next = (pos + way).floor().as_ivec2();
-                let seen = pilot.visits.get(&next).copied().unwrap_or(0) as f32;
-                let back = if yaw == PI { 2.0 } else { 0.0 };
-                let score = seen + pilot.rng.unit() * 0.9 + back;
+                let score = pilot.cost(next, yaw == PI) + pilot.rng.unit() * 0.9;
                 if score < best.0 {
                     best = (score, yaw);
                 }
@@ -132,5 +219,36 @@ fn steer(
             strafe: 0.0,
             yaw: 0.0,
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_prefers_the_least_visited_way() {
+        let mut p = Autopilot::new(1);
+        p.visits.insert(IVec2::new(1, 0), 3);
+        assert!(p.cost(IVec2::new(0, 1), false) < p.cost(IVec2::new(1, 0), false));
+        assert!(p.cost(IVec2::new(0, 1), true) > p.cost(IVec2::new(0, 2), false));
+    }
+
+    #[test]
+    fn curious_prefers_high_error_and_unknown_cells() {
+        let mut p = Autopilot::with_mode(1, AutopilotMode::Curious);
+        let (easy, hard, unknown) = (IVec2::new(1, 0), IVec2::new(0, 1), IVec2::new(5, 5));
+        for _ in 0..20 {
+            p.observe_error(easy, 10.0);
+            p.observe_error(hard, 100.0);
+        }
+        // Even visited more often, the hard cell wins over the easy one.
+        p.visits.insert(easy, 1);
+        p.visits.insert(hard, 3);
+        assert!(p.cost(hard, false) < p.cost(easy, false));
+        // An unknown cell counts as the worst seen.
+        assert!(p.cost(unknown, false) <= p.cost(hard, false));
+        p.observe_error(easy, f32::NAN);
+        assert!(p.cost(easy, false).is_finite());
     }
 }

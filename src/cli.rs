@@ -2,8 +2,10 @@
 
 use std::path::PathBuf;
 
-use bevy_world_model::world_model::DeviceChoice;
-use clap::Parser;
+use bevy_world_model::world_model::{DeviceChoice, WorldModelConfig, checkpoint};
+use clap::{Args, Parser, Subcommand};
+
+pub use crate::autopilot::AutopilotMode;
 
 /// Mini Dreamer: explore a procedurally generated world in first person.
 #[derive(Parser, Debug, Clone)]
@@ -30,9 +32,31 @@ pub struct Cli {
     /// Width and height of the agent's camera image, in pixels.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(16..=512))]
     pub resolution: u32,
-    /// The agent explores on its own (random walk avoiding walls, seeded by --seed).
+    /// The agent explores on its own, seeded by --seed: `random` (least-visited walk avoiding
+    /// walls; the default) or `curious` (towards where the model's prediction error is high).
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "random", value_name = "MODE")]
+    pub autopilot: Option<AutopilotMode>,
+    /// Run for this many minutes of wall-clock time, then exit (after the held-out evaluation
+    /// when --report is given). Headless runs step the world at a fixed 30 Hz.
+    #[arg(long, value_parser = parse_minutes)]
+    pub minutes: Option<f64>,
+    /// Write a research report (report.json, PNG strips, the checkpoint) to this directory;
+    /// the run ends with an evaluation on a held-out seed. Needs --minutes and --autopilot.
+    #[arg(long, value_name = "DIR", requires_all = ["minutes", "autopilot"])]
+    pub report: Option<PathBuf>,
+    /// Save every transition the model sees as a dataset in this directory (for
+    /// `world-model-train`); the file is named after the level, seed and start time.
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
+    /// Seed of the held-out evaluation that ends a --report run [default: --seed + 1000].
     #[arg(long)]
-    pub autopilot: bool,
+    pub heldout_seed: Option<u64>,
+    /// Level of the held-out evaluation [default: the training level].
+    #[arg(long)]
+    pub heldout_level: Option<String>,
+    /// Scored ticks (view changed) of the held-out evaluation.
+    #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u64).range(10..))]
+    pub heldout_ticks: u64,
     /// Start the world model from this checkpoint (a bad file is reported; random weights are used).
     #[arg(long, value_name = "PATH")]
     pub ckpt: Option<PathBuf>,
@@ -54,6 +78,92 @@ pub struct Cli {
     /// Directory for checkpoints saved with F5.
     #[arg(long, value_name = "DIR", default_value = "checkpoints")]
     pub ckpt_dir: PathBuf,
+    /// The network config to run, read from the `--ckpt` checkpoint (not a flag).
+    #[arg(skip)]
+    pub model_config: Option<WorldModelConfig>,
+    /// `eval`: score a checkpoint on a seed or level it was not trained on.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands; without one the game runs.
+#[derive(Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Held-out evaluation: the autopilot explores a seed (or level) the checkpoint never saw,
+    /// learning off, and report.json gets one-step and multi-step scores against the baseline.
+    Eval(EvalArgs),
+}
+
+/// Flags of `mini-dreamer eval`.
+#[derive(Args, Debug, Clone)]
+pub struct EvalArgs {
+    /// The checkpoint to evaluate.
+    #[arg(long, value_name = "PATH")]
+    pub ckpt: PathBuf,
+    /// Seed of the evaluation level (pick one the checkpoint was not trained on).
+    #[arg(long, default_value_t = 1000)]
+    pub seed: u64,
+    /// Level name or .ron path.
+    #[arg(long)]
+    pub level: Option<String>,
+    /// Directory for report.json and the PNG strips.
+    #[arg(long, value_name = "DIR")]
+    pub report: PathBuf,
+    /// Scored ticks (view changed) to evaluate.
+    #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u64).range(10..))]
+    pub ticks: u64,
+    /// How the agent explores.
+    #[arg(long, value_enum, default_value = "random")]
+    pub autopilot: AutopilotMode,
+    /// Where the model runs: auto, cpu or gpu.
+    #[arg(long, default_value = "auto", value_parser = parse_device)]
+    pub device: DeviceChoice,
+}
+
+impl Cli {
+    /// The game run that `eval` is: headless, autopilot, learning off, from the checkpoint,
+    /// straight into the held-out phase.
+    pub fn for_eval(args: &EvalArgs) -> Self {
+        let mut cli = Self::parse_from(["mini-dreamer"]);
+        cli.seed = args.seed;
+        cli.level = args.level.clone();
+        cli.headless = true;
+        cli.autopilot = Some(args.autopilot);
+        cli.ckpt = Some(args.ckpt.clone());
+        cli.device = args.device;
+        cli.no_learning = true;
+        cli.report = Some(args.report.clone());
+        cli.heldout_seed = Some(args.seed);
+        cli.heldout_ticks = args.ticks;
+        cli
+    }
+
+    /// Runs the network the `--ckpt` checkpoint was trained with (its shape and frame size),
+    /// so any checkpoint loads. A file that cannot be read is an error for `eval`; the game
+    /// instead reports it and starts from random weights.
+    pub fn adopt_checkpoint_config(&mut self) -> Result<(), String> {
+        let Some(path) = &self.ckpt else {
+            return Ok(());
+        };
+        let meta = checkpoint::read_meta(path).map_err(|e| e.to_string())?;
+        self.resolution = meta.config.width as u32;
+        self.model_config = Some(meta.config);
+        Ok(())
+    }
+
+    /// Seed of the held-out evaluation.
+    pub fn heldout_seed(&self) -> u64 {
+        self.heldout_seed.unwrap_or(self.seed.wrapping_add(1000))
+    }
+}
+
+fn parse_minutes(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if v > 0.0 && v.is_finite() {
+        Ok(v)
+    } else {
+        Err(format!("{v} must be a positive number of minutes"))
+    }
 }
 
 fn parse_device(s: &str) -> Result<DeviceChoice, String> {
@@ -84,5 +194,67 @@ mod tests {
         assert_eq!(gpu.device, DeviceChoice::Wgpu);
         let ok = Cli::try_parse_from(["mini-dreamer", "--seed", "3", "--frames", "10"]).unwrap();
         assert_eq!((ok.seed, ok.frames), (3, Some(10)));
+        assert!(Cli::try_parse_from(["mini-dreamer", "--minutes", "0"]).is_err());
+        assert!(Cli::try_parse_from(["mini-dreamer", "--minutes", "nan"]).is_err());
+        assert!(Cli::try_parse_from(["mini-dreamer", "--autopilot", "sideways"]).is_err());
+    }
+
+    #[test]
+    fn autopilot_mode_defaults_to_random_when_named_alone() {
+        let cli = Cli::try_parse_from(["mini-dreamer", "--autopilot", "--minutes", "2"]).unwrap();
+        assert_eq!(
+            (cli.autopilot, cli.minutes),
+            (Some(AutopilotMode::Random), Some(2.0))
+        );
+        let cli = Cli::try_parse_from(["mini-dreamer", "--autopilot", "curious"]).unwrap();
+        assert_eq!(cli.autopilot, Some(AutopilotMode::Curious));
+        assert_eq!(
+            Cli::try_parse_from(["mini-dreamer"]).unwrap().autopilot,
+            None
+        );
+    }
+
+    #[test]
+    fn a_report_needs_minutes_and_the_autopilot() {
+        assert!(Cli::try_parse_from(["mini-dreamer", "--report", "r"]).is_err());
+        assert!(Cli::try_parse_from(["mini-dreamer", "--report", "r", "--minutes", "1"]).is_err());
+        let cli = Cli::try_parse_from([
+            "mini-dreamer",
+            "--report",
+            "r",
+            "--minutes",
+            "1",
+            "--autopilot",
+            "--seed",
+            "5",
+        ])
+        .unwrap();
+        assert_eq!(cli.heldout_seed(), 1005);
+    }
+
+    #[test]
+    fn eval_is_a_headless_frozen_autopilot_run() {
+        let cli = Cli::try_parse_from([
+            "mini-dreamer",
+            "eval",
+            "--ckpt",
+            "m.ckpt",
+            "--seed",
+            "9",
+            "--report",
+            "out",
+        ])
+        .unwrap();
+        let Some(Command::Eval(args)) = &cli.command else {
+            panic!("expected eval");
+        };
+        let run = Cli::for_eval(args);
+        assert!(run.headless && run.no_learning);
+        assert_eq!(
+            (run.seed, run.heldout_seed(), run.heldout_ticks),
+            (9, 9, 900)
+        );
+        assert_eq!(run.autopilot, Some(AutopilotMode::Random));
+        assert!(Cli::try_parse_from(["mini-dreamer", "eval", "--seed", "9"]).is_err());
     }
 }

@@ -6,5 +6,6 @@ pub mod app;
 pub mod autopilot;
 pub mod cli;
 pub mod controls;
+pub mod research;
 pub mod session;
 pub mod timings;

@@ -4,12 +4,32 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use mini_dreamer::app::{self, Mode};
-use mini_dreamer::cli::Cli;
+use mini_dreamer::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let (cli, eval) = match &cli.command {
+        Some(Command::Eval(args)) => (Cli::for_eval(args), true),
+        None => (cli, false),
+    };
     let spec = match app::resolve_level(cli.level.as_deref()) {
         Ok(spec) => spec,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut cli = cli;
+    // A game run reports a bad checkpoint in the dashboard and starts from random weights;
+    // an evaluation of random weights would be meaningless.
+    if let Err(e) = cli.adopt_checkpoint_config()
+        && eval
+    {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    let research = match app::research_plan(&cli, &spec, eval) {
+        Ok(plan) => plan,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
@@ -26,7 +46,7 @@ fn main() -> ExitCode {
             Mode::Headless
         }
     };
-    match app::build(&cli, spec, mode).run() {
+    match app::build(&cli, spec, mode, research).run() {
         bevy::app::AppExit::Success => ExitCode::SUCCESS,
         bevy::app::AppExit::Error(code) => ExitCode::from(code.get()),
     }

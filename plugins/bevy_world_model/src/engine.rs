@@ -132,11 +132,17 @@ fn learner_from(
 
 /// `dir/world-model-YYYYMMDD-HHMMSS.ckpt` for the current UTC time.
 pub(crate) fn timestamped_path(dir: &Path) -> PathBuf {
+    dir.join(format!("world-model-{}.ckpt", utc_timestamp()))
+}
+
+/// `YYYYMMDD-HHMMSS` now, in UTC: names files so that a new one never replaces an old one
+/// and a listing sorts by time (checkpoints, recordings).
+pub fn utc_timestamp() -> String {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    dir.join(format!("world-model-{}.ckpt", utc_stamp(secs)))
+    utc_stamp(secs)
 }
 
 /// `YYYYMMDD-HHMMSS` for seconds since the Unix epoch (proleptic Gregorian, UTC).

@@ -12,8 +12,9 @@ use crate::action::{ego_motion, fit_action};
 use crate::capture::{FrameCaptured, ModelClock, WorldModelCamera};
 use crate::messages::{PredictionScored, WorldModelNotice};
 use crate::modes::{DreamMode, Learning};
-use crate::output::WorldModelOutput;
+use crate::output::{ScoredFrames, WorldModelOutput};
 use crate::queue::Pushed;
+use crate::record::record_step;
 use crate::runtime::WorldModelRuntime;
 use crate::settings::WorldModelSettings;
 use crate::strip::StripBuilder;
@@ -118,6 +119,11 @@ pub(crate) fn process_frames(
             output.last_score = Some(score.clone());
             scored.write(score);
             rt.show_heatmap = error_heatmap(&pred, &frame, settings.heatmap_full_scale).ok();
+            output.last_frames = Some(ScoredFrames {
+                tick,
+                predicted: pred,
+                real: frame.clone(),
+            });
         }
         rt.forget_before(tick + 1);
 
@@ -166,13 +172,14 @@ pub(crate) fn process_frames(
             out.horizons.push(strip);
         }
 
+        let step = Step {
+            tick,
+            frame: frame.clone(),
+            action: next_action,
+            first: !ready.contiguous,
+        };
+        record_step(rt, &settings, &mut output, &mut notices, &step);
         if send && let Some(engine) = &rt.engine {
-            let step = Step {
-                tick,
-                frame: frame.clone(),
-                action: next_action,
-                first: !ready.contiguous,
-            };
             if engine.trainer.send_step(step) {
                 output.sent += 1;
             } else {
@@ -207,7 +214,7 @@ pub(crate) fn build_strip(
         && let Some(builder) = rt.strip.take()
     {
         let strip = builder.finish();
-        rt.show_strip = crate::output::side_by_side(&strip.frames);
+        rt.show_strip = Frame::grid(std::slice::from_ref(&strip.frames), 0);
         if strip.is_scored() {
             output.horizons.push(&strip);
         }

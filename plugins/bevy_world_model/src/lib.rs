@@ -40,6 +40,7 @@ pub mod modes;
 pub mod output;
 mod plugin;
 mod queue;
+mod record;
 mod runtime;
 pub mod settings;
 pub mod strip;
@@ -50,13 +51,14 @@ pub use action::{WorldModelAction, ego_motion};
 pub use capture::{
     CaptureImage, CaptureSource, FrameCaptured, LatestFrames, ModelClock, WorldModelCamera,
 };
+pub use engine::utc_timestamp;
 pub use latent::LatentInfo;
 pub use messages::{
     LoadCheckpoint, NoticeLevel, PredictionScored, ResetLatent, SaveCheckpoint, ToggleDream,
     ToggleLearning, WorldModelNotice,
 };
 pub use modes::{DreamMode, Learning};
-pub use output::{ScoreWindow, WorldModelOutput};
+pub use output::{ScoreTotals, ScoreWindow, ScoredFrames, WorldModelOutput};
 pub use plugin::WorldModelPlugin;
 pub use runtime::WorldModelRuntime;
 pub use settings::{EgoMotionScale, WorldModelSettings};

@@ -56,6 +56,21 @@ pub struct WorldModelOutput {
     pub strip_image: Handle<Image>,
     /// PSNR per horizon over recent strips.
     pub horizons: HorizonStats,
+    /// The frames behind [`last_score`](Self::last_score), for reports and strips.
+    pub last_frames: Option<ScoredFrames>,
+    /// Transitions written to the recording (see `WorldModelPlugin::with_recording`).
+    pub recorded: u64,
+}
+
+/// A prediction and the real frame it was scored against.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScoredFrames {
+    /// The tick both frames belong to.
+    pub tick: u64,
+    /// What the model predicted for the tick.
+    pub predicted: Frame,
+    /// What the camera saw.
+    pub real: Frame,
 }
 
 impl WorldModelOutput {
@@ -79,30 +94,10 @@ impl WorldModelOutput {
             strip: None,
             strip_image: images.add(blank_image(width * HORIZON as u32, height)),
             horizons: HorizonStats::default(),
+            last_frames: None,
+            recorded: 0,
         }
     }
-}
-
-/// Frames of equal size side by side.
-pub(crate) fn side_by_side(frames: &[Frame]) -> Option<Frame> {
-    let first = frames.first()?;
-    let (w, h) = (first.width, first.height);
-    let total = w * frames.len();
-    let mut rgb = vec![0u8; total * h * 3];
-    for (i, f) in frames.iter().enumerate() {
-        if (f.width, f.height) != (w, h) {
-            return None;
-        }
-        for y in 0..h {
-            let dst = (y * total + i * w) * 3;
-            rgb[dst..dst + w * 3].copy_from_slice(&f.rgb[y * w * 3..(y + 1) * w * 3]);
-        }
-    }
-    Some(Frame {
-        width: total,
-        height: h,
-        rgb,
-    })
 }
 
 /// Draws the newest prediction and heatmap into their persistent images.
@@ -193,26 +188,11 @@ impl ScoreWindow {
     /// Mean (model, baseline) over the window; PSNR is computed from the mean MSE (pooled),
     /// the other metrics are plain means. `None` while empty.
     pub fn mean(&self) -> Option<(FrameMetrics, FrameMetrics)> {
-        if self.scores.is_empty() {
-            return None;
+        let mut totals = ScoreTotals::default();
+        for (model, baseline) in &self.scores {
+            totals.push(*model, *baseline);
         }
-        let n = self.scores.len() as f64;
-        let avg = |pick: fn(&(FrameMetrics, FrameMetrics)) -> &FrameMetrics| {
-            let mut m = FrameMetrics::default();
-            for s in &self.scores {
-                let x = pick(s);
-                m.mse += x.mse / n;
-                m.mae += x.mae / n;
-                m.ssim += x.ssim / n;
-                m.hist_corr += x.hist_corr / n;
-                for c in 0..3 {
-                    m.rgb_mae[c] += x.rgb_mae[c] / n;
-                }
-            }
-            m.psnr = psnr_from_mse(m.mse);
-            m
-        };
-        Some((avg(|s| &s.0), avg(|s| &s.1)))
+        totals.mean()
     }
 
     /// Number of ticks in the window.
@@ -223,6 +203,59 @@ impl ScoreWindow {
     /// True before the first scored tick.
     pub fn is_empty(&self) -> bool {
         self.scores.is_empty()
+    }
+}
+
+/// Sums over every scored tick in which the view changed, for whole-run averages without
+/// keeping the ticks. Same rule as [`ScoreWindow`]: ticks whose real frame equals the
+/// previous one are only counted (`unchanged`), for model and baseline alike.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ScoreTotals {
+    /// Ticks summed (view changed).
+    pub scored: u64,
+    /// Ticks skipped because the view did not change.
+    pub unchanged: u64,
+    model: FrameMetrics,
+    baseline: FrameMetrics,
+}
+
+impl ScoreTotals {
+    /// Adds one scored tick.
+    pub fn push(&mut self, model: FrameMetrics, baseline: FrameMetrics) {
+        if baseline.mse <= 0.0 {
+            self.unchanged += 1;
+            return;
+        }
+        self.scored += 1;
+        add_scaled(&mut self.model, &model, 1.0);
+        add_scaled(&mut self.baseline, &baseline, 1.0);
+    }
+
+    /// Mean (model, baseline); PSNR from the mean MSE (pooled), the rest plain means.
+    /// `None` before the first summed tick.
+    pub fn mean(&self) -> Option<(FrameMetrics, FrameMetrics)> {
+        if self.scored == 0 {
+            return None;
+        }
+        let w = 1.0 / self.scored as f64;
+        let avg = |sum: &FrameMetrics| {
+            let mut m = FrameMetrics::default();
+            add_scaled(&mut m, sum, w);
+            m.psnr = psnr_from_mse(m.mse);
+            m
+        };
+        Some((avg(&self.model), avg(&self.baseline)))
+    }
+}
+
+/// `acc += w * x` for every metric but PSNR (which is derived from the pooled MSE).
+fn add_scaled(acc: &mut FrameMetrics, x: &FrameMetrics, w: f64) {
+    acc.mse += x.mse * w;
+    acc.mae += x.mae * w;
+    acc.ssim += x.ssim * w;
+    acc.hist_corr += x.hist_corr * w;
+    for c in 0..3 {
+        acc.rgb_mae[c] += x.rgb_mae[c] * w;
     }
 }
 
@@ -261,17 +294,6 @@ mod tests {
     }
 
     #[test]
-    fn frames_are_laid_side_by_side() {
-        let a = Frame::new(2, 1, vec![1, 1, 1, 2, 2, 2]).unwrap();
-        let b = Frame::new(2, 1, vec![3, 3, 3, 4, 4, 4]).unwrap();
-        let both = side_by_side(&[a.clone(), b]).unwrap();
-        assert_eq!((both.width, both.height), (4, 1));
-        assert_eq!(both.rgb, vec![1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]);
-        assert!(side_by_side(&[a, Frame::filled(1, 1, [0; 3])]).is_none());
-        assert!(side_by_side(&[]).is_none());
-    }
-
-    #[test]
     fn the_window_keeps_the_newest_ticks() {
         let mut w = ScoreWindow::default();
         for _ in 0..ScoreWindow::LEN {
@@ -282,5 +304,21 @@ mod tests {
         }
         assert_eq!(w.len(), ScoreWindow::LEN);
         assert!((w.mean().unwrap().0.mse - 4.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn totals_pool_every_changed_tick() {
+        let mut t = ScoreTotals::default();
+        assert!(t.mean().is_none());
+        t.push(m(5.0), m(0.0));
+        for mse in [10.0, 20.0, 30.0, 40.0] {
+            t.push(m(mse), m(50.0));
+        }
+        assert_eq!((t.scored, t.unchanged), (4, 1));
+        let (model, base) = t.mean().unwrap();
+        assert!((model.mse - 25.0).abs() < 1e-9);
+        assert!((model.psnr - psnr_from_mse(25.0)).abs() < 1e-9);
+        assert!((base.psnr - psnr_from_mse(50.0)).abs() < 1e-9);
+        assert!((model.ssim - 0.5).abs() < 1e-12);
     }
 }

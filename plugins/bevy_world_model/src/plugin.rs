@@ -96,6 +96,13 @@ impl WorldModelPlugin {
         self
     }
 
+    /// Records every transition (frame, action, episode start) to a dataset file that
+    /// `world-model-train` reads; the file is created on the first transition.
+    pub fn with_recording(mut self, path: impl Into<PathBuf>) -> Self {
+        self.settings.record_to = Some(path.into());
+        self
+    }
+
     /// How camera motion per tick maps to actions.
     pub fn with_ego_motion_scale(mut self, scale: EgoMotionScale) -> Self {
         self.settings.ego_motion = scale;
@@ -158,6 +165,7 @@ impl Plugin for WorldModelPlugin {
                 crate::output::present.in_set(WorldModelSystems::Present),
             ),
         )
+        .add_systems(Last, crate::record::finish_on_exit)
         .add_systems(OnEnter(Learning::On), control::on_learning_changed)
         .add_systems(OnEnter(Learning::Paused), control::on_learning_changed)
         .add_systems(OnEnter(DreamMode::Dreaming), control::on_enter_dream)

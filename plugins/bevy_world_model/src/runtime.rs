@@ -10,6 +10,7 @@ use crate::action::ActionLog;
 use crate::engine::Engine;
 use crate::latent::CodeUsage;
 use crate::queue::FrameQueue;
+use crate::record::Recorder;
 use crate::strip::StripBuilder;
 
 /// Internal state of [`WorldModelPlugin`](crate::WorldModelPlugin). Read
@@ -38,6 +39,8 @@ pub struct WorldModelRuntime {
     /// The dream strip being imagined, one step per tick.
     pub(crate) strip: Option<StripBuilder>,
     pub(crate) show_strip: Option<Frame>,
+    /// The dataset being recorded, when recording is on.
+    pub(crate) recorder: Recorder,
 }
 
 impl WorldModelRuntime {

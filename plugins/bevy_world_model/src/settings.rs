@@ -52,6 +52,9 @@ pub struct WorldModelSettings {
     /// Threads of the trainer's own pool; `None` takes all cores but one (at least one), so
     /// the frame loop's inference and the renderer keep a core.
     pub trainer_threads: Option<usize>,
+    /// Append every transition the model sees to this dataset file (`.wmds`), for offline
+    /// training with `world-model-train`. `None`: no recording.
+    pub record_to: Option<PathBuf>,
 }
 
 impl Default for WorldModelSettings {
@@ -67,6 +70,7 @@ impl Default for WorldModelSettings {
             ego_motion: EgoMotionScale::default(),
             heatmap_full_scale: 64.0,
             trainer_threads: None,
+            record_to: None,
         }
     }
 }

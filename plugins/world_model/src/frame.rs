@@ -101,6 +101,54 @@ impl Frame {
         })
     }
 
+    /// Frames of one size laid out in a grid, row by row (rows may differ in length; short
+    /// rows are padded with black), `gap` black pixels between cells. `None` when there are
+    /// no frames or their sizes differ.
+    pub fn grid(rows: &[Vec<Frame>], gap: usize) -> Option<Frame> {
+        let first = rows.iter().flatten().next()?;
+        let (w, h) = (first.width, first.height);
+        if rows.iter().flatten().any(|f| (f.width, f.height) != (w, h)) {
+            return None;
+        }
+        let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+        let width = cols * w + cols.saturating_sub(1) * gap;
+        let height = rows.len() * h + rows.len().saturating_sub(1) * gap;
+        let mut rgb = vec![0u8; width * height * 3];
+        for (r, row) in rows.iter().enumerate() {
+            for (c, f) in row.iter().enumerate() {
+                let (x0, y0) = (c * (w + gap), r * (h + gap));
+                for y in 0..h {
+                    let dst = ((y0 + y) * width + x0) * 3;
+                    rgb[dst..dst + w * 3].copy_from_slice(&f.rgb[y * w * 3..(y + 1) * w * 3]);
+                }
+            }
+        }
+        Some(Frame { width, height, rgb })
+    }
+
+    /// The frame enlarged `k` times with nearest-neighbour sampling (crisp pixels).
+    pub fn upscaled(&self, k: usize) -> Frame {
+        let k = k.max(1);
+        let width = self.width * k;
+        let mut rgb = Vec::with_capacity(width * self.height * k * 3);
+        for y in 0..self.height {
+            let mut line = Vec::with_capacity(width * 3);
+            for px in self.rgb[y * self.width * 3..(y + 1) * self.width * 3].chunks_exact(3) {
+                for _ in 0..k {
+                    line.extend_from_slice(px);
+                }
+            }
+            for _ in 0..k {
+                rgb.extend_from_slice(&line);
+            }
+        }
+        Frame {
+            width,
+            height: self.height * k,
+            rgb,
+        }
+    }
+
     /// Writes the frame as an RGB PNG.
     pub fn save_png(&self, path: &std::path::Path) -> Result<(), String> {
         image::save_buffer(
@@ -165,6 +213,36 @@ pub fn tensor_to_frames(t: Tensor<4>) -> Vec<Frame> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grids_lay_frames_out_row_by_row_with_gaps() {
+        let a = Frame::filled(2, 1, [1, 1, 1]);
+        let b = Frame::filled(2, 1, [2, 2, 2]);
+        let g = Frame::grid(&[vec![a.clone(), b.clone()], vec![b.clone()]], 1).unwrap();
+        assert_eq!((g.width, g.height), (5, 3));
+        let px = |x: usize, y: usize| g.rgb[(y * 5 + x) * 3];
+        assert_eq!(
+            [px(0, 0), px(1, 0), px(2, 0), px(3, 0), px(4, 0)],
+            [1, 1, 0, 2, 2]
+        );
+        assert_eq!([px(0, 1), px(4, 1)], [0, 0], "gap row");
+        assert_eq!(
+            [px(0, 2), px(1, 2), px(3, 2)],
+            [2, 2, 0],
+            "short row padded"
+        );
+        assert!(Frame::grid(&[vec![a, Frame::filled(1, 1, [0; 3])]], 0).is_none());
+        assert!(Frame::grid(&[], 0).is_none());
+    }
+
+    #[test]
+    fn upscaling_repeats_pixels() {
+        let f = Frame::new(2, 1, vec![1, 2, 3, 4, 5, 6]).unwrap();
+        let u = f.upscaled(2);
+        assert_eq!((u.width, u.height), (4, 2));
+        assert_eq!(&u.rgb[..12], &[1, 2, 3, 1, 2, 3, 4, 5, 6, 4, 5, 6]);
+        assert_eq!(u.rgb[..12], u.rgb[12..]);
+    }
 
     #[test]
     fn tensor_round_trip_is_exact_for_u8() {

@@ -1,0 +1,182 @@
+//! Running sums behind the report: loss per interval and open-loop error per horizon.
+
+use std::collections::BTreeMap;
+
+use bevy_world_model::world_model::metrics::psnr_from_mse;
+use bevy_world_model::world_model::{Frame, LossParts, compare};
+use bevy_world_model::{DreamStrip, ScoreTotals};
+
+use super::report::{HorizonScore, PhaseScores};
+
+/// [`PhaseScores`] of a [`ScoreTotals`], `None` before the first changed tick.
+pub fn phase_scores(totals: &ScoreTotals) -> Option<PhaseScores> {
+    let (model, baseline) = totals.mean()?;
+    Some(PhaseScores {
+        model,
+        baseline,
+        gain_db: model.psnr - baseline.psnr,
+        ticks_scored: totals.scored,
+        ticks_unchanged: totals.unchanged,
+    })
+}
+
+/// Mean loss parts over the trainer steps seen.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LossTally {
+    sum: LossParts,
+    n: u32,
+}
+
+impl LossTally {
+    /// Adds the loss of one optimizer step (non-finite losses are skipped).
+    pub fn push(&mut self, l: &LossParts) {
+        if !l.total.is_finite() {
+            return;
+        }
+        let s = &mut self.sum;
+        s.total += l.total;
+        s.recon += l.recon;
+        s.pred += l.pred;
+        s.kl += l.kl;
+        s.prior_entropy += l.prior_entropy;
+        s.post_entropy += l.post_entropy;
+        self.n += 1;
+    }
+
+    /// The mean, `None` before the first step.
+    pub fn mean(&self) -> Option<LossParts> {
+        if self.n == 0 {
+            return None;
+        }
+        let k = 1.0 / self.n as f32;
+        let s = &self.sum;
+        Some(LossParts {
+            total: s.total * k,
+            recon: s.recon * k,
+            pred: s.pred * k,
+            kl: s.kl * k,
+            prior_entropy: s.prior_entropy * k,
+            post_entropy: s.post_entropy * k,
+        })
+    }
+}
+
+/// Open-loop rollouts pooled per horizon: the model's imagined frame `k` steps ahead and the
+/// rollout's start frame (the baseline, copied `k` steps ahead), each against the real frame.
+#[derive(Clone, Debug, Default)]
+pub struct HorizonTally {
+    /// Per horizon: (model MSE sum, baseline MSE sum, rollouts).
+    sums: Vec<(f64, f64, u64)>,
+}
+
+impl HorizonTally {
+    /// Scores a strip against the real frames by tick (`start` and every tick it predicts
+    /// must be there); horizons whose view did not change since `start` are skipped, for model
+    /// and baseline alike. Returns false when frames were missing.
+    pub fn push(&mut self, strip: &DreamStrip, reals: &BTreeMap<u64, Frame>) -> bool {
+        let Some(start) = reals.get(&strip.start) else {
+            return false;
+        };
+        let needed =
+            (1..=strip.frames.len() as u64).all(|k| reals.contains_key(&(strip.start + k)));
+        if !needed {
+            return false;
+        }
+        if self.sums.len() < strip.frames.len() {
+            self.sums.resize(strip.frames.len(), (0.0, 0.0, 0));
+        }
+        for (k, imagined) in strip.frames.iter().enumerate() {
+            let real = &reals[&(strip.start + k as u64 + 1)];
+            let (Ok(model), Ok(base)) = (compare(imagined, real), compare(start, real)) else {
+                return false;
+            };
+            if base.mse <= 0.0 {
+                continue;
+            }
+            let s = &mut self.sums[k];
+            s.0 += model.mse;
+            s.1 += base.mse;
+            s.2 += 1;
+        }
+        true
+    }
+
+    /// PSNR per horizon (pooled from the mean MSE), for horizons with at least one rollout.
+    pub fn scores(&self) -> Vec<HorizonScore> {
+        self.sums
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.2 > 0)
+            .map(|(k, &(m, b, n))| HorizonScore {
+                k: k + 1,
+                model_psnr: psnr_from_mse(m / n as f64),
+                baseline_psnr: psnr_from_mse(b / n as f64),
+                rollouts: n,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grey(v: u8) -> Frame {
+        Frame::filled(4, 4, [v; 3])
+    }
+
+    #[test]
+    fn horizons_pool_model_and_baseline_against_the_same_real_frames() {
+        // Real frames brighten by 10 per tick; the model imagines them off by 5.
+        let reals: BTreeMap<u64, Frame> = (10..=13).map(|t| (t, grey((t * 10) as u8))).collect();
+        let strip = DreamStrip {
+            start: 10,
+            frames: (1..=3).map(|k| grey((100 + k * 10 + 5) as u8)).collect(),
+            psnr: vec![None; 3],
+        };
+        let mut tally = HorizonTally::default();
+        assert!(tally.push(&strip, &reals));
+        let s = tally.scores();
+        assert_eq!(s.len(), 3);
+        for (i, h) in s.iter().enumerate() {
+            let k = (i + 1) as f64;
+            assert_eq!((h.k, h.rollouts), (i + 1, 1));
+            assert!((h.model_psnr - psnr_from_mse(25.0)).abs() < 1e-9);
+            assert!((h.baseline_psnr - psnr_from_mse((10.0 * k).powi(2))).abs() < 1e-9);
+        }
+        // A strip whose real frames have not all arrived is not counted.
+        let mut late = strip.clone();
+        late.start = 12;
+        assert!(!tally.push(&late, &reals));
+        assert_eq!(tally.scores()[0].rollouts, 1);
+    }
+
+    #[test]
+    fn unchanged_views_are_skipped_for_both() {
+        let reals: BTreeMap<u64, Frame> = (0..=2).map(|t| (t, grey(50))).collect();
+        let strip = DreamStrip {
+            start: 0,
+            frames: vec![grey(60), grey(60)],
+            psnr: vec![None; 2],
+        };
+        let mut tally = HorizonTally::default();
+        assert!(tally.push(&strip, &reals));
+        assert!(tally.scores().is_empty());
+    }
+
+    #[test]
+    fn loss_means_skip_non_finite_steps() {
+        let mut t = LossTally::default();
+        assert!(t.mean().is_none());
+        let l = |total| LossParts {
+            total,
+            recon: 1.0,
+            ..Default::default()
+        };
+        t.push(&l(2.0));
+        t.push(&l(4.0));
+        t.push(&l(f32::NAN));
+        let m = t.mean().unwrap();
+        assert_eq!((m.total, m.recon), (3.0, 1.0));
+    }
+}
