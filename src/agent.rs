@@ -135,7 +135,9 @@ pub(crate) fn read_input(
     }
 }
 
-/// Puts agents on the start cell whenever a new level spawns.
+/// Puts agents on the start cell whenever a new level spawns; when the level was only
+/// edited (hot reload), agents stay where they are if that is still free, else move to the
+/// nearest free cell.
 fn place_at_start(
     level: Option<Res<CurrentLevel>>,
     mut seen: Local<u64>,
@@ -149,9 +151,33 @@ fn place_at_start(
     }
     *seen = level.generation;
     for (agent, mut t) in &mut agents {
+        let radius = agent.radius / level.spec.cell_size;
+        if level.reloaded {
+            let pos = level.world_to_cells(t.translation);
+            if !level.grid.overlaps(pos, radius) {
+                continue;
+            }
+            if let Some(cell) = nearest_free_cell(&level, pos, radius) {
+                t.translation = level.cell_center(cell) + Vec3::Y * agent.eye_height;
+                continue;
+            }
+        }
         t.translation = level.cell_center(level.grid.start()) + Vec3::Y * agent.eye_height;
         t.rotation = Quat::from_rotation_y(level.start_yaw());
     }
+}
+
+/// The open cell nearest `pos` (cells) whose centre a circle of `radius` fits in.
+fn nearest_free_cell(level: &CurrentLevel, pos: Vec2, radius: f32) -> Option<IVec2> {
+    level
+        .grid
+        .open_cells()
+        .filter(|c| !level.grid.overlaps(c.as_vec2() + Vec2::splat(0.5), radius))
+        .min_by(|a, b| {
+            let da = (a.as_vec2() + Vec2::splat(0.5)).distance_squared(pos);
+            let db = (b.as_vec2() + Vec2::splat(0.5)).distance_squared(pos);
+            da.total_cmp(&db)
+        })
 }
 
 /// Turns and moves agents by their action, sliding along walls.

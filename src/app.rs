@@ -15,8 +15,8 @@ use bevy_world_model_ui::WorldModelUiPlugin;
 use crate::agent::{AgentPlugin, spawn_agent};
 use crate::autopilot::{Autopilot, AutopilotPlugin};
 use crate::cli::Cli;
-use crate::controls::ControlsPlugin;
-use crate::research::{HeldOutPlan, ResearchPlan, ResearchPlugin, TICK_HZ, report::RunInfo};
+use crate::controls::{ControlsPlugin, ShippedLevels};
+use crate::research::{HeldOutPlan, ResearchPlan, ResearchPlugin, report::RunInfo};
 use crate::session::{SessionPlan, SessionPlugin};
 use crate::timings::TimingsPlugin;
 
@@ -42,6 +42,40 @@ pub fn levels_dir() -> PathBuf {
         return local.to_path_buf();
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/levels")
+}
+
+/// The asset folder: `levels_dir()`'s parent, absolute, so the asset server finds the
+/// levels wherever the binary runs from.
+pub fn assets_dir() -> PathBuf {
+    let levels = levels_dir();
+    let dir = levels
+        .parent()
+        .map_or_else(|| PathBuf::from("assets"), Path::to_path_buf);
+    std::path::absolute(&dir).unwrap_or(dir)
+}
+
+/// Names of the shipped levels, sorted (the order N cycles through).
+pub fn shipped_level_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(levels_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "ron"))
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    names.sort();
+    names
+}
+
+/// The asset path of `--level` when it names a shipped level (those hot-reload); a file
+/// elsewhere is read once.
+pub fn shipped_asset_path(arg: Option<&str>) -> Option<String> {
+    let name = arg.unwrap_or("maze");
+    shipped_level_names()
+        .iter()
+        .any(|n| n == name)
+        .then(|| format!("levels/{name}.ron"))
 }
 
 /// `--level`: a shipped level name, a path to a RON file, or the default level.
@@ -144,10 +178,20 @@ pub fn research_plan(
             seed,
             autopilot,
             minutes: if eval { None } else { cli.minutes },
-            tick_hz: TICK_HZ,
+            tick_hz: cli.tick_hz,
         },
         command: std::env::args().collect::<Vec<_>>().join(" "),
     }))
+}
+
+/// Assets from [`assets_dir`]; `watch` turns on hot reload of level files (not in research
+/// runs, which must stay reproducible).
+fn asset_plugin(watch: bool) -> AssetPlugin {
+    AssetPlugin {
+        file_path: assets_dir().display().to_string(),
+        watch_for_changes_override: Some(watch),
+        ..default()
+    }
 }
 
 /// Builds the game; with a research plan, a research run of it.
@@ -155,14 +199,18 @@ pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode, research: Option<ResearchPl
     let mut app = App::new();
     match mode {
         Mode::Windowed => {
-            app.add_plugins(DefaultPlugins.set(WindowPlugin {
-                primary_window: Some(Window {
-                    title: "Mini Dreamer".into(),
-                    resolution: (1280, 720).into(),
-                    ..default()
-                }),
-                ..default()
-            }));
+            app.add_plugins(
+                DefaultPlugins
+                    .set(WindowPlugin {
+                        primary_window: Some(Window {
+                            title: "Mini Dreamer".into(),
+                            resolution: (1280, 720).into(),
+                            ..default()
+                        }),
+                        ..default()
+                    })
+                    .set(asset_plugin(true)),
+            );
             if cli.no_ui {
                 // The window is still cleared and presented, so the difference is the dashboard.
                 app.add_systems(Startup, |mut commands: Commands| {
@@ -175,7 +223,11 @@ pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode, research: Option<ResearchPl
                     ));
                 });
             } else {
-                app.add_plugins(WorldModelUiPlugin::with_scale(cli.scale));
+                app.add_plugins(WorldModelUiPlugin::with_scale(cli.scale).with_help(
+                    "WASD move · mouse drag, arrows or Q/E turn · L learning · P dream · \
+                     R reset latent · [ ] dream temperature · H heatmap · N next level · \
+                     F5 save · Esc quit",
+                ));
             }
         }
         Mode::Headless => {
@@ -186,12 +238,13 @@ pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode, research: Option<ResearchPl
                         exit_condition: ExitCondition::DontExit,
                         ..default()
                     })
+                    .set(asset_plugin(research.is_none()))
                     .disable::<WinitPlugin>(),
             )
             .add_plugins(ScheduleRunnerPlugin::run_loop(if cli.uncapped {
                 Duration::ZERO
             } else if research.is_some() {
-                Duration::from_secs_f64(1.0 / TICK_HZ)
+                Duration::from_secs_f64(1.0 / cli.tick_hz)
             } else {
                 Duration::from_secs_f64(1.0 / 60.0)
             }));
@@ -199,7 +252,7 @@ pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode, research: Option<ResearchPl
                 // The same walk on every machine: the world advances a fixed step per frame
                 // however long rendering and inference take.
                 app.insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(
-                    1.0 / TICK_HZ,
+                    1.0 / cli.tick_hz,
                 )));
             }
         }
@@ -209,12 +262,27 @@ pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode, research: Option<ResearchPl
     }
     let resolution = cli.resolution;
     let (autopilot, seed) = (cli.autopilot, cli.seed);
+    let mut model = world_model_plugin(cli, &spec);
+    if research.is_some() && mode == Mode::Headless {
+        // Nothing else needs the CPU between the few frames a second: train on every core.
+        model = model.with_trainer_threads(
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+        );
+    }
     if let Some(plan) = research {
         app.add_plugins(ResearchPlugin { plan });
     }
+    let mut procgen = ProcgenPlugin::new(spec).with_seed(cli.seed);
+    if let Some(path) = shipped_asset_path(cli.level.as_deref()) {
+        procgen = procgen.watching(path);
+    }
+    app.insert_resource(ShippedLevels {
+        names: shipped_level_names(),
+        seed: cli.seed,
+    });
     app.add_plugins((
-        world_model_plugin(cli, &spec),
-        ProcgenPlugin::new(spec).with_seed(cli.seed),
+        model,
+        procgen,
         ControlsPlugin,
         AgentPlugin,
         SessionPlugin(SessionPlan {

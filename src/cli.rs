@@ -48,6 +48,11 @@ pub struct Cli {
     /// `world-model-train`); the file is named after the level, seed and start time.
     #[arg(long, value_name = "DIR")]
     pub record: Option<PathBuf>,
+    /// Headless research runs (--minutes, eval): model ticks per simulated second. Each frame
+    /// advances the world 1/tick-hz s, so the walk is the same on every machine; fewer ticks
+    /// leave more of the CPU to the trainer and more motion between frames to predict.
+    #[arg(long, default_value_t = 10.0, value_parser = parse_tick_hz)]
+    pub tick_hz: f64,
     /// Seed of the held-out evaluation that ends a --report run [default: --seed + 1000].
     #[arg(long)]
     pub heldout_seed: Option<u64>,
@@ -72,7 +77,8 @@ pub struct Cli {
     /// Windowed without the dashboard (to measure what the dashboard costs).
     #[arg(long)]
     pub no_ui: bool,
-    /// Headless only: run frames back to back instead of at 60 fps (for benchmarks).
+    /// Headless only: run frames back to back instead of at 60 fps (or at --tick-hz in a
+    /// research run); benchmarks, evaluations.
     #[arg(long)]
     pub uncapped: bool,
     /// Directory for checkpoints saved with F5.
@@ -115,6 +121,9 @@ pub struct EvalArgs {
     /// How the agent explores.
     #[arg(long, value_enum, default_value = "random")]
     pub autopilot: AutopilotMode,
+    /// Model ticks per simulated second (use the training run's).
+    #[arg(long, default_value_t = 10.0, value_parser = parse_tick_hz)]
+    pub tick_hz: f64,
     /// Where the model runs: auto, cpu or gpu.
     #[arg(long, default_value = "auto", value_parser = parse_device)]
     pub device: DeviceChoice,
@@ -135,6 +144,9 @@ impl Cli {
         cli.report = Some(args.report.clone());
         cli.heldout_seed = Some(args.seed);
         cli.heldout_ticks = args.ticks;
+        cli.tick_hz = args.tick_hz;
+        // Nothing learns, and the world steps a fixed 1/tick-hz per frame: run flat out.
+        cli.uncapped = true;
         cli
     }
 
@@ -154,6 +166,15 @@ impl Cli {
     /// Seed of the held-out evaluation.
     pub fn heldout_seed(&self) -> u64 {
         self.heldout_seed.unwrap_or(self.seed.wrapping_add(1000))
+    }
+}
+
+fn parse_tick_hz(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if (1.0..=120.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is out of range 1..=120"))
     }
 }
 
@@ -197,6 +218,7 @@ mod tests {
         assert!(Cli::try_parse_from(["mini-dreamer", "--minutes", "0"]).is_err());
         assert!(Cli::try_parse_from(["mini-dreamer", "--minutes", "nan"]).is_err());
         assert!(Cli::try_parse_from(["mini-dreamer", "--autopilot", "sideways"]).is_err());
+        assert!(Cli::try_parse_from(["mini-dreamer", "--tick-hz", "0"]).is_err());
     }
 
     #[test]
@@ -249,7 +271,7 @@ mod tests {
             panic!("expected eval");
         };
         let run = Cli::for_eval(args);
-        assert!(run.headless && run.no_learning);
+        assert!(run.headless && run.no_learning && run.uncapped);
         assert_eq!(
             (run.seed, run.heldout_seed(), run.heldout_ticks),
             (9, 9, 900)

@@ -1,9 +1,12 @@
 //! The game's keys for the world model: L learning, P pure dream, R reset latent state,
-//! F5 save a checkpoint, `[` / `]` dream temperature. (H, the heatmap, belongs to the UI.)
+//! F5 save a checkpoint, `[` / `]` dream temperature; N the next shipped level. (H, the
+//! heatmap, belongs to the UI.) Level loads and level file errors become notices, so the
+//! dashboard shows them.
 
 use bevy::prelude::*;
+use bevy_procgen::{CurrentLevel, LevelEvent, LoadLevelFile};
 use bevy_world_model::{
-    ResetLatent, SaveCheckpoint, ToggleDream, ToggleLearning, WorldModelSettings,
+    ResetLatent, SaveCheckpoint, ToggleDream, ToggleLearning, WorldModelNotice, WorldModelSettings,
 };
 
 /// Maps keys to world-model commands.
@@ -11,7 +14,8 @@ pub struct ControlsPlugin;
 
 impl Plugin for ControlsPlugin {
     fn build(&self, app: &mut App) {
-        app.add_systems(Update, model_keys);
+        app.init_resource::<ShippedLevels>()
+            .add_systems(Update, (model_keys, next_level_key, level_notices));
     }
 }
 
@@ -49,5 +53,51 @@ fn model_keys(
     }
     if keys.just_pressed(KeyCode::BracketRight) {
         settings.temperature = (settings.temperature + TEMPERATURE_STEP).min(TEMPERATURE_MAX);
+    }
+}
+
+/// Names of the shipped levels (`assets/levels/*.ron`), in the order N cycles through them,
+/// and the game's seed.
+#[derive(Resource, Default, Debug, Clone)]
+pub struct ShippedLevels {
+    /// Level names, sorted.
+    pub names: Vec<String>,
+    /// Seed for levels without their own.
+    pub seed: u64,
+}
+
+fn next_level_key(
+    keys: Option<Res<ButtonInput<KeyCode>>>,
+    shipped: Res<ShippedLevels>,
+    level: Option<Res<CurrentLevel>>,
+    mut files: MessageWriter<LoadLevelFile>,
+) {
+    let Some(keys) = keys else {
+        return;
+    };
+    if !keys.just_pressed(KeyCode::KeyN) || shipped.names.is_empty() {
+        return;
+    }
+    let current = level.map(|l| l.spec.name.clone()).unwrap_or_default();
+    let next = shipped
+        .names
+        .iter()
+        .position(|n| *n == current)
+        .map_or(0, |i| (i + 1) % shipped.names.len());
+    files.write(LoadLevelFile {
+        path: format!("levels/{}.ron", shipped.names[next]),
+        seed: shipped.seed,
+    });
+}
+
+fn level_notices(
+    mut events: MessageReader<LevelEvent>,
+    mut notices: MessageWriter<WorldModelNotice>,
+) {
+    for event in events.read() {
+        notices.write(match event {
+            LevelEvent::Spawned { name, .. } => WorldModelNotice::info(format!("level '{name}'")),
+            LevelEvent::Failed(e) => WorldModelNotice::error(e.to_string()),
+        });
     }
 }

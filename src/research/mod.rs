@@ -19,8 +19,9 @@ use bevy::prelude::*;
 use bevy_procgen::{LevelSpec, LoadLevel};
 use bevy_world_model::world_model::Frame;
 use bevy_world_model::{
-    DreamStrip, FrameCaptured, Learning, ModelClock, PredictionScored, ResetLatent, SaveCheckpoint,
-    ScoreTotals, ScoredFrames, WorldModelOutput, WorldModelSettings, WorldModelSystems,
+    DreamStrip, FinishRecording, FrameCaptured, Learning, ModelClock, PredictionScored,
+    ResetLatent, SaveCheckpoint, ScoreTotals, ScoredFrames, WorldModelOutput, WorldModelSettings,
+    WorldModelSystems,
 };
 
 use crate::autopilot::{Autopilot, AutopilotMode};
@@ -32,12 +33,13 @@ const INTERVAL_S: f64 = 10.0;
 /// Ticks after the switch to the held-out world before scoring starts (the old level's
 /// frames still in flight, the new one spawning).
 const SETTLE_TICKS: u64 = 30;
+/// Minutes between the checkpoints a learning run with a report keeps (`model-2min.ckpt`
+/// ...), so that learning speed can be compared on held-out data afterwards (`eval`).
+const CHECKPOINT_EVERY_MIN: u64 = 2;
 /// Prediction samples kept for `predictions.png`.
 const SAMPLES: u64 = 6;
 /// Real frames kept for scoring rollouts.
 const KEEP_TICKS: u64 = 64;
-/// Simulated rate of a headless research run: each frame advances the world 1/30 s.
-pub const TICK_HZ: f64 = 30.0;
 
 /// What a research run does.
 #[derive(Resource, Clone, Debug)]
@@ -131,6 +133,7 @@ struct ResearchLog {
     series: Vec<SeriesPoint>,
     infer: (f64, u64),
     train_wall_s: f64,
+    saved_minute: u64,
     train_steps: u64,
     /// Held-out phase.
     heldout_from: u64,
@@ -303,12 +306,25 @@ fn advance(
     mut saves: MessageWriter<SaveCheckpoint>,
     mut levels: MessageWriter<LoadLevel>,
     mut resets: MessageWriter<ResetLatent>,
+    mut finish_recording: MessageWriter<FinishRecording>,
     mut exit: MessageWriter<AppExit>,
     agents: Query<Entity, With<Autopilot>>,
 ) {
     match phase.get() {
         ResearchPhase::Training => {
             let t = log.elapsed();
+            let minute = (t / 60.0) as u64;
+            if let Some(dir) = &plan.report_dir
+                && minute > 0
+                && minute.is_multiple_of(CHECKPOINT_EVERY_MIN)
+                && log.saved_minute < minute
+                && plan.minutes.is_some_and(|m| (minute as f64) < m)
+            {
+                log.saved_minute = minute;
+                saves.write(SaveCheckpoint(Some(
+                    dir.join(format!("model-{minute}min.ckpt")),
+                )));
+            }
             if plan.minutes.is_none_or(|m| t < m * 60.0) {
                 return;
             }
@@ -323,6 +339,8 @@ fn advance(
             if let Some(dir) = &plan.report_dir {
                 saves.write(SaveCheckpoint(Some(dir.join("model.ckpt"))));
             }
+            // The held-out world stays out of the dataset.
+            finish_recording.write(FinishRecording);
             next_learning.set(Learning::Paused);
             if let Some(spec) = &held.spec {
                 levels.write(LoadLevel {
@@ -403,6 +421,12 @@ fn write_report(
     {
         img.save_png(&dir.join("dream.png"))?;
         files.push("dream.png".to_string());
+    }
+    for minute in (1..=log.saved_minute).filter(|m| m.is_multiple_of(CHECKPOINT_EVERY_MIN)) {
+        let name = format!("model-{minute}min.ckpt");
+        if dir.join(&name).exists() {
+            files.push(name);
+        }
     }
     if dir.join("model.ckpt").exists() {
         files.push("model.ckpt".to_string());

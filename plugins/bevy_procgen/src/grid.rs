@@ -61,134 +61,147 @@ impl Fnv1a {
     }
 }
 
-/// Walls and open cells of a level, row-major, `(x, z)` cell coordinates.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What stands in an open cell besides the agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PropKind {
+    /// A slim full-height column (solid).
+    Pillar,
+    /// A knee-high box (solid).
+    Crate,
+    /// A lamp on the ceiling (not solid; brightens what is near it).
+    Light,
+}
+
+impl PropKind {
+    /// Half the side of the solid square it occupies at its cell's centre, in cells (0: not
+    /// solid).
+    pub fn half_size(self) -> f32 {
+        match self {
+            Self::Pillar => 0.14,
+            Self::Crate => 0.24,
+            Self::Light => 0.0,
+        }
+    }
+}
+
+/// A prop and its cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Prop {
+    /// Cell `(x, z)`.
+    pub cell: IVec2,
+    /// What it is.
+    pub kind: PropKind,
+}
+
+/// Walls, open cells and props of a level, row-major, `(x, z)` cell coordinates.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Grid {
     width: usize,
     height: usize,
     walls: Vec<bool>,
     start: IVec2,
+    props: Vec<Prop>,
+    /// Half size of the solid prop in each cell (0: none), row-major like `walls`.
+    solid: Vec<f32>,
 }
 
-const DIRS: [IVec2; 4] = [IVec2::X, IVec2::NEG_X, IVec2::Y, IVec2::NEG_Y];
+pub(crate) const DIRS: [IVec2; 4] = [IVec2::X, IVec2::NEG_X, IVec2::Y, IVec2::NEG_Y];
 
 impl Grid {
-    /// Builds the grid a spec describes: its hand-made layout, or a maze generated from
-    /// `seed` (randomised depth-first carving, so every open cell is reachable; rooms and
-    /// loops only remove walls and keep it so).
+    /// Builds the grid a spec describes: its hand-made layout, or one generated from `seed`
+    /// by the spec's generator (see [`crate::generate`]); then the start cell and the props.
+    /// Every open cell is reachable from the start, or this is an error naming one that is
+    /// not.
     pub fn from_spec(spec: &LevelSpec, seed: u64) -> Result<Self, LevelError> {
         spec.validate()?;
-        let grid = match &spec.layout {
+        let mut grid = match &spec.layout {
             Some(rows) => Self::from_layout(rows),
-            None => Self::generate(spec, seed),
+            None => crate::generate::walls(spec, seed),
         };
+        if grid.open_cells().next().is_none() {
+            return Err(LevelError::Invalid {
+                origin: format!("level '{}'", spec.name),
+                line: None,
+                field: "generator".into(),
+                reason: "left no open cell".into(),
+            });
+        }
+        if spec.layout.is_none() {
+            grid.start = crate::generate::spawn(&grid, spec.spawn, seed);
+        }
         if let Some(cell) = grid.first_unreachable() {
             return Err(LevelError::Invalid {
-                name: spec.name.clone(),
+                origin: format!("level '{}'", spec.name),
+                line: None,
+                field: "layout".into(),
                 reason: format!(
                     "open cell ({}, {}) cannot be reached from the start ({}, {})",
                     cell.x, cell.y, grid.start.x, grid.start.y
                 ),
             });
         }
+        for prop in crate::generate::props(&grid, &spec.props, seed) {
+            grid.add_prop(prop);
+        }
         Ok(grid)
+    }
+
+    /// A `width` x `height` grid, all wall or all open, start at `(1, 1)`, no props.
+    pub fn filled(width: usize, height: usize, wall: bool) -> Self {
+        Self {
+            width,
+            height,
+            walls: vec![wall; width * height],
+            start: IVec2::ONE,
+            props: Vec::new(),
+            solid: vec![0.0; width * height],
+        }
     }
 
     fn from_layout(rows: &[String]) -> Self {
         let height = rows.len();
         let width = rows[0].chars().count();
-        let mut walls = Vec::with_capacity(width * height);
+        let mut grid = Self::filled(width, height, true);
         let mut start = None;
         for (z, row) in rows.iter().enumerate() {
             for (x, c) in row.chars().enumerate() {
-                walls.push(c == '#');
+                let cell = IVec2::new(x as i32, z as i32);
+                grid.set_wall(cell, c == '#');
                 if c == 'S' {
-                    start = Some(IVec2::new(x as i32, z as i32));
+                    start = Some(cell);
                 }
             }
         }
-        let mut grid = Self {
-            width,
-            height,
-            walls,
-            start: IVec2::ZERO,
-        };
         grid.start = start
             .or_else(|| grid.open_cells().next())
             .unwrap_or(IVec2::ZERO);
         grid
     }
 
-    fn generate(spec: &LevelSpec, seed: u64) -> Self {
-        let (w, h) = (spec.width, spec.height);
-        let mut rng = SeedRng::new(seed);
-        let mut grid = Self {
-            width: w,
-            height: h,
-            walls: vec![true; w * h],
-            start: IVec2::ONE,
-        };
-        // Depth-first carving on the odd lattice.
-        let mut stack = vec![IVec2::ONE];
-        grid.set_wall(IVec2::ONE, false);
-        while let Some(&cell) = stack.last() {
-            let mut options: Vec<IVec2> = DIRS
-                .iter()
-                .map(|d| cell + *d * 2)
-                .filter(|n| grid.in_interior(*n) && grid.is_wall(*n))
-                .collect();
-            if options.is_empty() {
-                stack.pop();
-                continue;
-            }
-            let next = options.swap_remove(rng.below(options.len()));
-            grid.set_wall((cell + next) / 2, false);
-            grid.set_wall(next, false);
-            stack.push(next);
+    /// Puts a prop in an open cell (solid ones block movement there).
+    pub(crate) fn add_prop(&mut self, prop: Prop) {
+        if let Some(i) = self.index(prop.cell) {
+            self.solid[i] = self.solid[i].max(prop.kind.half_size());
+            self.props.push(prop);
         }
-        // Rooms: odd-aligned rectangles, so they open onto corridors.
-        for _ in 0..spec.rooms {
-            let rw = 3 + 2 * rng.below(2);
-            let rh = 3 + 2 * rng.below(2);
-            if rw + 2 > w || rh + 2 > h {
-                continue;
-            }
-            // Odd corners from 1 up to the last one that keeps the room inside the border.
-            let x0 = 1 + 2 * rng.below((w - rw - 2) / 2 + 1);
-            let z0 = 1 + 2 * rng.below((h - rh - 2) / 2 + 1);
-            for z in z0..z0 + rh {
-                for x in x0..x0 + rw {
-                    grid.set_wall(IVec2::new(x as i32, z as i32), false);
-                }
-            }
-        }
-        // Loops: open some walls that separate two corridors.
-        for z in 1..h as i32 - 1 {
-            for x in 1..w as i32 - 1 {
-                let c = IVec2::new(x, z);
-                if !grid.is_wall(c) {
-                    continue;
-                }
-                let horizontal = !grid.is_wall(c + IVec2::X) && !grid.is_wall(c - IVec2::X);
-                let vertical = !grid.is_wall(c + IVec2::Y) && !grid.is_wall(c - IVec2::Y);
-                if (horizontal ^ vertical) && rng.unit() < spec.loop_chance {
-                    grid.set_wall(c, false);
-                }
-            }
-        }
-        grid
     }
 
-    fn in_interior(&self, c: IVec2) -> bool {
+    /// The props, in placement order.
+    pub fn props(&self) -> &[Prop] {
+        &self.props
+    }
+
+    /// True inside the border ring.
+    pub(crate) fn in_interior(&self, c: IVec2) -> bool {
         c.x > 0 && c.y > 0 && c.x < self.width as i32 - 1 && c.y < self.height as i32 - 1
     }
 
-    fn index(&self, c: IVec2) -> Option<usize> {
+    pub(crate) fn index(&self, c: IVec2) -> Option<usize> {
         (c.x >= 0 && c.y >= 0 && (c.x as usize) < self.width && (c.y as usize) < self.height)
             .then(|| c.y as usize * self.width + c.x as usize)
     }
 
-    fn set_wall(&mut self, c: IVec2, wall: bool) {
+    pub(crate) fn set_wall(&mut self, c: IVec2, wall: bool) {
         if let Some(i) = self.index(c) {
             self.walls[i] = wall;
         }
@@ -259,6 +272,11 @@ impl Grid {
         h.write(&self.start.x.to_le_bytes());
         h.write(&self.start.y.to_le_bytes());
         self.walls.iter().for_each(|w| h.write(&[*w as u8]));
+        for p in &self.props {
+            h.write(&p.cell.x.to_le_bytes());
+            h.write(&p.cell.y.to_le_bytes());
+            h.write(&[p.kind as u8]);
+        }
         h.finish()
     }
 
@@ -282,17 +300,24 @@ impl Grid {
         p
     }
 
-    /// True when a circle at `pos` (cell units) overlaps any wall cell.
+    /// True when a circle at `pos` (cell units) overlaps a wall cell or a solid prop.
     pub fn overlaps(&self, pos: Vec2, radius: f32) -> bool {
         let min = (pos - Vec2::splat(radius)).floor().as_ivec2();
         let max = (pos + Vec2::splat(radius)).floor().as_ivec2();
         for z in min.y..=max.y {
             for x in min.x..=max.x {
                 let c = IVec2::new(x, z);
-                if !self.is_wall(c) {
-                    continue;
-                }
-                let nearest = pos.clamp(c.as_vec2(), c.as_vec2() + Vec2::ONE);
+                let (lo, hi) = if self.is_wall(c) {
+                    (c.as_vec2(), c.as_vec2() + Vec2::ONE)
+                } else {
+                    let half = self.index(c).map_or(0.0, |i| self.solid[i]);
+                    if half <= 0.0 {
+                        continue;
+                    }
+                    let centre = c.as_vec2() + Vec2::splat(0.5);
+                    (centre - Vec2::splat(half), centre + Vec2::splat(half))
+                };
+                let nearest = pos.clamp(lo, hi);
                 if nearest.distance_squared(pos) < radius * radius {
                     return true;
                 }
@@ -328,8 +353,10 @@ mod tests {
     fn every_open_cell_is_reachable_for_many_seeds() {
         for seed in 0..200 {
             let s = LevelSpec {
-                rooms: (seed % 6) as usize,
-                loop_chance: (seed % 5) as f32 * 0.2,
+                generator: crate::spec::Generator::Maze {
+                    rooms: (seed % 6) as usize,
+                    loop_chance: (seed % 5) as f32 * 0.2,
+                },
                 ..spec()
             };
             let g = Grid::from_spec(&s, seed).unwrap();

@@ -1,8 +1,10 @@
 //! # bevy_procgen
 //!
-//! Seeded procedural levels for Bevy: a grid of walls with guaranteed connectivity, floor
-//! and ceiling, coloured with noise and merged into three meshes; the grid stays available
-//! as [`CurrentLevel`] for collision ([`CurrentLevel::slide`]) and minimaps.
+//! Seeded procedural levels for Bevy: a grid of walls from one of four generators (maze,
+//! rooms and corridors, caves, scatter) with guaranteed connectivity, props, baked light and
+//! fog, merged into four meshes; the grid stays available as [`CurrentLevel`] for collision
+//! ([`CurrentLevel::slide`]) and minimaps. Level files load through the asset system
+//! ([`LevelLoader`]) and hot-reload.
 //!
 //! ```no_run
 //! use bevy::prelude::*;
@@ -17,13 +19,20 @@
 //! Levels are RON files ([`LevelSpec`]); see `assets/levels/` and the README for the format.
 #![warn(missing_docs)]
 
+pub mod asset;
+pub mod generate;
 pub mod grid;
 pub mod mesh;
 pub mod plugin;
 pub mod spec;
 
-pub use grid::{Fnv1a, Grid, SeedRng};
+pub use asset::{LevelAsset, LevelLoader};
+pub use grid::{Fnv1a, Grid, Prop, PropKind, SeedRng};
 pub use plugin::{
-    CurrentLevel, LevelEvent, LevelRoot, LoadLevel, MinimapFocus, ProcgenPlugin, ProcgenSystems,
+    CurrentLevel, LevelEvent, LevelRoot, LoadLevel, LoadLevelFile, MinimapFocus, ProcgenPlugin,
+    ProcgenSystems, WatchedLevel,
 };
-pub use spec::{LevelError, LevelSpec, Palette};
+pub use spec::{
+    FORMAT_VERSION, Fog, Generator, LevelError, LevelSpec, Lighting, NoiseSpec, Palette, Props,
+    Spawn,
+};

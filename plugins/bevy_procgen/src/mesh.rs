@@ -1,5 +1,6 @@
-//! Merged meshes for a grid: one for all walls, one floor, one ceiling, coloured per vertex
-//! with noise so every place looks a little different (which a world model can learn from).
+//! Merged meshes for a grid: walls, floor, ceiling and props, coloured per vertex with noise
+//! and baked light, so every place looks a little different (which a world model can learn
+//! from) and the renderer draws four unlit meshes.
 
 use bevy::asset::RenderAssetUsages;
 use bevy::color::{ColorToComponents, LinearRgba, Srgba};
@@ -7,8 +8,8 @@ use bevy::math::{IVec2, Vec3};
 use bevy::mesh::{Indices, Mesh, PrimitiveTopology};
 use noise::{NoiseFn, Perlin};
 
-use crate::grid::{Fnv1a, Grid};
-use crate::spec::{LevelSpec, Rgb};
+use crate::grid::{Fnv1a, Grid, PropKind};
+use crate::spec::{LevelSpec, NoiseSpec, Rgb};
 
 /// Vertex buffers before they become a [`Mesh`].
 #[derive(Default, Debug, Clone, PartialEq)]
@@ -67,40 +68,70 @@ impl MeshData {
     }
 }
 
-/// The three merged meshes of a level.
+/// The merged meshes of a level.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LevelMeshes {
-    /// Every visible wall face.
+    /// Every visible wall face (and wall tops below the ceiling).
     pub walls: MeshData,
     /// One quad per open cell.
     pub floor: MeshData,
     /// One quad per open cell.
     pub ceiling: MeshData,
+    /// Pillars, crates and lamps.
+    pub props: MeshData,
 }
 
-/// A palette colour (sRGB, as modders pick them) scaled by `k`, as the linear vertex colour
-/// the renderer expects.
-fn shade(c: Rgb, k: f32) -> [f32; 4] {
-    let srgb = Srgba::rgb(
-        (c.0 * k).clamp(0.0, 1.0),
-        (c.1 * k).clamp(0.0, 1.0),
-        (c.2 * k).clamp(0.0, 1.0),
-    );
+/// A palette colour (sRGB, as modders pick them) scaled by `k`, plus `glow` of the light
+/// colour, as the linear vertex colour the renderer expects.
+fn shade(c: Rgb, k: f32, glow: f32, light: Rgb) -> [f32; 4] {
+    let ch = |base: f32, l: f32| (base * k + glow * l * 0.45).clamp(0.0, 1.0);
+    let srgb = Srgba::rgb(ch(c.0, light.0), ch(c.1, light.1), ch(c.2, light.2));
     LinearRgba::from(srgb).to_f32_array()
 }
 
-/// Builds the meshes. Lighting is baked into vertex colours (walls facing different ways get
-/// different brightness, walls darken towards the floor), so an unlit material suffices —
-/// the cheapest thing a software rasteriser can draw.
+/// Perlin fBm in about `[-1, 1]`.
+fn fbm(perlin: &Perlin, x: f32, z: f32, n: &NoiseSpec) -> f32 {
+    let (mut sum, mut amp, mut freq, mut norm) = (0.0, 1.0, n.frequency as f64, 0.0);
+    for _ in 0..n.octaves {
+        sum += amp * perlin.get([x as f64 * freq, z as f64 * freq]) as f32;
+        norm += amp;
+        amp *= 0.5;
+        freq *= 2.0;
+    }
+    sum / norm.max(1e-6)
+}
+
+/// Builds the meshes. Light is baked into vertex colours (wall directions differ in
+/// brightness, walls darken towards the floor, lamps brighten what is near them), so an unlit
+/// material suffices: the cheapest thing a software rasteriser can draw.
 pub fn build(grid: &Grid, spec: &LevelSpec, seed: u64) -> LevelMeshes {
     let perlin = Perlin::new(seed as u32 ^ (seed >> 32) as u32);
-    let var = spec.color_variation;
-    let noise = |x: f64, z: f64, freq: f64| perlin.get([x * freq, z * freq]) as f32;
+    let light_rgb = spec.palette.light;
+    let lit = &spec.lighting;
     let cs = spec.cell_size;
-    let wh = spec.wall_height;
+    let ceiling_y = spec.wall_height;
+    let glow = glow_map(grid, lit.light_radius, lit.light_strength);
+    let glow_at = |c: IVec2| grid.index(c).map_or(0.0, |i| glow[i]);
+    let detail =
+        |x: f32, z: f32| 1.0 + spec.color_noise.amplitude * fbm(&perlin, x, z, &spec.color_noise);
+    let wall_top = |c: IVec2| {
+        if spec.height_noise.amplitude <= 0.0 {
+            return ceiling_y;
+        }
+        let n = (fbm(
+            &perlin,
+            c.x as f32 + 300.0,
+            c.y as f32 - 300.0,
+            &spec.height_noise,
+        ) + 1.0)
+            * 0.5;
+        (ceiling_y - spec.height_noise.amplitude * n).clamp(0.3_f32.min(ceiling_y), ceiling_y)
+    };
     let mut walls = MeshData::default();
     let mut floor = MeshData::default();
     let mut ceiling = MeshData::default();
+    let mut props = MeshData::default();
+    let b = lit.brightness;
 
     for z in 0..grid.height() as i32 {
         for x in 0..grid.width() as i32 {
@@ -108,10 +139,9 @@ pub fn build(grid: &Grid, spec: &LevelSpec, seed: u64) -> LevelMeshes {
             let (x0, z0) = (x as f32 * cs, z as f32 * cs);
             let (x1, z1) = (x0 + cs, z0 + cs);
             if !grid.is_wall(cell) {
-                let tile = 1.0
-                    + var * noise(x as f64, z as f64, 0.37)
-                    + if (x + z) % 2 == 0 { 0.06 } else { -0.06 };
-                let f = shade(spec.palette.floor, tile);
+                let g = glow_at(cell);
+                let tile = detail(x as f32, z as f32) + if (x + z) % 2 == 0 { 0.06 } else { -0.06 };
+                let f = shade(spec.palette.floor, b * tile, g, light_rgb);
                 floor.quad(
                     [
                         Vec3::new(x0, 0.0, z1),
@@ -124,60 +154,156 @@ pub fn build(grid: &Grid, spec: &LevelSpec, seed: u64) -> LevelMeshes {
                 );
                 let c = shade(
                     spec.palette.ceiling,
-                    1.0 + 0.5 * var * noise(x as f64 + 50.0, z as f64, 0.29),
+                    b * (1.0 + 0.5 * (detail(x as f32 + 50.0, z as f32) - 1.0)),
+                    g * 0.5,
+                    light_rgb,
                 );
                 ceiling.quad(
                     [
-                        Vec3::new(x0, wh, z0),
-                        Vec3::new(x1, wh, z0),
-                        Vec3::new(x1, wh, z1),
-                        Vec3::new(x0, wh, z1),
+                        Vec3::new(x0, ceiling_y, z0),
+                        Vec3::new(x1, ceiling_y, z0),
+                        Vec3::new(x1, ceiling_y, z1),
+                        Vec3::new(x0, ceiling_y, z1),
                     ],
                     Vec3::NEG_Y,
                     [c; 4],
                 );
                 continue;
             }
-            // Region colour from low-frequency noise, brightness from higher-frequency noise.
+            // Region colour from low-frequency noise, brightness from the colour noise.
             let n = spec.palette.walls.len();
-            let region = ((noise(x as f64, z as f64, 0.09) + 1.0) * 0.5 * n as f32) as usize;
+            let r = perlin.get([
+                x as f64 / spec.region_size as f64,
+                z as f64 / spec.region_size as f64,
+            ]) as f32;
+            let region = ((r + 1.0) * 0.5 * n as f32) as usize;
             let base = spec.palette.walls[region.min(n - 1)];
-            let detail = 1.0 + var * noise(x as f64 + 100.0, z as f64 - 100.0, 0.61);
-            // Faces towards open neighbours only; interior faces are never visible.
+            let k = b * detail(x as f32 + 100.0, z as f32 - 100.0);
+            let top = wall_top(cell);
+            // Faces towards open neighbours, and towards lower walls above their tops.
             let faces: [(IVec2, Vec3, [Vec3; 2], f32); 4] = [
                 (
                     IVec2::X,
                     Vec3::X,
                     [Vec3::new(x1, 0.0, z1), Vec3::new(x1, 0.0, z0)],
-                    0.92,
+                    0.29,
                 ),
                 (
                     IVec2::NEG_X,
                     Vec3::NEG_X,
                     [Vec3::new(x0, 0.0, z0), Vec3::new(x0, 0.0, z1)],
-                    0.72,
+                    1.0,
                 ),
                 (
                     IVec2::Y,
                     Vec3::Z,
                     [Vec3::new(x0, 0.0, z1), Vec3::new(x1, 0.0, z1)],
-                    1.0,
+                    0.0,
                 ),
                 (
                     IVec2::NEG_Y,
                     Vec3::NEG_Z,
                     [Vec3::new(x1, 0.0, z0), Vec3::new(x0, 0.0, z0)],
-                    0.82,
+                    0.64,
                 ),
             ];
-            for (dir, normal, [a, b], light) in faces {
-                if grid.is_wall(cell + dir) {
+            for (dir, normal, [a, bb], dark) in faces {
+                let next = cell + dir;
+                let from = if grid.is_wall(next) {
+                    if next.x < 0
+                        || next.y < 0
+                        || next.x >= grid.width() as i32
+                        || next.y >= grid.height() as i32
+                    {
+                        continue;
+                    }
+                    wall_top(next)
+                } else {
+                    0.0
+                };
+                if from >= top {
                     continue;
                 }
-                let top = Vec3::Y * wh;
-                let low = shade(base, detail * light * 0.62);
-                let high = shade(base, detail * light);
-                walls.quad([a, b, b + top, a + top], normal, [low, low, high, high]);
+                let light = 1.0 - lit.contrast * dark;
+                let g = glow_at(next);
+                let shadow = 1.0 - lit.floor_shadow * (1.0 - from / top.max(1e-3));
+                let low = shade(base, k * light * shadow, g * 0.6, light_rgb);
+                let high = shade(base, k * light, g, light_rgb);
+                let (lo, hi) = (Vec3::Y * from, Vec3::Y * top);
+                walls.quad(
+                    [a + lo, bb + lo, bb + hi, a + hi],
+                    normal,
+                    [low, low, high, high],
+                );
+            }
+            if top < ceiling_y {
+                let t = shade(base, k * 1.05, 0.0, light_rgb);
+                walls.quad(
+                    [
+                        Vec3::new(x0, top, z1),
+                        Vec3::new(x1, top, z1),
+                        Vec3::new(x1, top, z0),
+                        Vec3::new(x0, top, z0),
+                    ],
+                    Vec3::Y,
+                    [t; 4],
+                );
+            }
+        }
+    }
+    for (i, p) in grid.props().iter().enumerate() {
+        let centre = Vec3::new(
+            (p.cell.x as f32 + 0.5) * cs,
+            0.0,
+            (p.cell.y as f32 + 0.5) * cs,
+        );
+        let g = glow_at(p.cell);
+        let n = spec.palette.walls.len();
+        match p.kind {
+            PropKind::Pillar => {
+                let c = spec.palette.walls[i % n];
+                let half = p.kind.half_size() * cs;
+                block(
+                    &mut props,
+                    centre,
+                    half,
+                    ceiling_y,
+                    c,
+                    b * 0.95,
+                    g,
+                    lit.contrast,
+                    light_rgb,
+                );
+            }
+            PropKind::Crate => {
+                let c = spec.palette.walls[(i + 1) % n];
+                let half = p.kind.half_size() * cs;
+                block(
+                    &mut props,
+                    centre,
+                    half,
+                    (2.0 * half).min(ceiling_y),
+                    c,
+                    b * 0.75,
+                    g,
+                    lit.contrast,
+                    light_rgb,
+                );
+            }
+            PropKind::Light => {
+                let half = 0.16 * cs;
+                let y = ceiling_y - 0.01;
+                let col = shade(light_rgb, 1.0 + lit.light_strength, 0.0, light_rgb);
+                props.quad(
+                    [
+                        centre + Vec3::new(-half, y, -half),
+                        centre + Vec3::new(half, y, -half),
+                        centre + Vec3::new(half, y, half),
+                        centre + Vec3::new(-half, y, half),
+                    ],
+                    Vec3::NEG_Y,
+                    [col; 4],
+                );
             }
         }
     }
@@ -185,12 +311,96 @@ pub fn build(grid: &Grid, spec: &LevelSpec, seed: u64) -> LevelMeshes {
         walls,
         floor,
         ceiling,
+        props,
     }
+}
+
+/// A box of `half` width standing on the floor at `centre`, `height` tall, with a top.
+fn block(
+    out: &mut MeshData,
+    centre: Vec3,
+    half: f32,
+    height: f32,
+    color: Rgb,
+    k: f32,
+    glow: f32,
+    contrast: f32,
+    light: Rgb,
+) {
+    let (x0, x1, z0, z1) = (
+        centre.x - half,
+        centre.x + half,
+        centre.z - half,
+        centre.z + half,
+    );
+    let sides: [(Vec3, [Vec3; 2], f32); 4] = [
+        (
+            Vec3::X,
+            [Vec3::new(x1, 0.0, z1), Vec3::new(x1, 0.0, z0)],
+            0.29,
+        ),
+        (
+            Vec3::NEG_X,
+            [Vec3::new(x0, 0.0, z0), Vec3::new(x0, 0.0, z1)],
+            1.0,
+        ),
+        (
+            Vec3::Z,
+            [Vec3::new(x0, 0.0, z1), Vec3::new(x1, 0.0, z1)],
+            0.0,
+        ),
+        (
+            Vec3::NEG_Z,
+            [Vec3::new(x1, 0.0, z0), Vec3::new(x0, 0.0, z0)],
+            0.64,
+        ),
+    ];
+    let up = Vec3::Y * height;
+    for (normal, [a, b], dark) in sides {
+        let l = k * (1.0 - contrast * dark);
+        let low = shade(color, l * 0.7, glow * 0.6, light);
+        let high = shade(color, l, glow, light);
+        out.quad([a, b, b + up, a + up], normal, [low, low, high, high]);
+    }
+    let t = shade(color, k * 1.05, glow, light);
+    out.quad(
+        [
+            Vec3::new(x0, height, z1),
+            Vec3::new(x1, height, z1),
+            Vec3::new(x1, height, z0),
+            Vec3::new(x0, height, z0),
+        ],
+        Vec3::Y,
+        [t; 4],
+    );
+}
+
+/// Brightness added to each cell by the lamps: `strength * (1 - d / radius)^2` within
+/// `radius` cells of a lamp, summed, capped at `strength`.
+fn glow_map(grid: &Grid, radius: f32, strength: f32) -> Vec<f32> {
+    let mut glow = vec![0.0f32; grid.width() * grid.height()];
+    let r = radius.ceil() as i32;
+    for p in grid.props().iter().filter(|p| p.kind == PropKind::Light) {
+        for dz in -r..=r {
+            for dx in -r..=r {
+                let d = ((dx * dx + dz * dz) as f32).sqrt();
+                if d > radius {
+                    continue;
+                }
+                if let Some(i) = grid.index(p.cell + IVec2::new(dx, dz)) {
+                    let f = 1.0 - d / radius;
+                    glow[i] = (glow[i] + strength * f * f).min(strength);
+                }
+            }
+        }
+    }
+    glow
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::Props;
 
     #[test]
     fn meshes_are_deterministic_and_only_show_visible_faces() {
@@ -206,10 +416,61 @@ mod tests {
         assert_eq!(a.ceiling.quads(), 3);
         // A 3-cell corridor shows 3 faces above, 3 below and one at each end.
         assert_eq!(a.walls.quads(), 8);
+        assert_eq!(a.props.quads(), 0);
         assert_ne!(
             build(&g, &spec, 6).walls.hash(),
             a.walls.hash(),
             "seed changes colours"
         );
+    }
+
+    #[test]
+    fn lower_walls_get_tops_and_props_get_geometry() {
+        let spec = LevelSpec {
+            width: 25,
+            height: 25,
+            generator: crate::spec::Generator::Scatter,
+            wall_density: 0.2,
+            height_noise: NoiseSpec {
+                amplitude: 1.5,
+                frequency: 0.2,
+                octaves: 2,
+            },
+            props: Props {
+                pillars: 0.2,
+                crates: 0.2,
+                lights: 0.2,
+            },
+            ..Default::default()
+        };
+        let g = Grid::from_spec(&spec, 3).unwrap();
+        let m = build(&g, &spec, 3);
+        let tops = m
+            .walls
+            .normals
+            .iter()
+            .filter(|n| **n == [0.0, 1.0, 0.0])
+            .count()
+            / 4;
+        assert!(tops > 0, "walls below the ceiling have tops");
+        let kinds = |k| g.props().iter().filter(|p| p.kind == k).count();
+        let expected =
+            5 * (kinds(PropKind::Pillar) + kinds(PropKind::Crate)) + kinds(PropKind::Light);
+        assert!(expected > 0);
+        assert_eq!(m.props.quads(), expected);
+        // Lamps brighten the floor near them.
+        let plain = build(
+            &g,
+            &LevelSpec {
+                lighting: crate::spec::Lighting {
+                    light_strength: 0.0,
+                    ..spec.lighting
+                },
+                ..spec.clone()
+            },
+            3,
+        );
+        let sum = |d: &MeshData| d.colors.iter().map(|c| c[0] + c[1] + c[2]).sum::<f32>();
+        assert!(sum(&m.floor) > sum(&plain.floor));
     }
 }

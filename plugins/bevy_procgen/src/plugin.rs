@@ -4,18 +4,25 @@
 use bevy::math::{IVec2, Vec2, Vec3};
 use bevy::prelude::*;
 
+use bevy::asset::AssetLoadFailedEvent;
+use bevy::pbr::{DistanceFog, FogFalloff};
+
+use crate::asset::{LevelAsset, LevelLoader};
 use crate::grid::Grid;
 use crate::mesh;
 use crate::spec::{LevelError, LevelSpec};
 
 /// Adds procedural levels to an app.
 ///
-/// The first level is spawned at startup from the spec and seed given here; send
-/// [`LoadLevel`] to replace it at run time. Needs `Assets<Mesh>` and
-/// `Assets<StandardMaterial>` (present with `DefaultPlugins`).
+/// The first level is spawned at startup from the spec and seed given here (or, with
+/// [`ProcgenPlugin::from_file`], once its file has loaded); send [`LoadLevel`] or
+/// [`LoadLevelFile`] to replace it at run time. A level that came from a file is rebuilt
+/// when the file changes (with Bevy's `file_watcher` feature). Needs `AssetPlugin`,
+/// `Assets<Mesh>` and `Assets<StandardMaterial>` (present with `DefaultPlugins`).
 #[derive(Clone, Debug, Default)]
 pub struct ProcgenPlugin {
-    spec: LevelSpec,
+    spec: Option<LevelSpec>,
+    file: Option<String>,
     seed: u64,
 }
 
@@ -23,7 +30,30 @@ impl ProcgenPlugin {
     /// A plugin that spawns `spec` at startup.
     #[must_use]
     pub fn new(spec: LevelSpec) -> Self {
-        Self { spec, seed: 0 }
+        Self {
+            spec: Some(spec),
+            file: None,
+            seed: 0,
+        }
+    }
+
+    /// A plugin that loads the level file at `path` (an asset path such as
+    /// `levels/maze.ron`) and keeps it in play as the file changes.
+    #[must_use]
+    pub fn from_file(path: impl Into<String>) -> Self {
+        Self {
+            spec: None,
+            file: Some(path.into()),
+            seed: 0,
+        }
+    }
+
+    /// Also watch this file (asset path): the level, spawned at once from the spec given to
+    /// [`ProcgenPlugin::new`], is rebuilt whenever the file changes.
+    #[must_use]
+    pub fn watching(mut self, path: impl Into<String>) -> Self {
+        self.file = Some(path.into());
+        self
     }
 
     /// Seed used when the spec has none.
@@ -53,6 +83,9 @@ pub struct CurrentLevel {
     pub seed: u64,
     /// Counts spawned levels, so systems can notice a change.
     pub generation: u64,
+    /// True when this level replaced one of the same name (its file was edited): players
+    /// should stay where they are when they can.
+    pub reloaded: bool,
 }
 
 impl CurrentLevel {
@@ -116,6 +149,27 @@ pub struct LoadLevel {
     pub seed: u64,
 }
 
+/// Request to load a level file (asset path, e.g. `levels/caves.ron`) and keep it in play,
+/// rebuilt whenever the file changes.
+#[derive(Message, Clone, Debug)]
+pub struct LoadLevelFile {
+    /// Asset path of the file.
+    pub path: String,
+    /// Seed used when the file has none.
+    pub seed: u64,
+}
+
+/// The level file being watched, if the level in play came from one.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct WatchedLevel {
+    /// Asset path of the file.
+    pub path: Option<String>,
+    handle: Option<Handle<LevelAsset>>,
+    seed: u64,
+    /// The asset version already turned into a level.
+    applied: bool,
+}
+
 /// Sent after a level spawned, or when a requested one could not be built (the old level
 /// stays in play).
 #[derive(Message, Clone, Debug)]
@@ -133,17 +187,147 @@ pub enum LevelEvent {
 
 impl Plugin for ProcgenPlugin {
     fn build(&self, app: &mut App) {
-        // Messages
-        app.add_message::<LoadLevel>().add_message::<LevelEvent>();
+        // Assets and messages
+        app.init_asset::<LevelAsset>()
+            .init_asset_loader::<LevelLoader>()
+            .init_resource::<WatchedLevel>()
+            .add_message::<LoadLevel>()
+            .add_message::<LoadLevelFile>()
+            .add_message::<LevelEvent>();
         // Systems
-        let initial = LoadLevel {
-            spec: self.spec.clone(),
+        let initial = self.spec.clone().map(|spec| LoadLevel {
+            spec,
             seed: self.seed,
+        });
+        let file = self.file.clone().map(|path| LoadLevelFile {
+            path,
+            seed: self.seed,
+        });
+        app.add_systems(
+            Startup,
+            move |mut levels: MessageWriter<LoadLevel>,
+                  server: Option<Res<AssetServer>>,
+                  mut watched: ResMut<WatchedLevel>| {
+                if let Some(initial) = &initial {
+                    levels.write(initial.clone());
+                }
+                if let (Some(file), Some(server)) = (&file, &server) {
+                    watch(&mut watched, server, file);
+                    // The level above is already this file's: only changes need applying.
+                    watched.applied = initial.is_some();
+                }
+            },
+        )
+        .add_systems(
+            Update,
+            (
+                load_requested_files,
+                apply_level_files,
+                spawn_requested_level,
+                apply_fog,
+            )
+                .chain()
+                .in_set(ProcgenSystems::Spawn),
+        );
+    }
+}
+
+fn watch(watched: &mut WatchedLevel, server: &AssetServer, request: &LoadLevelFile) {
+    *watched = WatchedLevel {
+        path: Some(request.path.clone()),
+        handle: Some(server.load(request.path.clone())),
+        seed: request.seed,
+        applied: false,
+    };
+}
+
+fn load_requested_files(
+    mut requests: MessageReader<LoadLevelFile>,
+    server: Res<AssetServer>,
+    mut watched: ResMut<WatchedLevel>,
+) {
+    if let Some(request) = requests.read().last() {
+        watch(&mut watched, &server, request);
+    }
+}
+
+/// Turns the watched file into a level when it loads or changes; reports a file that fails
+/// to load (the level in play stays).
+fn apply_level_files(
+    mut watched: ResMut<WatchedLevel>,
+    mut asset_events: MessageReader<AssetEvent<LevelAsset>>,
+    mut failures: MessageReader<AssetLoadFailedEvent<LevelAsset>>,
+    assets: Res<Assets<LevelAsset>>,
+    mut levels: MessageWriter<LoadLevel>,
+    mut events: MessageWriter<LevelEvent>,
+) {
+    let Some(id) = watched.handle.as_ref().map(Handle::id) else {
+        asset_events.clear();
+        failures.clear();
+        return;
+    };
+    for failure in failures.read().filter(|f| f.id == id) {
+        let error = LevelError::Io {
+            path: failure.path.to_string(),
+            reason: failure.error.to_string(),
         };
-        app.add_systems(Startup, move |mut writer: MessageWriter<LoadLevel>| {
-            writer.write(initial.clone());
-        })
-        .add_systems(Update, spawn_requested_level.in_set(ProcgenSystems::Spawn));
+        error!("{error}; keeping the current level");
+        events.write(LevelEvent::Failed(error));
+    }
+    let mut changed = false;
+    for event in asset_events.read() {
+        match event {
+            AssetEvent::LoadedWithDependencies { id: e } if *e == id => {
+                changed |= !watched.applied;
+            }
+            AssetEvent::Modified { id: e } if *e == id => changed = true,
+            _ => {}
+        }
+    }
+    if changed && let Some(asset) = assets.get(id) {
+        watched.applied = true;
+        info!(
+            "level file {} loaded",
+            watched.path.as_deref().unwrap_or("?")
+        );
+        levels.write(LoadLevel {
+            spec: asset.0.clone(),
+            seed: watched.seed,
+        });
+    }
+}
+
+/// Distance fog on every 3D camera, as the level asks.
+fn apply_fog(
+    mut commands: Commands,
+    level: Option<Res<CurrentLevel>>,
+    cameras: Query<(Entity, Has<DistanceFog>), With<Camera3d>>,
+    new_cameras: Query<Entity, Added<Camera3d>>,
+) {
+    let Some(level) = level else {
+        return;
+    };
+    if !level.is_changed() && new_cameras.is_empty() {
+        return;
+    }
+    for (camera, has_fog) in &cameras {
+        match &level.spec.fog {
+            Some(fog) => {
+                let (r, g, b) = level.spec.palette.fog;
+                commands.entity(camera).insert(DistanceFog {
+                    color: Color::srgb(r, g, b),
+                    falloff: FogFalloff::Linear {
+                        start: fog.start,
+                        end: fog.end,
+                    },
+                    ..default()
+                });
+            }
+            None if has_fog => {
+                commands.entity(camera).remove::<DistanceFog>();
+            }
+            None => {}
+        }
     }
 }
 
@@ -189,7 +373,11 @@ fn spawn_requested_level(
                 ("Walls", built.walls),
                 ("Floor", built.floor),
                 ("Ceiling", built.ceiling),
+                ("Props", built.props),
             ] {
+                if data.quads() == 0 {
+                    continue;
+                }
                 root.spawn((
                     Name::new(name),
                     Mesh3d(meshes.add(data.into_mesh())),
@@ -209,10 +397,14 @@ fn spawn_requested_level(
         name: request.spec.name.clone(),
         grid_hash: grid.hash(),
     });
+    let reloaded = current
+        .as_ref()
+        .is_some_and(|c| c.spec.name == request.spec.name);
     commands.insert_resource(CurrentLevel {
         spec: request.spec,
         grid,
         seed,
         generation: current.map_or(1, |c| c.generation + 1),
+        reloaded,
     });
 }

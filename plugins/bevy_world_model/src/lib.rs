@@ -54,8 +54,8 @@ pub use capture::{
 pub use engine::utc_timestamp;
 pub use latent::LatentInfo;
 pub use messages::{
-    LoadCheckpoint, NoticeLevel, PredictionScored, ResetLatent, SaveCheckpoint, ToggleDream,
-    ToggleLearning, WorldModelNotice,
+    FinishRecording, LoadCheckpoint, NoticeLevel, PredictionScored, ResetLatent, SaveCheckpoint,
+    ToggleDream, ToggleLearning, WorldModelNotice,
 };
 pub use modes::{DreamMode, Learning};
 pub use output::{ScoreTotals, ScoreWindow, ScoredFrames, WorldModelOutput};

@@ -28,6 +28,12 @@ pub struct SaveCheckpoint(pub Option<PathBuf>);
 #[derive(Message, Clone, Debug)]
 pub struct LoadCheckpoint(pub PathBuf);
 
+/// Closes the recording (see `WorldModelPlugin::with_recording`): what was recorded is
+/// flushed to disk and later transitions are not recorded, e.g. before an evaluation on a
+/// held-out world that must stay out of the dataset.
+#[derive(Message, Clone, Copy, Debug, Default)]
+pub struct FinishRecording;
+
 /// A prediction scored against the real frame of the tick it predicted.
 #[derive(Message, Clone, Debug)]
 pub struct PredictionScored {

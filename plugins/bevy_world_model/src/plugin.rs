@@ -8,8 +8,8 @@ use world_model::{DeviceChoice, WorldModelConfig};
 
 use crate::capture::ModelClock;
 use crate::messages::{
-    LoadCheckpoint, PredictionScored, ResetLatent, SaveCheckpoint, ToggleDream, ToggleLearning,
-    WorldModelNotice,
+    FinishRecording, LoadCheckpoint, PredictionScored, ResetLatent, SaveCheckpoint, ToggleDream,
+    ToggleLearning, WorldModelNotice,
 };
 use crate::modes::{DreamMode, Learning};
 use crate::output::WorldModelOutput;
@@ -103,6 +103,13 @@ impl WorldModelPlugin {
         self
     }
 
+    /// Threads of the trainer's pool (default: all cores but one, so rendering and
+    /// inference keep a core).
+    pub fn with_trainer_threads(mut self, threads: usize) -> Self {
+        self.settings.trainer_threads = Some(threads.max(1));
+        self
+    }
+
     /// How camera motion per tick maps to actions.
     pub fn with_ego_motion_scale(mut self, scale: EgoMotionScale) -> Self {
         self.settings.ego_motion = scale;
@@ -136,6 +143,7 @@ impl Plugin for WorldModelPlugin {
             .add_message::<SaveCheckpoint>()
             .add_message::<LoadCheckpoint>()
             .add_message::<PredictionScored>()
+            .add_message::<FinishRecording>()
             .add_message::<WorldModelNotice>();
         app.configure_sets(
             PostUpdate,
@@ -165,7 +173,7 @@ impl Plugin for WorldModelPlugin {
                 crate::output::present.in_set(WorldModelSystems::Present),
             ),
         )
-        .add_systems(Last, crate::record::finish_on_exit)
+        .add_systems(Last, crate::record::finish_recording)
         .add_systems(OnEnter(Learning::On), control::on_learning_changed)
         .add_systems(OnEnter(Learning::Paused), control::on_learning_changed)
         .add_systems(OnEnter(DreamMode::Dreaming), control::on_enter_dream)

@@ -31,15 +31,24 @@ use bevy_world_model::{
 pub use minimap::draw_minimap;
 
 /// Shows the captured view and a minimap in the primary window.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct WorldModelUiPlugin {
     /// Initial display scale of the 64x64 view.
     pub scale: f32,
+    /// The key help line (games list their own keys).
+    pub help: String,
 }
+
+/// The help line of the demo game's keys.
+pub const DEFAULT_HELP: &str = "WASD move · mouse drag, arrows or Q/E turn · L learning · P dream · \
+     R reset latent · [ ] dream temperature · H heatmap · F5 save · Esc quit";
 
 impl Default for WorldModelUiPlugin {
     fn default() -> Self {
-        Self { scale: 4.0 }
+        Self {
+            scale: 4.0,
+            help: DEFAULT_HELP.into(),
+        }
     }
 }
 
@@ -47,13 +56,22 @@ impl WorldModelUiPlugin {
     /// Shows the captured view at `scale` times its size.
     #[must_use]
     pub fn with_scale(scale: f32) -> Self {
-        Self { scale }
+        Self { scale, ..default() }
+    }
+
+    /// Replaces the key help line.
+    #[must_use]
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = help.into();
+        self
     }
 }
 
 /// Display settings that can change while the game runs.
-#[derive(Resource, Clone, Copy, Debug)]
+#[derive(Resource, Clone, Debug)]
 pub struct UiSettings {
+    /// The key help line at the bottom.
+    pub help: String,
     /// Display scale of the captured view (nearest filtering). Default: `4.0`
     pub scale: f32,
     /// Whether the minimap is shown. Default: `true`
@@ -101,6 +119,7 @@ impl Plugin for WorldModelUiPlugin {
         }
         // Resources
         app.insert_resource(UiSettings {
+            help: self.help.clone(),
             scale: self.scale,
             show_minimap: true,
             show_heatmap: true,
@@ -298,10 +317,7 @@ fn draw_panels(
                     None => "waiting for the first readback".into(),
                 });
             });
-            ui.label(
-            "WASD move · mouse drag, arrows or Q/E turn · L learning · P dream · R reset latent · \
-             [ ] dream temperature · H heatmap · F5 save · Esc quit",
-        );
+            ui.label(settings.help.as_str());
             if let Some((notice, at)) = &model.toast.0
                 && model.time.elapsed_secs_f64() - at < TOAST_SECONDS
             {

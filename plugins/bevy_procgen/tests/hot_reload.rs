@@ -1,0 +1,112 @@
+//! Level files hot-reload: a headless app loads a level file through the asset server, the
+//! file is edited on disk, and the world is rebuilt from the new version; a broken edit is
+//! reported with the file and line, and the level in play stays.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use bevy_procgen::{CurrentLevel, LevelEvent, ProcgenPlugin};
+
+fn app(assets: &Path) -> App {
+    let mut app = App::new();
+    app.add_plugins((
+        MinimalPlugins,
+        AssetPlugin {
+            file_path: assets.display().to_string(),
+            watch_for_changes_override: Some(true),
+            ..default()
+        },
+        TransformPlugin,
+    ))
+    .init_asset::<Mesh>()
+    .init_asset::<StandardMaterial>()
+    .add_plugins(ProcgenPlugin::from_file("levels/test.ron").with_seed(5));
+    app.finish();
+    app.cleanup();
+    app
+}
+
+/// Updates until `done` holds (panics after 20 s), collecting level events.
+fn run_until(
+    app: &mut App,
+    what: &str,
+    mut done: impl FnMut(&mut App, &[LevelEvent]) -> bool,
+) -> Vec<LevelEvent> {
+    let start = Instant::now();
+    let mut events = Vec::new();
+    loop {
+        app.update();
+        let world = app.world_mut();
+        let mut reader = world.resource_mut::<Messages<LevelEvent>>();
+        events.extend(reader.drain());
+        if done(app, &events) {
+            return events;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn level(app: &App) -> Option<(usize, u64, u64)> {
+    app.world()
+        .get_resource::<CurrentLevel>()
+        .map(|l| (l.grid.width(), l.grid.hash(), l.generation))
+}
+
+#[test]
+fn editing_a_level_file_rebuilds_the_world() {
+    let dir = std::env::temp_dir().join(format!("procgen-hot-{}", std::process::id()));
+    let file = dir.join("levels/test.ron");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, "(name: \"test\", width: 11, height: 11)").unwrap();
+
+    let mut app = app(&dir);
+    run_until(&mut app, "the first load", |app, _| level(app).is_some());
+    let (w, hash, generation) = level(&app).unwrap();
+    assert_eq!(w, 11);
+
+    // Give the watcher a moment to start, then save a bigger level over the file.
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::write(
+        &file,
+        "(name: \"test\", width: 25, height: 15, generator: Caves())",
+    )
+    .unwrap();
+    run_until(&mut app, "the reload", |app, _| {
+        level(app).is_some_and(|(_, _, g)| g > generation)
+    });
+    let (w2, hash2, generation2) = level(&app).unwrap();
+    assert_eq!(w2, 25);
+    assert_ne!(hash2, hash);
+    assert!(
+        app.world().resource::<CurrentLevel>().reloaded,
+        "same level, edited"
+    );
+
+    // A broken edit is reported with file and line; the level stays.
+    std::fs::write(&file, "(\n  name: \"test\",\n  wall_density: 7.0,\n)").unwrap();
+    let events = run_until(&mut app, "the error", |_, events| {
+        events.iter().any(|e| matches!(e, LevelEvent::Failed(_)))
+    });
+    let text = events
+        .iter()
+        .find_map(|e| match e {
+            LevelEvent::Failed(err) => Some(err.to_string()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        text.contains("test.ron:3") && text.contains("wall_density"),
+        "{text}"
+    );
+    assert_eq!(
+        level(&app),
+        Some((w2, hash2, generation2)),
+        "the old level stays"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
