@@ -1,12 +1,14 @@
-//! Generation speed of every shipped level: grid (generator, repair, spawn, props) and
-//! meshes, median of 30 runs after 3 warm-up runs, with 30 different seeds.
+//! Generation speed of every shipped level, and of the largest level the format allows with
+//! each generator: grid (generator, repair, spawn, props) and meshes, median of 30 runs
+//! after 3 warm-up runs, with 30 different seeds.
 //!
 //! `cargo run -p bevy_procgen --example level_bench`
 
 use std::path::Path;
 use std::time::Instant;
 
-use bevy_procgen::{Grid, LevelSpec, mesh};
+use bevy_procgen::spec::MAX_SIDE;
+use bevy_procgen::{Generator, Grid, LevelSpec, NoiseSpec, Props, mesh};
 
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/levels");
@@ -21,8 +23,42 @@ fn main() {
         "{:<10} {:>9} {:>10} {:>10} {:>10} {:>8}",
         "level", "cells", "grid ms", "mesh ms", "total ms", "quads"
     );
-    for path in files {
-        let spec = LevelSpec::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut specs: Vec<LevelSpec> = files
+        .iter()
+        .map(|p| LevelSpec::load(p).unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    // The largest level the format allows, with each generator and every kind of prop.
+    for (name, generator) in [
+        ("max-maze", Generator::default()),
+        (
+            "max-rooms",
+            Generator::Rooms {
+                rooms: 60,
+                min_size: 3,
+                max_size: 9,
+            },
+        ),
+        ("max-caves", Generator::Caves { steps: 5 }),
+        ("max-scatter", Generator::Scatter),
+    ] {
+        specs.push(LevelSpec {
+            name: name.into(),
+            width: MAX_SIDE,
+            height: MAX_SIDE,
+            generator,
+            props: Props {
+                pillars: 0.05,
+                crates: 0.05,
+                lights: 0.05,
+            },
+            height_noise: NoiseSpec {
+                amplitude: 1.0,
+                ..Default::default()
+            },
+            ..Default::default()
+        });
+    }
+    for spec in specs {
         let mut grid_ms = Vec::new();
         let mut mesh_ms = Vec::new();
         let mut quads = 0;

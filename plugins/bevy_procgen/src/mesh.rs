@@ -114,8 +114,12 @@ pub fn build(grid: &Grid, spec: &LevelSpec, seed: u64) -> LevelMeshes {
     let glow_at = |c: IVec2| grid.index(c).map_or(0.0, |i| glow[i]);
     let detail =
         |x: f32, z: f32| 1.0 + spec.color_noise.amplitude * fbm(&perlin, x, z, &spec.color_noise);
+    let border = |c: IVec2| {
+        c.x <= 0 || c.y <= 0 || c.x >= grid.width() as i32 - 1 || c.y >= grid.height() as i32 - 1
+    };
     let wall_top = |c: IVec2| {
-        if spec.height_noise.amplitude <= 0.0 {
+        // The border stays full height: nothing may be seen over it.
+        if spec.height_noise.amplitude <= 0.0 || border(c) {
             return ceiling_y;
         }
         let n = (fbm(
@@ -237,6 +241,18 @@ pub fn build(grid: &Grid, spec: &LevelSpec, seed: u64) -> LevelMeshes {
                 );
             }
             if top < ceiling_y {
+                // Over a lower wall the ceiling (or sky) goes on.
+                let c = shade(spec.palette.ceiling, b, 0.0, light_rgb);
+                ceiling.quad(
+                    [
+                        Vec3::new(x0, ceiling_y, z0),
+                        Vec3::new(x1, ceiling_y, z0),
+                        Vec3::new(x1, ceiling_y, z1),
+                        Vec3::new(x0, ceiling_y, z1),
+                    ],
+                    Vec3::NEG_Y,
+                    [c; 4],
+                );
                 let t = shade(base, k * 1.05, 0.0, light_rgb);
                 walls.quad(
                     [
