@@ -267,10 +267,7 @@ fn apply_level_files(
         return;
     };
     for failure in failures.read().filter(|f| f.id == id) {
-        let error = LevelError::Io {
-            path: failure.path.to_string(),
-            reason: failure.error.to_string(),
-        };
+        let error = LevelError::from_load_error(&failure.error.to_string());
         error!("{error}; keeping the current level");
         events.write(LevelEvent::Failed(error));
     }

@@ -315,6 +315,10 @@ pub enum LevelError {
         /// Parser message.
         reason: String,
     },
+    /// The asset server could not load a level file; the message names the file, the line
+    /// and the problem (it is the loader's own [`LevelError`], as text).
+    #[error("{0}")]
+    Rejected(String),
     /// The values parsed but cannot make a level.
     #[error("{origin}{}: {field}: {reason}", line.map(|l| format!(":{l}")).unwrap_or_default())]
     Invalid {
@@ -330,6 +334,17 @@ pub enum LevelError {
 }
 
 impl LevelError {
+    /// The loader's message inside an asset-server load error: its first line (no backtrace),
+    /// without the server's "Failed to load asset ... with asset loader ...:" prefix.
+    pub fn from_load_error(text: &str) -> Self {
+        let line = text.lines().next().unwrap_or_default();
+        let message = match line.find("with asset loader '") {
+            Some(i) => line[i..].split_once("': ").map_or(line, |(_, rest)| rest),
+            None => line,
+        };
+        Self::Rejected(message.trim().to_string())
+    }
+
     fn invalid(spec: &LevelSpec, field: &str, reason: impl Into<String>) -> Self {
         Self::Invalid {
             origin: format!("level '{}'", spec.name),
@@ -639,6 +654,21 @@ mod tests {
 
         let err = LevelSpec::from_ron("(version: 2)", "g.ron").unwrap_err();
         assert!(err.to_string().contains("format version 2"), "{err}");
+    }
+
+    #[test]
+    fn asset_server_errors_keep_only_the_loaders_message() {
+        let text = "Failed to load asset 'levels/a.ron' with asset loader \
+                    'bevy_procgen::asset::LevelLoader': levels/a.ron:8: wall_density: 0.9 must be \
+                    in [0, 0.75]\n   0: from<bevy_procgen::spec::LevelError>\n      at x.rs:1";
+        assert_eq!(
+            LevelError::from_load_error(text).to_string(),
+            "levels/a.ron:8: wall_density: 0.9 must be in [0, 0.75]"
+        );
+        assert_eq!(
+            LevelError::from_load_error("Path not found: levels/b.ron").to_string(),
+            "Path not found: levels/b.ron"
+        );
     }
 
     #[test]
