@@ -199,3 +199,35 @@ pub fn move_agent(
         t.translation = level.slide(t.translation, delta, agent.radius);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bevy_procgen::{Grid, LevelSpec};
+
+    #[test]
+    fn after_an_edit_walls_push_the_agent_to_the_nearest_free_cell() {
+        let spec = LevelSpec {
+            layout: Some(vec![
+                "#######".into(),
+                "#S....#".into(),
+                "###.###".into(),
+                "#######".into(),
+            ]),
+            ..Default::default()
+        };
+        let level = CurrentLevel {
+            grid: Grid::from_spec(&spec, 0).unwrap(),
+            spec,
+            seed: 0,
+            generation: 2,
+            reloaded: true,
+        };
+        // Standing inside the wall at (3, 3): the nearest free cell is (3, 2).
+        let cell = nearest_free_cell(&level, Vec2::new(3.5, 3.4), 0.15);
+        assert_eq!(cell, Some(IVec2::new(3, 2)));
+        // Far right in the wall: (5, 1).
+        let cell = nearest_free_cell(&level, Vec2::new(6.5, 1.5), 0.15);
+        assert_eq!(cell, Some(IVec2::new(5, 1)));
+    }
+}

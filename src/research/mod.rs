@@ -7,26 +7,26 @@
 //! equals the previous one, for model and baseline alike: copying would be perfect there
 //! (infinite PSNR). They are counted as `ticks_unchanged`.
 
+mod log;
 pub mod report;
 pub mod strips;
 pub mod tally;
+mod write;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use bevy::prelude::*;
 use bevy_procgen::{LevelSpec, LoadLevel};
-use bevy_world_model::world_model::Frame;
 use bevy_world_model::{
-    DreamStrip, FinishRecording, FrameCaptured, Learning, ModelClock, PredictionScored,
-    ResetLatent, SaveCheckpoint, ScoreTotals, ScoredFrames, WorldModelOutput, WorldModelSettings,
-    WorldModelSystems,
+    FinishRecording, Learning, ModelClock, ResetLatent, SaveCheckpoint, ScoreTotals,
+    WorldModelOutput, WorldModelSettings, WorldModelSystems,
 };
 
 use crate::autopilot::{Autopilot, AutopilotMode};
-use report::{HeldOutReport, LossTrend, Report, RunInfo, SeriesPoint, Throughput};
-use tally::{HorizonTally, LossTally, phase_scores};
+use log::{ResearchLog, collect};
+use report::{RunInfo, SeriesPoint};
+use tally::{LossTally, phase_scores};
+use write::write_report;
 
 /// Seconds between progress lines (and points of the report's series).
 const INTERVAL_S: f64 = 10.0;
@@ -115,120 +115,6 @@ impl Plugin for ResearchPlugin {
                     .chain()
                     .after(WorldModelSystems::Present),
             );
-    }
-}
-
-/// Everything collected so far.
-#[derive(Resource, Default)]
-struct ResearchLog {
-    started: Option<Instant>,
-    last_line: f64,
-    /// Current interval.
-    interval: ScoreTotals,
-    interval_loss: LossTally,
-    interval_infer: (f64, u64),
-    last_step: u64,
-    /// Whole learning phase.
-    training: ScoreTotals,
-    series: Vec<SeriesPoint>,
-    infer: (f64, u64),
-    train_wall_s: f64,
-    saved_minute: u64,
-    train_steps: u64,
-    /// Held-out phase.
-    heldout_from: u64,
-    heldout_frames: u64,
-    heldout: ScoreTotals,
-    horizons: HorizonTally,
-    reals: BTreeMap<u64, Frame>,
-    last_strip: Option<u64>,
-    last_dream: Option<(DreamStrip, BTreeMap<u64, Frame>)>,
-    samples: Vec<ScoredFrames>,
-}
-
-impl ResearchLog {
-    fn elapsed(&self) -> f64 {
-        self.started.map_or(0.0, |s| s.elapsed().as_secs_f64())
-    }
-}
-
-fn collect(
-    phase: Res<State<ResearchPhase>>,
-    plan: Res<ResearchPlan>,
-    output: Res<WorldModelOutput>,
-    settings: Res<WorldModelSettings>,
-    mut log: ResMut<ResearchLog>,
-    mut scored: MessageReader<PredictionScored>,
-    mut frames: MessageReader<FrameCaptured>,
-) {
-    let log = &mut *log;
-    log.started.get_or_insert_with(Instant::now);
-    let ms = f64::from(output.infer_ms);
-    log.interval_infer.0 += ms;
-    log.interval_infer.1 += 1;
-    log.infer.0 += ms;
-    log.infer.1 += 1;
-    match phase.get() {
-        ResearchPhase::Training => {
-            if let Some(stats) = &output.trainer
-                && stats.step > log.last_step
-            {
-                log.last_step = stats.step;
-                log.interval_loss.push(&stats.loss);
-            }
-            for s in scored.read().filter(|s| !s.dreamed) {
-                log.interval.push(s.model, s.baseline);
-                log.training.push(s.model, s.baseline);
-            }
-            frames.clear();
-        }
-        ResearchPhase::HeldOut => {
-            log.heldout_frames += 1;
-            let (w, h) = (settings.config.width, settings.config.height);
-            for f in frames.read() {
-                if f.tick >= log.heldout_from
-                    && let Ok(frame) = Frame::from_rgba(w, h, &f.rgba, w * 4)
-                {
-                    log.reals.insert(f.tick, frame);
-                }
-            }
-            let target = plan.heldout.as_ref().map_or(1, |p| p.ticks);
-            for s in scored
-                .read()
-                .filter(|s| !s.dreamed && s.tick >= log.heldout_from)
-            {
-                log.heldout.push(s.model, s.baseline);
-                log.interval.push(s.model, s.baseline);
-                let every = (target / SAMPLES).max(1);
-                if log.heldout.scored.is_multiple_of(every)
-                    && (log.samples.len() as u64) < SAMPLES
-                    && let Some(pair) = output.last_frames.as_ref().filter(|p| p.tick == s.tick)
-                {
-                    log.samples.push(pair.clone());
-                }
-            }
-            if let Some(strip) = &output.strip
-                && strip.start >= log.heldout_from
-                && log.last_strip.is_none_or(|t| t < strip.start)
-                && log.horizons.push(strip, &log.reals)
-            {
-                log.last_strip = Some(strip.start);
-                let reals = log
-                    .reals
-                    .range(strip.start..=strip.start + strip.frames.len() as u64)
-                    .map(|(t, f)| (*t, f.clone()))
-                    .collect();
-                log.last_dream = Some((strip.clone(), reals));
-            }
-            if let Some((&newest, _)) = log.reals.last_key_value() {
-                let keep = newest.saturating_sub(KEEP_TICKS);
-                log.reals = log.reals.split_off(&keep);
-            }
-        }
-        ResearchPhase::Done => {
-            scored.clear();
-            frames.clear();
-        }
     }
 }
 
@@ -395,121 +281,6 @@ fn advance(
         }
         ResearchPhase::Done => {}
     }
-}
-
-/// Writes report.json and the PNGs; returns the summary line.
-fn write_report(
-    plan: &ResearchPlan,
-    held: &HeldOutPlan,
-    log: &ResearchLog,
-    output: &WorldModelOutput,
-    settings: &WorldModelSettings,
-    ticks: u64,
-) -> Result<String, String> {
-    let Some(dir) = &plan.report_dir else {
-        return Ok("held-out evaluation done (no --report directory)".into());
-    };
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let full_scale = settings.heatmap_full_scale;
-    let mut files = Vec::new();
-    if let Some(img) = strips::predictions(&log.samples, full_scale) {
-        img.save_png(&dir.join("predictions.png"))?;
-        files.push("predictions.png".to_string());
-    }
-    if let Some((strip, reals)) = &log.last_dream
-        && let Some(img) = strips::dream(strip, reals, full_scale)
-    {
-        img.save_png(&dir.join("dream.png"))?;
-        files.push("dream.png".to_string());
-    }
-    for minute in (1..=log.saved_minute).filter(|m| m.is_multiple_of(CHECKPOINT_EVERY_MIN)) {
-        let name = format!("model-{minute}min.ckpt");
-        if dir.join(&name).exists() {
-            files.push(name);
-        }
-    }
-    if dir.join("model.ckpt").exists() {
-        files.push("model.ckpt".to_string());
-    }
-    let heldout = phase_scores(&log.heldout).map(|s| HeldOutReport {
-        level: held.level.clone(),
-        seed: held.seed,
-        unseen: held.unseen,
-        model: s.model,
-        baseline: s.baseline,
-        gain_db: s.gain_db,
-        ticks_scored: s.ticks_scored,
-        ticks_unchanged: s.ticks_unchanged,
-        horizons: log.horizons.scores(),
-        weights_step: output.weights_step,
-    });
-    let losses: Vec<f32> = log
-        .series
-        .iter()
-        .filter_map(|p| p.loss.map(|l| l.total))
-        .collect();
-    let loss = match (losses.first(), losses.last()) {
-        (Some(&first), Some(&last)) if losses.len() >= 2 => Some(LossTrend {
-            first,
-            last,
-            fell: last < first,
-        }),
-        _ => None,
-    };
-    let wall_s = log.elapsed();
-    let report = Report {
-        version: report::REPORT_VERSION,
-        kind: if plan.minutes.is_some() {
-            "train"
-        } else {
-            "eval"
-        },
-        command: plan.command.clone(),
-        run: plan.run.clone(),
-        config: settings.config.clone(),
-        device: output.device.clone(),
-        model_source: output.model_source.clone(),
-        throughput: Throughput {
-            wall_s,
-            ticks,
-            ticks_per_s: ticks as f64 / wall_s.max(1e-9),
-            train_steps: log.train_steps,
-            train_steps_per_s: log.train_steps as f64 / log.train_wall_s.max(1e-9),
-            frames_sent: output.sent,
-            frames_dropped: output.dropped,
-            infer_ms_mean: log.infer.0 / log.infer.1.max(1) as f64,
-        },
-        training: phase_scores(&log.training),
-        loss,
-        series: log.series.clone(),
-        heldout: heldout.clone(),
-        files,
-        notes: vec![
-            "Averages leave out ticks whose real frame equals the previous one (copying would \
-             score infinite PSNR); they are counted in ticks_unchanged, for model and baseline \
-             alike. PSNR is pooled: computed from the mean MSE."
-                .into(),
-        ],
-    };
-    report.write(dir)?;
-    let summary = heldout.map_or("no held-out tick was scored".into(), |h| {
-        format!(
-            "held-out '{}' seed {}: model {:.2} dB vs copy-last-frame {:.2} dB ({:+.2} dB), SSIM {:.3} vs {:.3}, {} ticks ({} unchanged left out)",
-            h.level,
-            h.seed,
-            h.model.psnr,
-            h.baseline.psnr,
-            h.gain_db,
-            h.model.ssim,
-            h.baseline.ssim,
-            h.ticks_scored,
-            h.ticks_unchanged
-        )
-    });
-    Ok(format!(
-        "{summary}\nreport written to {}",
-        dir.join("report.json").display()
-    ))
 }
 
 /// `mm:ss`.

@@ -1,0 +1,130 @@
+//! What a research run collects each frame: scores per interval and per phase, trainer
+//! losses, and in the held-out phase the real frames, rollouts and prediction samples.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use bevy::prelude::*;
+use bevy_world_model::world_model::Frame;
+use bevy_world_model::{
+    DreamStrip, FrameCaptured, PredictionScored, ScoreTotals, ScoredFrames, WorldModelOutput,
+    WorldModelSettings,
+};
+
+use super::report::SeriesPoint;
+use super::tally::{HorizonTally, LossTally};
+use super::{KEEP_TICKS, ResearchPhase, ResearchPlan, SAMPLES};
+
+/// Everything collected so far.
+#[derive(Resource, Default)]
+pub(super) struct ResearchLog {
+    pub(super) started: Option<Instant>,
+    pub(super) last_line: f64,
+    /// Current interval.
+    pub(super) interval: ScoreTotals,
+    pub(super) interval_loss: LossTally,
+    pub(super) interval_infer: (f64, u64),
+    pub(super) last_step: u64,
+    /// Whole learning phase.
+    pub(super) training: ScoreTotals,
+    pub(super) series: Vec<SeriesPoint>,
+    pub(super) infer: (f64, u64),
+    pub(super) train_wall_s: f64,
+    pub(super) saved_minute: u64,
+    pub(super) train_steps: u64,
+    /// Held-out phase.
+    pub(super) heldout_from: u64,
+    pub(super) heldout_frames: u64,
+    pub(super) heldout: ScoreTotals,
+    pub(super) horizons: HorizonTally,
+    pub(super) reals: BTreeMap<u64, Frame>,
+    pub(super) last_strip: Option<u64>,
+    pub(super) last_dream: Option<(DreamStrip, BTreeMap<u64, Frame>)>,
+    pub(super) samples: Vec<ScoredFrames>,
+}
+
+impl ResearchLog {
+    pub(super) fn elapsed(&self) -> f64 {
+        self.started.map_or(0.0, |s| s.elapsed().as_secs_f64())
+    }
+}
+
+pub(super) fn collect(
+    phase: Res<State<ResearchPhase>>,
+    plan: Res<ResearchPlan>,
+    output: Res<WorldModelOutput>,
+    settings: Res<WorldModelSettings>,
+    mut log: ResMut<ResearchLog>,
+    mut scored: MessageReader<PredictionScored>,
+    mut frames: MessageReader<FrameCaptured>,
+) {
+    let log = &mut *log;
+    log.started.get_or_insert_with(Instant::now);
+    let ms = f64::from(output.infer_ms);
+    log.interval_infer.0 += ms;
+    log.interval_infer.1 += 1;
+    log.infer.0 += ms;
+    log.infer.1 += 1;
+    match phase.get() {
+        ResearchPhase::Training => {
+            if let Some(stats) = &output.trainer
+                && stats.step > log.last_step
+            {
+                log.last_step = stats.step;
+                log.interval_loss.push(&stats.loss);
+            }
+            for s in scored.read().filter(|s| !s.dreamed) {
+                log.interval.push(s.model, s.baseline);
+                log.training.push(s.model, s.baseline);
+            }
+            frames.clear();
+        }
+        ResearchPhase::HeldOut => {
+            log.heldout_frames += 1;
+            let (w, h) = (settings.config.width, settings.config.height);
+            for f in frames.read() {
+                if f.tick >= log.heldout_from
+                    && let Ok(frame) = Frame::from_rgba(w, h, &f.rgba, w * 4)
+                {
+                    log.reals.insert(f.tick, frame);
+                }
+            }
+            let target = plan.heldout.as_ref().map_or(1, |p| p.ticks);
+            for s in scored
+                .read()
+                .filter(|s| !s.dreamed && s.tick >= log.heldout_from)
+            {
+                log.heldout.push(s.model, s.baseline);
+                log.interval.push(s.model, s.baseline);
+                let every = (target / SAMPLES).max(1);
+                if log.heldout.scored.is_multiple_of(every)
+                    && (log.samples.len() as u64) < SAMPLES
+                    && let Some(pair) = output.last_frames.as_ref().filter(|p| p.tick == s.tick)
+                {
+                    log.samples.push(pair.clone());
+                }
+            }
+            if let Some(strip) = &output.strip
+                && strip.start >= log.heldout_from
+                && log.last_strip.is_none_or(|t| t < strip.start)
+                && log.horizons.push(strip, &log.reals)
+            {
+                log.last_strip = Some(strip.start);
+                let reals = log
+                    .reals
+                    .range(strip.start..=strip.start + strip.frames.len() as u64)
+                    .map(|(t, f)| (*t, f.clone()))
+                    .collect();
+                log.last_dream = Some((strip.clone(), reals));
+            }
+            if let Some((&newest, _)) = log.reals.last_key_value() {
+                let keep = newest.saturating_sub(KEEP_TICKS);
+                log.reals = log.reals.split_off(&keep);
+            }
+        }
+        ResearchPhase::Done => {
+            scored.clear();
+            frames.clear();
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! The end of a research run: report.json, the PNG strips, and the summary line.
+
+use bevy_world_model::{WorldModelOutput, WorldModelSettings};
+
+use super::log::ResearchLog;
+use super::report::{self, HeldOutReport, LossTrend, Report, Throughput};
+use super::tally::phase_scores;
+use super::{CHECKPOINT_EVERY_MIN, HeldOutPlan, ResearchPlan, strips};
+
+/// Writes report.json and the PNGs; returns the summary line.
+pub(super) fn write_report(
+    plan: &ResearchPlan,
+    held: &HeldOutPlan,
+    log: &ResearchLog,
+    output: &WorldModelOutput,
+    settings: &WorldModelSettings,
+    ticks: u64,
+) -> Result<String, String> {
+    let Some(dir) = &plan.report_dir else {
+        return Ok("held-out evaluation done (no --report directory)".into());
+    };
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let full_scale = settings.heatmap_full_scale;
+    let mut files = Vec::new();
+    if let Some(img) = strips::predictions(&log.samples, full_scale) {
+        img.save_png(&dir.join("predictions.png"))?;
+        files.push("predictions.png".to_string());
+    }
+    if let Some((strip, reals)) = &log.last_dream
+        && let Some(img) = strips::dream(strip, reals, full_scale)
+    {
+        img.save_png(&dir.join("dream.png"))?;
+        files.push("dream.png".to_string());
+    }
+    for minute in (1..=log.saved_minute).filter(|m| m.is_multiple_of(CHECKPOINT_EVERY_MIN)) {
+        let name = format!("model-{minute}min.ckpt");
+        if dir.join(&name).exists() {
+            files.push(name);
+        }
+    }
+    if dir.join("model.ckpt").exists() {
+        files.push("model.ckpt".to_string());
+    }
+    let heldout = phase_scores(&log.heldout).map(|s| HeldOutReport {
+        level: held.level.clone(),
+        seed: held.seed,
+        unseen: held.unseen,
+        model: s.model,
+        baseline: s.baseline,
+        gain_db: s.gain_db,
+        ticks_scored: s.ticks_scored,
+        ticks_unchanged: s.ticks_unchanged,
+        horizons: log.horizons.scores(),
+        weights_step: output.weights_step,
+    });
+    let losses: Vec<f32> = log
+        .series
+        .iter()
+        .filter_map(|p| p.loss.map(|l| l.total))
+        .collect();
+    let loss = match (losses.first(), losses.last()) {
+        (Some(&first), Some(&last)) if losses.len() >= 2 => Some(LossTrend {
+            first,
+            last,
+            fell: last < first,
+        }),
+        _ => None,
+    };
+    let wall_s = log.elapsed();
+    let report = Report {
+        version: report::REPORT_VERSION,
+        kind: if plan.minutes.is_some() {
+            "train"
+        } else {
+            "eval"
+        },
+        command: plan.command.clone(),
+        run: plan.run.clone(),
+        config: settings.config.clone(),
+        device: output.device.clone(),
+        model_source: output.model_source.clone(),
+        throughput: Throughput {
+            wall_s,
+            ticks,
+            ticks_per_s: ticks as f64 / wall_s.max(1e-9),
+            train_steps: log.train_steps,
+            train_steps_per_s: log.train_steps as f64 / log.train_wall_s.max(1e-9),
+            frames_sent: output.sent,
+            frames_dropped: output.dropped,
+            infer_ms_mean: log.infer.0 / log.infer.1.max(1) as f64,
+        },
+        training: phase_scores(&log.training),
+        loss,
+        series: log.series.clone(),
+        heldout: heldout.clone(),
+        files,
+        notes: vec![
+            "Averages leave out ticks whose real frame equals the previous one (copying would \
+             score infinite PSNR); they are counted in ticks_unchanged, for model and baseline \
+             alike. PSNR is pooled: computed from the mean MSE."
+                .into(),
+        ],
+    };
+    report.write(dir)?;
+    let summary = heldout.map_or("no held-out tick was scored".into(), |h| {
+        format!(
+            "held-out '{}' seed {}: model {:.2} dB vs copy-last-frame {:.2} dB ({:+.2} dB), SSIM {:.3} vs {:.3}, {} ticks ({} unchanged left out)",
+            h.level,
+            h.seed,
+            h.model.psnr,
+            h.baseline.psnr,
+            h.gain_db,
+            h.model.ssim,
+            h.baseline.ssim,
+            h.ticks_scored,
+            h.ticks_unchanged
+        )
+    });
+    Ok(format!(
+        "{summary}\nreport written to {}",
+        dir.join("report.json").display()
+    ))
+}
