@@ -37,6 +37,18 @@ impl MeshData {
             .extend_from_slice(&[base, base + 1, base + 2, base, base + 2, base + 3]);
     }
 
+    /// Adds the horizontal rectangle `[x0, x1] x [z0, z1]` at height `y`, seen from above
+    /// (`up`: floors, tops) or from below (ceilings, lamps).
+    fn flat(&mut self, [x0, z0, x1, z1]: [f32; 4], y: f32, up: bool, color: [f32; 4]) {
+        let corners = if up {
+            [(x0, z1), (x1, z1), (x1, z0), (x0, z0)]
+        } else {
+            [(x0, z0), (x1, z0), (x1, z1), (x0, z1)]
+        };
+        let normal = if up { Vec3::Y } else { Vec3::NEG_Y };
+        self.quad(corners.map(|(x, z)| Vec3::new(x, y, z)), normal, [color; 4]);
+    }
+
     /// Number of quads.
     pub fn quads(&self) -> usize {
         self.positions.len() / 4
@@ -87,6 +99,38 @@ fn shade(c: Rgb, k: f32, glow: f32, light: Rgb) -> [f32; 4] {
     let ch = |base: f32, l: f32| (base * k + glow * l * 0.45).clamp(0.0, 1.0);
     let srgb = Srgba::rgb(ch(c.0, light.0), ch(c.1, light.1), ch(c.2, light.2));
     LinearRgba::from(srgb).to_f32_array()
+}
+
+/// The four vertical faces of the box `[x0, x1] x [z0, z1]`: the grid direction each faces,
+/// its normal, its bottom edge (counter-clockwise seen from outside) and how dark that
+/// direction is lit (0 brightest, 1 darkest, scaled by `Lighting::contrast`).
+fn sides([x0, z0, x1, z1]: [f32; 4]) -> [(IVec2, Vec3, [Vec3; 2], f32); 4] {
+    [
+        (
+            IVec2::X,
+            Vec3::X,
+            [Vec3::new(x1, 0.0, z1), Vec3::new(x1, 0.0, z0)],
+            0.29,
+        ),
+        (
+            IVec2::NEG_X,
+            Vec3::NEG_X,
+            [Vec3::new(x0, 0.0, z0), Vec3::new(x0, 0.0, z1)],
+            1.0,
+        ),
+        (
+            IVec2::Y,
+            Vec3::Z,
+            [Vec3::new(x0, 0.0, z1), Vec3::new(x1, 0.0, z1)],
+            0.0,
+        ),
+        (
+            IVec2::NEG_Y,
+            Vec3::NEG_Z,
+            [Vec3::new(x1, 0.0, z0), Vec3::new(x0, 0.0, z0)],
+            0.64,
+        ),
+    ]
 }
 
 /// Perlin fBm in about `[-1, 1]`.
@@ -141,37 +185,19 @@ pub fn build(grid: &Grid, spec: &LevelSpec, seed: u64) -> LevelMeshes {
         for x in 0..grid.width() as i32 {
             let cell = IVec2::new(x, z);
             let (x0, z0) = (x as f32 * cs, z as f32 * cs);
-            let (x1, z1) = (x0 + cs, z0 + cs);
+            let rect = [x0, z0, x0 + cs, z0 + cs];
             if !grid.is_wall(cell) {
                 let g = glow_at(cell);
                 let tile = detail(x as f32, z as f32) + if (x + z) % 2 == 0 { 0.06 } else { -0.06 };
                 let f = shade(spec.palette.floor, b * tile, g, light_rgb);
-                floor.quad(
-                    [
-                        Vec3::new(x0, 0.0, z1),
-                        Vec3::new(x1, 0.0, z1),
-                        Vec3::new(x1, 0.0, z0),
-                        Vec3::new(x0, 0.0, z0),
-                    ],
-                    Vec3::Y,
-                    [f; 4],
-                );
+                floor.flat(rect, 0.0, true, f);
                 let c = shade(
                     spec.palette.ceiling,
                     b * (1.0 + 0.5 * (detail(x as f32 + 50.0, z as f32) - 1.0)),
                     g * 0.5,
                     light_rgb,
                 );
-                ceiling.quad(
-                    [
-                        Vec3::new(x0, ceiling_y, z0),
-                        Vec3::new(x1, ceiling_y, z0),
-                        Vec3::new(x1, ceiling_y, z1),
-                        Vec3::new(x0, ceiling_y, z1),
-                    ],
-                    Vec3::NEG_Y,
-                    [c; 4],
-                );
+                ceiling.flat(rect, ceiling_y, false, c);
                 continue;
             }
             // Region colour from low-frequency noise, brightness from the colour noise.
@@ -185,45 +211,12 @@ pub fn build(grid: &Grid, spec: &LevelSpec, seed: u64) -> LevelMeshes {
             let k = b * detail(x as f32 + 100.0, z as f32 - 100.0);
             let top = wall_top(cell);
             // Faces towards open neighbours, and towards lower walls above their tops.
-            let faces: [(IVec2, Vec3, [Vec3; 2], f32); 4] = [
-                (
-                    IVec2::X,
-                    Vec3::X,
-                    [Vec3::new(x1, 0.0, z1), Vec3::new(x1, 0.0, z0)],
-                    0.29,
-                ),
-                (
-                    IVec2::NEG_X,
-                    Vec3::NEG_X,
-                    [Vec3::new(x0, 0.0, z0), Vec3::new(x0, 0.0, z1)],
-                    1.0,
-                ),
-                (
-                    IVec2::Y,
-                    Vec3::Z,
-                    [Vec3::new(x0, 0.0, z1), Vec3::new(x1, 0.0, z1)],
-                    0.0,
-                ),
-                (
-                    IVec2::NEG_Y,
-                    Vec3::NEG_Z,
-                    [Vec3::new(x1, 0.0, z0), Vec3::new(x0, 0.0, z0)],
-                    0.64,
-                ),
-            ];
-            for (dir, normal, [a, bb], dark) in faces {
+            for (dir, normal, [a, bb], dark) in sides(rect) {
                 let next = cell + dir;
-                let from = if grid.is_wall(next) {
-                    if next.x < 0
-                        || next.y < 0
-                        || next.x >= grid.width() as i32
-                        || next.y >= grid.height() as i32
-                    {
-                        continue;
-                    }
-                    wall_top(next)
-                } else {
-                    0.0
+                let from = match grid.index(next) {
+                    None => continue,
+                    Some(_) if grid.is_wall(next) => wall_top(next),
+                    Some(_) => 0.0,
                 };
                 if from >= top {
                     continue;
@@ -242,28 +235,13 @@ pub fn build(grid: &Grid, spec: &LevelSpec, seed: u64) -> LevelMeshes {
             }
             if top < ceiling_y {
                 // Over a lower wall the ceiling (or sky) goes on.
-                let c = shade(spec.palette.ceiling, b, 0.0, light_rgb);
-                ceiling.quad(
-                    [
-                        Vec3::new(x0, ceiling_y, z0),
-                        Vec3::new(x1, ceiling_y, z0),
-                        Vec3::new(x1, ceiling_y, z1),
-                        Vec3::new(x0, ceiling_y, z1),
-                    ],
-                    Vec3::NEG_Y,
-                    [c; 4],
+                ceiling.flat(
+                    rect,
+                    ceiling_y,
+                    false,
+                    shade(spec.palette.ceiling, b, 0.0, light_rgb),
                 );
-                let t = shade(base, k * 1.05, 0.0, light_rgb);
-                walls.quad(
-                    [
-                        Vec3::new(x0, top, z1),
-                        Vec3::new(x1, top, z1),
-                        Vec3::new(x1, top, z0),
-                        Vec3::new(x0, top, z0),
-                    ],
-                    Vec3::Y,
-                    [t; 4],
-                );
+                walls.flat(rect, top, true, shade(base, k * 1.05, 0.0, light_rgb));
             }
         }
     }
@@ -310,16 +288,13 @@ pub fn build(grid: &Grid, spec: &LevelSpec, seed: u64) -> LevelMeshes {
                 let half = 0.16 * cs;
                 let y = ceiling_y - 0.01;
                 let col = shade(light_rgb, 1.0 + lit.light_strength, 0.0, light_rgb);
-                props.quad(
-                    [
-                        centre + Vec3::new(-half, y, -half),
-                        centre + Vec3::new(half, y, -half),
-                        centre + Vec3::new(half, y, half),
-                        centre + Vec3::new(-half, y, half),
-                    ],
-                    Vec3::NEG_Y,
-                    [col; 4],
-                );
+                let lamp = [
+                    centre.x - half,
+                    centre.z - half,
+                    centre.x + half,
+                    centre.z + half,
+                ];
+                props.flat(lamp, y, false, col);
             }
         }
     }
@@ -343,52 +318,20 @@ fn block(
     contrast: f32,
     light: Rgb,
 ) {
-    let (x0, x1, z0, z1) = (
+    let rect = [
         centre.x - half,
-        centre.x + half,
         centre.z - half,
+        centre.x + half,
         centre.z + half,
-    );
-    let sides: [(Vec3, [Vec3; 2], f32); 4] = [
-        (
-            Vec3::X,
-            [Vec3::new(x1, 0.0, z1), Vec3::new(x1, 0.0, z0)],
-            0.29,
-        ),
-        (
-            Vec3::NEG_X,
-            [Vec3::new(x0, 0.0, z0), Vec3::new(x0, 0.0, z1)],
-            1.0,
-        ),
-        (
-            Vec3::Z,
-            [Vec3::new(x0, 0.0, z1), Vec3::new(x1, 0.0, z1)],
-            0.0,
-        ),
-        (
-            Vec3::NEG_Z,
-            [Vec3::new(x1, 0.0, z0), Vec3::new(x0, 0.0, z0)],
-            0.64,
-        ),
     ];
     let up = Vec3::Y * height;
-    for (normal, [a, b], dark) in sides {
+    for (_, normal, [a, b], dark) in sides(rect) {
         let l = k * (1.0 - contrast * dark);
         let low = shade(color, l * 0.7, glow * 0.6, light);
         let high = shade(color, l, glow, light);
         out.quad([a, b, b + up, a + up], normal, [low, low, high, high]);
     }
-    let t = shade(color, k * 1.05, glow, light);
-    out.quad(
-        [
-            Vec3::new(x0, height, z1),
-            Vec3::new(x1, height, z1),
-            Vec3::new(x1, height, z0),
-            Vec3::new(x0, height, z0),
-        ],
-        Vec3::Y,
-        [t; 4],
-    );
+    out.flat(rect, height, true, shade(color, k * 1.05, glow, light));
 }
 
 /// Brightness added to each cell by the lamps: `strength * (1 - d / radius)^2` within
