@@ -170,12 +170,7 @@ impl Cli {
 }
 
 fn parse_tick_hz(s: &str) -> Result<f64, String> {
-    let v: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
-    if (1.0..=120.0).contains(&v) {
-        Ok(v)
-    } else {
-        Err(format!("{v} is out of range 1..=120"))
-    }
+    number_in(s, 1.0, 120.0)
 }
 
 fn parse_minutes(s: &str) -> Result<f64, String> {
@@ -192,11 +187,19 @@ fn parse_device(s: &str) -> Result<DeviceChoice, String> {
 }
 
 fn parse_scale(s: &str) -> Result<f32, String> {
-    let v: f32 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
-    if (1.0..=16.0).contains(&v) {
+    number_in(s, 1.0, 16.0)
+}
+
+/// A number in `lo..=hi` (NaN is out of range).
+fn number_in<T>(s: &str, lo: T, hi: T) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let v: T = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if (lo..=hi).contains(&v) {
         Ok(v)
     } else {
-        Err(format!("{v} is out of range 1..=16"))
+        Err(format!("{v} is out of range {lo}..={hi}"))
     }
 }
 
