@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use burn::module::{ModuleVisitor, Param, ParamId};
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{self, Checkpoint, CheckpointError, CheckpointMeta};
 use crate::config::{ConfigError, WorldModelConfig};
+use crate::kernels::FusedAdam;
 use crate::model::{LossParts, WorldModel};
 use crate::replay::{ReplayBuffer, Step};
 
@@ -104,7 +105,7 @@ impl Learner {
     }
 
     fn fresh_optim(cfg: &WorldModelConfig) -> ModuleOptimizer {
-        AdamConfig::new().with_epsilon(cfg.adam_eps).init()
+        FusedAdam::new(cfg.adam_eps).init()
     }
 
     fn assemble(

@@ -32,6 +32,7 @@ pub mod dataset;
 pub mod device;
 pub mod eval;
 pub mod frame;
+pub mod kernels;
 pub mod learner;
 pub mod metrics;
 pub mod model;

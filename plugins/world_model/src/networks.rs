@@ -3,7 +3,9 @@
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::activation::{sigmoid, silu, tanh};
+use burn::tensor::activation::sigmoid;
+
+use crate::kernels::{silu, tanh};
 
 use crate::config::{Upsample, WorldModelConfig};
 

@@ -4,7 +4,9 @@
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use burn::tensor::activation::{log_softmax, silu, softmax};
+use burn::tensor::activation::{log_softmax, softmax};
+
+use crate::kernels::silu;
 
 use crate::config::WorldModelConfig;
 use crate::networks::{GruCell, hidden_linear};

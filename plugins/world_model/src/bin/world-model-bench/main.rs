@@ -2,17 +2,18 @@
 //! second for the default config, single-frame inference latency, and the exact network of
 //! the Python original (for a 1:1 comparison with PyTorch). Medians after warm-up.
 //!
-//! `world-model-bench [--json] [--device auto|flex|wgpu] [--iters N] [--upsample]`
+//! `world-model-bench [--json] [--device auto|flex|wgpu] [--iters N] [--upsample] [--profile]`
 
 use std::time::Instant;
 
-use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
-use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
-use burn::optim::{AdamConfig, GradientsParams};
+mod profile;
+mod reference;
+
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use burn::tensor::activation::{elu, sigmoid, tanh};
 use clap::Parser;
+use reference::{Ops, REF_BATCH, REF_H, REF_W, Reference};
 use serde_json::json;
 use world_model::{
     DeviceChoice, Learner, Predictor, StepOutcome, Upsample, WorldModelConfig, synthetic,
@@ -37,15 +38,24 @@ struct Args {
     /// Also time a training step with each decoder upsampling kind.
     #[arg(long)]
     upsample: bool,
+    /// Time only the reference network (for profiling it with `perf`).
+    #[arg(long)]
+    reference_only: bool,
+    /// Print where the reference network's training step spends its time, layer by layer.
+    #[arg(long)]
+    profile: bool,
+    /// Elementwise ops and Adam for the reference network: Burn's own or our fused kernels.
+    #[arg(long, value_enum, default_value = "fused")]
+    ops: Ops,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
 }
 
 /// Times `f` (which must sync the device itself) in milliseconds.
-fn time_ms(warmup: usize, iters: usize, mut f: impl FnMut()) -> f64 {
+pub(crate) fn time_ms(warmup: usize, iters: usize, mut f: impl FnMut()) -> f64 {
     for _ in 0..warmup {
         f();
     }
@@ -82,96 +92,11 @@ fn bench_default(cfg: &WorldModelConfig, device: &Device, args: &Args) -> (f64, 
     (train_ms, frames_per_s, infer_ms)
 }
 
-/// The network of the Python original, layer for layer.
-#[derive(Module, Debug)]
-struct Reference {
-    enc: Vec<Conv2d>,
-    mu: Linear,
-    logvar: Linear,
-    gru_x: Linear,
-    gru_h: Linear,
-    dec_in: Linear,
-    dec: Vec<ConvTranspose2d>,
-}
-
-const REF_H: usize = 48;
-const REF_W: usize = 64;
-const REF_BATCH: usize = 16;
-
-impl Reference {
-    fn new(device: &Device) -> Self {
-        let conv = |i, o| {
-            Conv2dConfig::new([i, o], [4, 4])
-                .with_stride([2, 2])
-                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-                .init(device)
-        };
-        let deconv = |i, o| {
-            ConvTranspose2dConfig::new([i, o], [4, 4])
-                .with_stride([2, 2])
-                .with_padding([1, 1])
-                .init(device)
-        };
-        let flat = 128 * 6 * 8;
-        Self {
-            enc: vec![conv(3, 32), conv(32, 64), conv(64, 128)],
-            mu: LinearConfig::new(flat, 64).init(device),
-            logvar: LinearConfig::new(flat, 64).init(device),
-            gru_x: LinearConfig::new(64 + 4, 3 * 256).init(device),
-            gru_h: LinearConfig::new(256, 3 * 256).init(device),
-            dec_in: LinearConfig::new(320, flat).init(device),
-            dec: vec![deconv(128, 64), deconv(64, 32), deconv(32, 3)],
-        }
-    }
-
-    /// PyTorch `GRUCell` semantics.
-    fn gru(&self, x: Tensor<2>, h: Tensor<2>) -> Tensor<2> {
-        let gx = self.gru_x.forward(x).chunk(3, 1);
-        let gh = self.gru_h.forward(h.clone()).chunk(3, 1);
-        let r = sigmoid(gx[0].clone() + gh[0].clone());
-        let z = sigmoid(gx[1].clone() + gh[1].clone());
-        let n = tanh(gx[2].clone() + r * gh[2].clone());
-        (z.clone().neg().add_scalar(1.0)) * n + z * h
-    }
-
-    /// Returns (prediction, mu, logvar, h').
-    fn forward(
-        &self,
-        obs: Tensor<4>,
-        action: Tensor<2>,
-        h: Tensor<2>,
-    ) -> (Tensor<4>, Tensor<2>, Tensor<2>, Tensor<2>) {
-        let mut x = obs;
-        for c in &self.enc {
-            x = elu(c.forward(x), 1.0);
-        }
-        let x = x.flatten(1, 3);
-        let (mu, logvar) = (self.mu.forward(x.clone()), self.logvar.forward(x));
-        let eps = mu.random_like(Distribution::Normal(0.0, 1.0));
-        let z = mu.clone() + eps * logvar.clone().mul_scalar(0.5).exp();
-        let h = self.gru(Tensor::cat(vec![z.clone(), action], 1), h);
-        let [n, _] = h.dims();
-        let mut y = self
-            .dec_in
-            .forward(Tensor::cat(vec![h.clone(), z], 1))
-            .reshape([n, 128, 6, 8]);
-        for (i, d) in self.dec.iter().enumerate() {
-            y = d.forward(y);
-            y = if i + 1 < self.dec.len() {
-                elu(y, 1.0)
-            } else {
-                tanh(y)
-            };
-        }
-        (y, mu, logvar, h)
-    }
-}
-
 /// The original's training step and inference, timed: (train_step_ms, infer_ms).
 fn bench_reference(device: &Device, args: &Args) -> (f64, f64) {
     let ad = device.clone().autodiff();
     let mut model = Reference::new(&ad);
-    let mut optim = AdamConfig::new().init();
+    let mut optim = args.ops.adam();
     let obs = Tensor::<4>::random(
         [REF_BATCH, 3, REF_H, REF_W],
         Distribution::Uniform(-1.0, 1.0),
@@ -185,7 +110,7 @@ fn bench_reference(device: &Device, args: &Args) -> (f64, f64) {
     let act = Tensor::<2>::random([REF_BATCH, 4], Distribution::Uniform(-1.0, 1.0), &ad);
     let train_ms = time_ms(args.warmup, args.iters, || {
         let h = Tensor::zeros([REF_BATCH, 256], &ad);
-        let (pred, mu, logvar, _) = model.forward(obs.clone(), act.clone(), h);
+        let (pred, mu, logvar, _) = model.forward(args.ops, obs.clone(), act.clone(), h);
         let l1 = (pred - next.clone()).abs().mean();
         let kl = (logvar.clone().add_scalar(1.0) - mu.square() - logvar.exp())
             .sum()
@@ -204,7 +129,7 @@ fn bench_reference(device: &Device, args: &Args) -> (f64, f64) {
     let act1 = Tensor::<2>::zeros([1, 4], device);
     let mut h = Tensor::<2>::zeros([1, 256], device);
     let infer_ms = time_ms(args.warmup, args.iters * 2, || {
-        let (pred, _, _, h2) = infer.forward(obs1.clone(), act1.clone(), h.clone());
+        let (pred, _, _, h2) = infer.forward(args.ops, obs1.clone(), act1.clone(), h.clone());
         h = h2;
         let _ = pred.into_data();
     });
@@ -225,7 +150,26 @@ fn main() {
     if !args.json {
         eprintln!("device: {}", resolved.description);
     }
+    if args.profile {
+        println!(
+            "{:<42} {:>10} {:>10}",
+            format!("reference network, batch 16, {:?} ops", args.ops),
+            "fwd ms",
+            "bwd ms"
+        );
+        for row in profile::breakdown(&device, args.ops, args.warmup, args.iters) {
+            println!(
+                "{:<42} {:>10.2} {:>10.2}",
+                row.name, row.forward_ms, row.backward_ms
+            );
+        }
+        return;
+    }
     let (ref_train, ref_infer) = bench_reference(&device, &args);
+    if args.reference_only {
+        println!("reference train step {ref_train:.2} ms, inference {ref_infer:.2} ms");
+        return;
+    }
     let (train_ms, fps, infer_ms) = bench_default(&cfg, &device, &args);
     let mut upsample = serde_json::Map::new();
     if args.upsample {
@@ -247,7 +191,7 @@ fn main() {
     }
     if args.json {
         let mut out = json!({
-            "reference": {"train_step_ms": ref_train, "infer_ms": ref_infer},
+            "reference": {"ops": format!("{:?}", args.ops), "train_step_ms": ref_train, "infer_ms": ref_infer},
             "default": {"train_step_ms": train_ms, "frames_per_s": fps, "infer_ms": infer_ms},
         });
         if args.upsample {
@@ -257,7 +201,8 @@ fn main() {
     } else {
         println!("device                       {}", resolved.description);
         println!(
-            "reference (Python original)  train step {ref_train:8.2} ms (batch {REF_BATCH}), inference {ref_infer:6.2} ms"
+            "reference (Python original)  train step {ref_train:8.2} ms (batch {REF_BATCH}, {:?} ops), inference {ref_infer:6.2} ms",
+            args.ops
         );
         println!(
             "default config               train step {train_ms:8.2} ms (batch {} x seq {}), {fps:7.1} frames/s, inference {infer_ms:6.2} ms",

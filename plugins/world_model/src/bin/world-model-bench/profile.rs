@@ -1,0 +1,248 @@
+//! Where a training step of the reference network spends its time: the step split into
+//! forward, backward and optimizer, and each layer's forward and backward timed alone on
+//! the shapes it sees in the step. `docs/performance.md` is written from this table.
+
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use burn::tensor::activation::sigmoid;
+
+use crate::reference::{Ops, REF_BATCH, REF_H, REF_W, Reference};
+use crate::time_ms;
+
+/// One row of the breakdown: what was timed, forward ms, backward ms.
+pub struct Row {
+    pub name: String,
+    pub forward_ms: f64,
+    pub backward_ms: f64,
+}
+
+fn uniform<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
+    Tensor::random(shape, Distribution::Uniform(-1.0, 1.0), device)
+}
+
+/// Forward alone, then forward + backward of `sum(f(x) * g)`; backward is the difference.
+fn layer<const D: usize, const E: usize>(
+    name: &str,
+    input: Tensor<D>,
+    grad_input: bool,
+    (warmup, iters): (usize, usize),
+    f: impl Fn(Tensor<D>) -> Tensor<E>,
+) -> Row {
+    let device = input.device();
+    let input = if grad_input {
+        input.require_grad()
+    } else {
+        input
+    };
+    let out_shape = f(input.clone()).shape();
+    let g = Tensor::<E>::random(out_shape, Distribution::Uniform(-1.0, 1.0), &device);
+    let forward_ms = time_ms(warmup, iters, || {
+        let _ = f(input.clone());
+        device.sync().expect("device syncs");
+    });
+    let both_ms = time_ms(warmup, iters, || {
+        let loss = (f(input.clone()) * g.clone()).sum();
+        let _ = loss.backward();
+        device.sync().expect("device syncs");
+    });
+    Row {
+        name: name.to_string(),
+        forward_ms,
+        backward_ms: (both_ms - forward_ms).max(0.0),
+    }
+}
+
+/// The breakdown: the step's phases first, then every layer of the reference network.
+pub fn breakdown(device: &Device, ops: Ops, warmup: usize, iters: usize) -> Vec<Row> {
+    let ad = device.clone().autodiff();
+    let mut model = Reference::new(&ad);
+    let mut optim = ops.adam();
+    let obs = uniform([REF_BATCH, 3, REF_H, REF_W], &ad);
+    let next = uniform([REF_BATCH, 3, REF_H, REF_W], &ad);
+    let act = uniform([REF_BATCH, 4], &ad);
+    let (mut fwd, mut bwd, mut opt) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..warmup + iters {
+        let t = std::time::Instant::now();
+        let h = Tensor::zeros([REF_BATCH, 256], &ad);
+        let (pred, mu, logvar, _) = model.forward(ops, obs.clone(), act.clone(), h);
+        let l1 = (pred - next.clone()).abs().mean();
+        let kl = (logvar.clone().add_scalar(1.0) - mu.square() - logvar.exp())
+            .sum()
+            .mul_scalar(-0.5 / REF_BATCH as f32);
+        let loss = l1 + kl.mul_scalar(0.03);
+        ad.sync().expect("device syncs");
+        let t1 = std::time::Instant::now();
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        ad.sync().expect("device syncs");
+        let t2 = std::time::Instant::now();
+        model = optim.step(1e-3, model.clone(), grads);
+        ad.sync().expect("device syncs");
+        let t3 = std::time::Instant::now();
+        if i >= warmup {
+            fwd.push((t1 - t).as_secs_f64() * 1e3);
+            bwd.push((t2 - t1).as_secs_f64() * 1e3);
+            opt.push((t3 - t2).as_secs_f64() * 1e3);
+        }
+    }
+    let med = crate::median;
+    let mut rows = vec![
+        Row {
+            name: "whole step: forward + loss | backward".into(),
+            forward_ms: med(fwd),
+            backward_ms: med(bwd),
+        },
+        Row {
+            name: "whole step: Adam update".into(),
+            forward_ms: med(opt),
+            backward_ms: 0.0,
+        },
+    ];
+    let n = REF_BATCH;
+    let wi = (warmup, iters);
+    let m = &model;
+    rows.push(layer(
+        "conv1 3->32 4x4/2 on 48x64",
+        uniform([n, 3, REF_H, REF_W], &ad),
+        false,
+        wi,
+        |x| m.enc[0].forward(x),
+    ));
+    rows.push(layer(
+        "elu [16,32,24,32]",
+        uniform([n, 32, 24, 32], &ad),
+        true,
+        wi,
+        |x| ops.elu(x),
+    ));
+    rows.push(layer(
+        "conv2 32->64 on 24x32",
+        uniform([n, 32, 24, 32], &ad),
+        true,
+        wi,
+        |x| m.enc[1].forward(x),
+    ));
+    rows.push(layer(
+        "elu [16,64,12,16]",
+        uniform([n, 64, 12, 16], &ad),
+        true,
+        wi,
+        |x| ops.elu(x),
+    ));
+    rows.push(layer(
+        "conv3 64->128 on 12x16",
+        uniform([n, 64, 12, 16], &ad),
+        true,
+        wi,
+        |x| m.enc[2].forward(x),
+    ));
+    rows.push(layer(
+        "elu [16,128,6,8]",
+        uniform([n, 128, 6, 8], &ad),
+        true,
+        wi,
+        |x| ops.elu(x),
+    ));
+    rows.push(layer(
+        "mu + logvar linear 6144->64 (x2)",
+        uniform([n, 6144], &ad),
+        true,
+        wi,
+        |x| m.mu.forward(x.clone()) + m.logvar.forward(x),
+    ));
+    rows.push(layer(
+        "GRU cell 68->256",
+        uniform([n, 68], &ad),
+        true,
+        wi,
+        |x| m.gru(ops, x, Tensor::zeros([n, 256], &ad)),
+    ));
+    rows.push(layer(
+        "dec_in linear 320->6144",
+        uniform([n, 320], &ad),
+        true,
+        wi,
+        |x| m.dec_in.forward(x),
+    ));
+    rows.push(layer(
+        "deconv1 128->64 6x8 -> 12x16",
+        uniform([n, 128, 6, 8], &ad),
+        true,
+        wi,
+        |x| m.dec[0].forward(x),
+    ));
+    rows.push(layer(
+        "elu [16,64,12,16]",
+        uniform([n, 64, 12, 16], &ad),
+        true,
+        wi,
+        |x| ops.elu(x),
+    ));
+    rows.push(layer(
+        "deconv2 64->32 -> 24x32",
+        uniform([n, 64, 12, 16], &ad),
+        true,
+        wi,
+        |x| m.dec[1].forward(x),
+    ));
+    rows.push(layer(
+        "elu [16,32,24,32]",
+        uniform([n, 32, 24, 32], &ad),
+        true,
+        wi,
+        |x| ops.elu(x),
+    ));
+    rows.push(layer(
+        "deconv3 32->3 -> 48x64",
+        uniform([n, 32, 24, 32], &ad),
+        true,
+        wi,
+        |x| m.dec[2].forward(x),
+    ));
+    rows.push(layer(
+        "tanh [16,3,48,64]",
+        uniform([n, 3, REF_H, REF_W], &ad),
+        true,
+        wi,
+        |x| ops.tanh(x),
+    ));
+    rows.push(layer(
+        "sigmoid [16,768] (GRU gates)",
+        uniform([n, 768], &ad),
+        true,
+        wi,
+        sigmoid,
+    ));
+    rows.push(layer(
+        "L1 loss [16,3,48,64]",
+        uniform([n, 3, REF_H, REF_W], &ad),
+        true,
+        wi,
+        |x| (x - next.clone()).abs().mean().reshape([1, 1]),
+    ));
+    let plain = device.clone();
+    let (x, g, w) = (
+        uniform([n, 320], &plain),
+        uniform([n, 6144], &plain),
+        uniform([320, 6144], &plain),
+    );
+    let op = |name: &str, f: &dyn Fn() -> Tensor<2>| Row {
+        name: name.to_string(),
+        forward_ms: time_ms(warmup, iters, || {
+            let _ = f();
+            plain.sync().expect("device syncs");
+        }),
+        backward_ms: 0.0,
+    };
+    rows.push(op("  matmul x^T [320,16] @ g [16,6144]", &|| {
+        x.clone().transpose().matmul(g.clone())
+    }));
+    rows.push(op("  matmul g [16,6144] @ W^T [6144,320]", &|| {
+        g.clone().matmul(w.clone().transpose())
+    }));
+    rows.push(op("  matmul x [16,320] @ W [320,6144]", &|| {
+        x.clone().matmul(w.clone())
+    }));
+    rows.push(op("  sum_dim0 g [16,6144]", &|| g.clone().sum_dim(0)));
+    rows
+}

@@ -1,0 +1,130 @@
+//! The network of the Python original, kept exactly as specified: the yardstick for
+//! comparing Burn with PyTorch (issue 7). Never tune it; tune the ops it runs on.
+
+use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::optim::{AdamConfig, ModuleOptimizer};
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use burn::tensor::activation::{self, sigmoid};
+use world_model::kernels::{self, FusedAdam};
+
+/// Which implementation of the elementwise ops and of Adam the network runs on: Burn's own
+/// (the "before" of issue 7) or our fused kernels. The layers and the arithmetic are the same.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Ops {
+    /// Burn's `elu`, `tanh` and `AdamConfig` optimizer.
+    Burn,
+    /// `world_model::kernels`: fused ELU, tanh and Adam.
+    Fused,
+}
+
+impl Ops {
+    pub fn elu<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
+        match self {
+            Ops::Burn => activation::elu(x, 1.0),
+            Ops::Fused => kernels::elu(x),
+        }
+    }
+
+    pub fn tanh<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
+        match self {
+            Ops::Burn => activation::tanh(x),
+            Ops::Fused => kernels::tanh(x),
+        }
+    }
+
+    /// Adam with PyTorch's defaults, as the original trains.
+    pub fn adam(self) -> ModuleOptimizer {
+        match self {
+            Ops::Burn => AdamConfig::new().with_epsilon(1e-8).init(),
+            Ops::Fused => FusedAdam::new(1e-8).init(),
+        }
+    }
+}
+
+/// The network of the Python original, layer for layer.
+#[derive(Module, Debug)]
+pub struct Reference {
+    pub enc: Vec<Conv2d>,
+    pub mu: Linear,
+    pub logvar: Linear,
+    pub gru_x: Linear,
+    pub gru_h: Linear,
+    pub dec_in: Linear,
+    pub dec: Vec<ConvTranspose2d>,
+}
+
+pub const REF_H: usize = 48;
+pub const REF_W: usize = 64;
+pub const REF_BATCH: usize = 16;
+
+impl Reference {
+    pub fn new(device: &Device) -> Self {
+        let conv = |i, o| {
+            Conv2dConfig::new([i, o], [4, 4])
+                .with_stride([2, 2])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .init(device)
+        };
+        let deconv = |i, o| {
+            ConvTranspose2dConfig::new([i, o], [4, 4])
+                .with_stride([2, 2])
+                .with_padding([1, 1])
+                .init(device)
+        };
+        let flat = 128 * 6 * 8;
+        Self {
+            enc: vec![conv(3, 32), conv(32, 64), conv(64, 128)],
+            mu: LinearConfig::new(flat, 64).init(device),
+            logvar: LinearConfig::new(flat, 64).init(device),
+            gru_x: LinearConfig::new(64 + 4, 3 * 256).init(device),
+            gru_h: LinearConfig::new(256, 3 * 256).init(device),
+            dec_in: LinearConfig::new(320, flat).init(device),
+            dec: vec![deconv(128, 64), deconv(64, 32), deconv(32, 3)],
+        }
+    }
+
+    /// PyTorch `GRUCell` semantics.
+    pub fn gru(&self, ops: Ops, x: Tensor<2>, h: Tensor<2>) -> Tensor<2> {
+        let gx = self.gru_x.forward(x).chunk(3, 1);
+        let gh = self.gru_h.forward(h.clone()).chunk(3, 1);
+        let r = sigmoid(gx[0].clone() + gh[0].clone());
+        let z = sigmoid(gx[1].clone() + gh[1].clone());
+        let n = ops.tanh(gx[2].clone() + r * gh[2].clone());
+        (z.clone().neg().add_scalar(1.0)) * n + z * h
+    }
+
+    /// Returns (prediction, mu, logvar, h').
+    pub fn forward(
+        &self,
+        ops: Ops,
+        obs: Tensor<4>,
+        action: Tensor<2>,
+        h: Tensor<2>,
+    ) -> (Tensor<4>, Tensor<2>, Tensor<2>, Tensor<2>) {
+        let mut x = obs;
+        for c in &self.enc {
+            x = ops.elu(c.forward(x));
+        }
+        let x = x.flatten(1, 3);
+        let (mu, logvar) = (self.mu.forward(x.clone()), self.logvar.forward(x));
+        let eps = mu.random_like(Distribution::Normal(0.0, 1.0));
+        let z = mu.clone() + eps * logvar.clone().mul_scalar(0.5).exp();
+        let h = self.gru(ops, Tensor::cat(vec![z.clone(), action], 1), h);
+        let [n, _] = h.dims();
+        let mut y = self
+            .dec_in
+            .forward(Tensor::cat(vec![h.clone(), z], 1))
+            .reshape([n, 128, 6, 8]);
+        for (i, d) in self.dec.iter().enumerate() {
+            y = d.forward(y);
+            y = if i + 1 < self.dec.len() {
+                ops.elu(y)
+            } else {
+                ops.tanh(y)
+            };
+        }
+        (y, mu, logvar, h)
+    }
+}
