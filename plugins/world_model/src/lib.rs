@@ -26,6 +26,7 @@
 //! Backends are chosen at run time ([`DeviceChoice`]): `flex` on the CPU, `wgpu` on a GPU.
 #![warn(missing_docs)]
 
+pub mod allocator;
 pub mod checkpoint;
 pub mod config;
 pub mod dataset;

@@ -5,7 +5,7 @@ use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 
-use crate::kernels::{silu, tanh};
+use crate::kernels::{conv_transpose2d, conv2d, silu, tanh};
 
 use crate::config::{Upsample, WorldModelConfig};
 
@@ -67,7 +67,7 @@ impl Encoder {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         let mut x = x;
         for conv in &self.convs {
-            x = silu(conv.forward(x)); // [n, c, h/2, w/2]
+            x = silu(conv2d(conv, x)); // [n, c, h/2, w/2]
         }
         x.flatten(1, 3)
     }
@@ -109,9 +109,9 @@ impl UpStage {
     /// `[n, c_in, h, w]` -> `[n, c_out, 2h, 2w]`
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         match self {
-            Self::ConvTranspose(conv) => conv.forward(x),
-            Self::ResizeConv(conv) => conv.forward(upsample_nearest2(x)),
-            Self::PixelShuffle(conv) => pixel_shuffle2(conv.forward(x)),
+            Self::ConvTranspose(conv) => conv_transpose2d(conv, x),
+            Self::ResizeConv(conv) => conv2d(conv, upsample_nearest2(x)),
+            Self::PixelShuffle(conv) => pixel_shuffle2(conv2d(conv, x)),
         }
     }
 }

@@ -118,6 +118,7 @@ impl TrainerHandle {
     /// inference on the frame loop, which uses the process-wide pool, never queues behind a
     /// training step: on 2 cores, sharing one pool made p99 inference 43 ms instead of 8.
     pub fn spawn_with_threads(learner: Learner, threads: Option<usize>) -> Self {
+        crate::allocator::keep_freed_memory();
         let pool = threads.and_then(|n| {
             rayon::ThreadPoolBuilder::new()
                 .num_threads(n.max(1))

@@ -44,6 +44,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    world_model::allocator::keep_freed_memory();
     match run(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -7,11 +7,13 @@
 
 mod activation;
 mod adam;
+mod conv;
 mod fastmath;
 mod slices;
 
 pub use activation::{ActivationKernels, elu, silu, tanh};
 pub use adam::{AdamKernel, FusedAdam};
+pub use conv::{ConvKernels, conv_transpose2d, conv2d};
 
 use burn::backend::DispatchDevice;
 use burn::prelude::*;

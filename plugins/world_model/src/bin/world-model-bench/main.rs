@@ -44,6 +44,10 @@ struct Args {
     /// Print where the reference network's training step spends its time, layer by layer.
     #[arg(long)]
     profile: bool,
+    /// Leave glibc's allocator at its defaults (freed buffers go back to the kernel), to
+    /// measure what `world_model::allocator::keep_freed_memory` saves.
+    #[arg(long)]
+    default_malloc: bool,
     /// Elementwise ops and Adam for the reference network: Burn's own or our fused kernels.
     #[arg(long, value_enum, default_value = "fused")]
     ops: Ops,
@@ -138,6 +142,9 @@ fn bench_reference(device: &Device, args: &Args) -> (f64, f64) {
 
 fn main() {
     let args = Args::parse();
+    if !args.default_malloc {
+        world_model::allocator::keep_freed_memory();
+    }
     let resolved = match args.device.resolve() {
         Ok(r) => r,
         Err(e) => {

@@ -106,7 +106,7 @@ pub fn breakdown(device: &Device, ops: Ops, warmup: usize, iters: usize) -> Vec<
         uniform([n, 3, REF_H, REF_W], &ad),
         false,
         wi,
-        |x| m.enc[0].forward(x),
+        |x| ops.conv(&m.enc[0], x),
     ));
     rows.push(layer(
         "elu [16,32,24,32]",
@@ -120,7 +120,7 @@ pub fn breakdown(device: &Device, ops: Ops, warmup: usize, iters: usize) -> Vec<
         uniform([n, 32, 24, 32], &ad),
         true,
         wi,
-        |x| m.enc[1].forward(x),
+        |x| ops.conv(&m.enc[1], x),
     ));
     rows.push(layer(
         "elu [16,64,12,16]",
@@ -134,7 +134,7 @@ pub fn breakdown(device: &Device, ops: Ops, warmup: usize, iters: usize) -> Vec<
         uniform([n, 64, 12, 16], &ad),
         true,
         wi,
-        |x| m.enc[2].forward(x),
+        |x| ops.conv(&m.enc[2], x),
     ));
     rows.push(layer(
         "elu [16,128,6,8]",
@@ -169,7 +169,7 @@ pub fn breakdown(device: &Device, ops: Ops, warmup: usize, iters: usize) -> Vec<
         uniform([n, 128, 6, 8], &ad),
         true,
         wi,
-        |x| m.dec[0].forward(x),
+        |x| ops.deconv(&m.dec[0], x),
     ));
     rows.push(layer(
         "elu [16,64,12,16]",
@@ -183,7 +183,7 @@ pub fn breakdown(device: &Device, ops: Ops, warmup: usize, iters: usize) -> Vec<
         uniform([n, 64, 12, 16], &ad),
         true,
         wi,
-        |x| m.dec[1].forward(x),
+        |x| ops.deconv(&m.dec[1], x),
     ));
     rows.push(layer(
         "elu [16,32,24,32]",
@@ -197,7 +197,7 @@ pub fn breakdown(device: &Device, ops: Ops, warmup: usize, iters: usize) -> Vec<
         uniform([n, 32, 24, 32], &ad),
         true,
         wi,
-        |x| m.dec[2].forward(x),
+        |x| ops.deconv(&m.dec[2], x),
     ));
     rows.push(layer(
         "tanh [16,3,48,64]",
@@ -244,5 +244,24 @@ pub fn breakdown(device: &Device, ops: Ops, warmup: usize, iters: usize) -> Vec<
         x.clone().matmul(w.clone())
     }));
     rows.push(op("  sum_dim0 g [16,6144]", &|| g.clone().sum_dim(0)));
+    let (a, b) = (uniform([3072, 512], &plain), uniform([512, 64], &plain));
+    rows.push(op("  matmul [3072,512] @ [512,64] (100M FMA)", &|| {
+        a.clone().matmul(b.clone())
+    }));
+    let bt = uniform([64, 512], &plain);
+    rows.push(op("  matmul [3072,512] @ [64,512]^T", &|| {
+        a.clone().matmul(bt.clone().transpose())
+    }));
+    let (c, d) = (uniform([64, 3072], &plain), uniform([3072, 512], &plain));
+    rows.push(op("  matmul [64,3072] @ [3072,512]", &|| {
+        c.clone().matmul(d.clone())
+    }));
+    let (e, f) = (uniform([3072, 64], &plain), uniform([3072, 512], &plain));
+    rows.push(op("  matmul [3072,64]^T @ [3072,512]", &|| {
+        e.clone().transpose().matmul(f.clone())
+    }));
+    rows.push(op("  matmul [3072,512]^T @ [3072,64]", &|| {
+        f.clone().transpose().matmul(e.clone())
+    }));
     rows
 }

@@ -9,13 +9,13 @@ use burn::tensor::Distribution;
 use burn::tensor::activation::{self, sigmoid};
 use world_model::kernels::{self, FusedAdam};
 
-/// Which implementation of the elementwise ops and of Adam the network runs on: Burn's own
+/// Which implementation of the elementwise ops, the convolutions and Adam the network runs on: Burn's own
 /// (the "before" of issue 7) or our fused kernels. The layers and the arithmetic are the same.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Ops {
-    /// Burn's `elu`, `tanh` and `AdamConfig` optimizer.
+    /// Burn's `elu`, `tanh`, convolution modules and `AdamConfig` optimizer.
     Burn,
-    /// `world_model::kernels`: fused ELU, tanh and Adam.
+    /// `world_model::kernels`: fused ELU, tanh and Adam, convolutions with a matmul weight gradient.
     Fused,
 }
 
@@ -31,6 +31,20 @@ impl Ops {
         match self {
             Ops::Burn => activation::tanh(x),
             Ops::Fused => kernels::tanh(x),
+        }
+    }
+
+    pub fn conv(self, conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            Ops::Burn => conv.forward(x),
+            Ops::Fused => kernels::conv2d(conv, x),
+        }
+    }
+
+    pub fn deconv(self, deconv: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            Ops::Burn => deconv.forward(x),
+            Ops::Fused => kernels::conv_transpose2d(deconv, x),
         }
     }
 
@@ -105,7 +119,7 @@ impl Reference {
     ) -> (Tensor<4>, Tensor<2>, Tensor<2>, Tensor<2>) {
         let mut x = obs;
         for c in &self.enc {
-            x = ops.elu(c.forward(x));
+            x = ops.elu(ops.conv(c, x));
         }
         let x = x.flatten(1, 3);
         let (mu, logvar) = (self.mu.forward(x.clone()), self.logvar.forward(x));
@@ -118,7 +132,7 @@ impl Reference {
             .forward(Tensor::cat(vec![h.clone(), z], 1))
             .reshape([n, 128, 6, 8]);
         for (i, d) in self.dec.iter().enumerate() {
-            y = d.forward(y);
+            y = ops.deconv(d, y);
             y = if i + 1 < self.dec.len() {
                 ops.elu(y)
             } else {
