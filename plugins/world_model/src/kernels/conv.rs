@@ -529,8 +529,8 @@ fn symmetric(padding: &PaddingConfig2d) -> Option<[usize; 2]> {
     }
 }
 
-/// `conv.forward(x)` as patch matrix products on flex; Burn's forward otherwise (and
-/// for dilated, grouped, bias-free or asymmetrically padded layers).
+/// `conv.forward(x)` as patch matrix products on flex; Burn's own convolution elsewhere and
+/// for dilated, grouped, bias-free or asymmetrically padded layers.
 pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let padding = symmetric(&conv.padding);
     match (&conv.bias, padding) {
@@ -550,7 +550,7 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     }
 }
 
-/// `deconv.forward(x)` as patch matrix products on flex; Burn's forward otherwise.
+/// `deconv.forward(x)` as patch matrix products on flex; Burn's own elsewhere.
 pub fn conv_transpose2d(deconv: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
     match &deconv.bias {
         Some(bias)

@@ -99,7 +99,9 @@ fn bench_default(cfg: &WorldModelConfig, device: &Device, args: &Args) -> (f64, 
 /// The original's training step and inference, timed: (train_step_ms, infer_ms).
 fn bench_reference(device: &Device, args: &Args) -> (f64, f64) {
     let ad = device.clone().autodiff();
-    let mut model = Reference::new(&ad);
+    // Moved into each update (as PyTorch updates in place), so Adam never copies a weight
+    // that an old model still shares.
+    let mut model = Some(Reference::new(&ad));
     let mut optim = args.ops.adam();
     let obs = Tensor::<4>::random(
         [REF_BATCH, 3, REF_H, REF_W],
@@ -113,18 +115,19 @@ fn bench_reference(device: &Device, args: &Args) -> (f64, f64) {
     );
     let act = Tensor::<2>::random([REF_BATCH, 4], Distribution::Uniform(-1.0, 1.0), &ad);
     let train_ms = time_ms(args.warmup, args.iters, || {
+        let m = model.take().expect("model is put back after every step");
         let h = Tensor::zeros([REF_BATCH, 256], &ad);
-        let (pred, mu, logvar, _) = model.forward(args.ops, obs.clone(), act.clone(), h);
+        let (pred, mu, logvar, _) = m.forward(args.ops, obs.clone(), act.clone(), h);
         let l1 = (pred - next.clone()).abs().mean();
         let kl = (logvar.clone().add_scalar(1.0) - mu.square() - logvar.exp())
             .sum()
             .mul_scalar(-0.5 / REF_BATCH as f32);
         let loss = l1 + kl.mul_scalar(0.03);
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(1e-3, model.clone(), grads);
+        let grads = GradientsParams::from_grads(loss.backward(), &m);
+        model = Some(optim.step(1e-3, m, grads));
         let _: f32 = loss.into_scalar::<f32>();
     });
-    let infer = model.valid();
+    let infer = model.expect("trained model").valid();
     let obs1 = Tensor::<4>::random(
         [1, 3, REF_H, REF_W],
         Distribution::Uniform(-1.0, 1.0),

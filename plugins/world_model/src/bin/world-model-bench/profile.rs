@@ -76,7 +76,7 @@ pub fn breakdown(device: &Device, ops: Ops, warmup: usize, iters: usize) -> Vec<
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         ad.sync().expect("device syncs");
         let t2 = std::time::Instant::now();
-        model = optim.step(1e-3, model.clone(), grads);
+        model = optim.step(1e-3, model, grads);
         ad.sync().expect("device syncs");
         let t3 = std::time::Instant::now();
         if i >= warmup {
