@@ -226,6 +226,51 @@ pub fn breakdown(device: &Device, ops: Ops, warmup: usize, iters: usize) -> Vec<
         uniform([n, 6144], &plain),
         uniform([320, 6144], &plain),
     );
+    // Inference of one frame, layer by layer (no autodiff): what `inference` in the bench adds up.
+    let m1 = model.valid();
+    let one = |name: &str, f: &dyn Fn() -> Tensor<4>| Row {
+        name: format!("infer 1 frame: {name}"),
+        forward_ms: time_ms(warmup, iters * 4, || {
+            let _ = f();
+            plain.sync().expect("device syncs");
+        }),
+        backward_ms: 0.0,
+    };
+    let (i1, i2, i3) = (
+        uniform([1, 3, REF_H, REF_W], &plain),
+        uniform([1, 32, 24, 32], &plain),
+        uniform([1, 64, 12, 16], &plain),
+    );
+    let (d1, d2, d3) = (
+        uniform([1, 128, 6, 8], &plain),
+        uniform([1, 64, 12, 16], &plain),
+        uniform([1, 32, 24, 32], &plain),
+    );
+    rows.push(one("conv1 + elu", &|| {
+        ops.elu(ops.conv(&m1.enc[0], i1.clone()))
+    }));
+    rows.push(one("conv2 + elu", &|| {
+        ops.elu(ops.conv(&m1.enc[1], i2.clone()))
+    }));
+    rows.push(one("conv3 + elu", &|| {
+        ops.elu(ops.conv(&m1.enc[2], i3.clone()))
+    }));
+    let (f1, z1) = (uniform([1, 6144], &plain), uniform([1, 320], &plain));
+    rows.push(one("mu + logvar", &|| {
+        (m1.mu.forward(f1.clone()) + m1.logvar.forward(f1.clone())).reshape([1, 1, 8, 8])
+    }));
+    rows.push(one("dec_in", &|| {
+        m1.dec_in.forward(z1.clone()).reshape([1, 128, 6, 8])
+    }));
+    rows.push(one("deconv1 + elu", &|| {
+        ops.elu(ops.deconv(&m1.dec[0], d1.clone()))
+    }));
+    rows.push(one("deconv2 + elu", &|| {
+        ops.elu(ops.deconv(&m1.dec[1], d2.clone()))
+    }));
+    rows.push(one("deconv3 + tanh", &|| {
+        ops.tanh(ops.deconv(&m1.dec[2], d3.clone()))
+    }));
     let op = |name: &str, f: &dyn Fn() -> Tensor<2>| Row {
         name: name.to_string(),
         forward_ms: time_ms(warmup, iters, || {
