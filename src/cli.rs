@@ -68,6 +68,11 @@ pub struct Cli {
     /// Where the world model runs: auto (a GPU when there is one), cpu or gpu.
     #[arg(long, default_value = "auto", value_parser = parse_device)]
     pub device: DeviceChoice,
+    /// Predict each frame as a change to the last one (world-model config `residual`): a
+    /// fresh model starts at the copy-last-frame baseline. `eval` reads it from the
+    /// checkpoint; with --ckpt give it for a residual checkpoint (a mismatch is reported).
+    #[arg(long)]
+    pub residual: bool,
     /// Start with learning paused (L toggles it).
     #[arg(long)]
     pub no_learning: bool,

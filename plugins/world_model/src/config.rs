@@ -83,6 +83,12 @@ pub struct WorldModelConfig {
     /// Weight of decoding the *prior* state (the one-step prediction we show the player)
     /// against the real frame; 0 gives plain Dreamer reconstruction training. Default: `1.0`
     pub pred_weight: f32,
+    /// Decode each frame as a change to the previous one (the real frame while observing,
+    /// the imagined one in a dream) instead of from scratch: a fresh model then starts at the
+    /// copy-last-frame baseline rather than at grey. Off by default: on the synthetic world's
+    /// fast motion it learned far less in 600 steps (+0.8 dB over copying, against +5.2 dB
+    /// for the plain decoder). Default: `false`
+    pub residual: bool,
     /// Sequences per batch. Default: `8`
     pub batch: usize,
     /// Frames per training sequence. Default: `8`
@@ -128,6 +134,7 @@ impl Default for WorldModelConfig {
             kl_rep: 0.1,
             recon_loss: ReconLoss::L1,
             pred_weight: 1.0,
+            residual: false,
             batch: 8,
             seq_len: 8,
             lr: 6e-4,
@@ -251,7 +258,7 @@ impl WorldModelConfig {
             )*};
         }
         cmp!(
-            width, height, action_dim, cnn_depth, deter, stoch, classes, hidden, upsample
+            width, height, action_dim, cnn_depth, deter, stoch, classes, hidden, upsample, residual
         );
         out
     }

@@ -115,20 +115,40 @@ impl WorldModel {
         let h = self.rssm.transition(prev, prev_action);
         let embed = self.encoder.forward(obs);
         let z = self.rssm.draw(self.rssm.post_logp(h.clone(), embed), draw);
-        Latent { h, z }
+        Latent { h, z, frame: None }
     }
 
     /// One step in imagination with the prior only: `h_{t+1} = f(state, a_t)`,
     /// `z_{t+1} ~ p(z | h_{t+1})`. No pixels are read.
+    /// For a residual model (the state carries its frame) the imagined frame is decoded at
+    /// once, as a change to the state's frame.
     pub fn imagine_step(&self, state: &Latent, action: Tensor<2>, draw: Draw) -> Latent {
         let h = self.rssm.transition(state, action);
         let z = self.rssm.draw(self.rssm.prior_logp(h.clone()), draw);
-        Latent { h, z }
+        let mut next = Latent { h, z, frame: None };
+        if let Some(prev) = &state.frame {
+            next.frame = Some(self.next_frame(Some(prev), &next));
+        }
+        next
     }
 
-    /// Decodes states to frames, `[n, 3, height, width]` in about `[-0.5, 0.5]`.
+    /// The frame of a state, `[n, 3, height, width]` in about `[-0.5, 0.5]`: the frame it
+    /// carries (residual models), else the decoded state.
     pub fn decode(&self, state: &Latent) -> Tensor<4> {
-        self.decoder.forward(state.features())
+        match &state.frame {
+            Some(frame) => frame.clone(),
+            None => self.decoder.forward(state.features()),
+        }
+    }
+
+    /// The frame of `next`, the state that follows one whose frame is `prev_frame`: the
+    /// decoded change added to `prev_frame` (residual models), or the decoded frame alone.
+    pub fn next_frame(&self, prev_frame: Option<&Tensor<4>>, next: &Latent) -> Tensor<4> {
+        let out = self.decoder.forward(next.features());
+        match prev_frame {
+            Some(prev) => prev.clone() + out,
+            None => out,
+        }
     }
 
     /// The training loss on a batch of sequences.
@@ -167,7 +187,7 @@ impl WorldModel {
             hs.push(h.clone());
             zs.push(z.clone());
             posts.push(post);
-            state = Latent { h, z };
+            state = Latent { h, z, frame: None };
             prev_action = batch
                 .actions
                 .clone()
@@ -193,9 +213,37 @@ impl WorldModel {
             .clone()
             .swap_dims(0, 1)
             .reshape([t * b, c, hh, ww]);
-        let recon_frames = self
+        // Residual models decode each frame as a change to the previous real frame (to the
+        // frame itself where a sequence or an episode starts, so the change there is zero).
+        let previous = cfg.residual.then(|| {
+            // Row s (time-major) holds frame s - 1, or frame s itself where s is the first
+            // step of the sequence or of an episode.
+            if t == 1 {
+                return obs_time_major.clone();
+            }
+            let shifted = Tensor::cat(
+                vec![
+                    obs_time_major.clone().narrow(0, 0, b),
+                    obs_time_major.clone().narrow(0, 0, (t - 1) * b),
+                ],
+                0,
+            );
+            let keep = keep_all.clone().swap_dims(0, 1).reshape([t * b, 1, 1, 1]);
+            let keep = Tensor::cat(
+                vec![
+                    Tensor::zeros([b, 1, 1, 1], &device),
+                    keep.narrow(0, b, (t - 1) * b),
+                ],
+                0,
+            );
+            shifted * keep.clone() + obs_time_major.clone() * keep.neg().add_scalar(1.0)
+        });
+        let mut recon_frames = self
             .decoder
             .forward(Tensor::cat(vec![h_all.clone(), Tensor::cat(zs, 0)], 1));
+        if let Some(previous) = &previous {
+            recon_frames = recon_frames + previous.clone();
+        }
         let recon = pixel_loss(cfg.recon_loss, recon_frames, obs_time_major.clone());
 
         let pred = if t > 1 && cfg.pred_weight > 0.0 {
@@ -203,9 +251,13 @@ impl WorldModel {
             let n = (t - 1) * b;
             let prior_next = prior.narrow(0, b, n);
             let z = self.rssm.draw(prior_next, Draw::Sample);
-            let frames = self
+            let mut frames = self
                 .decoder
                 .forward(Tensor::cat(vec![h_all.narrow(0, b, n), z], 1));
+            if cfg.residual {
+                // The last real frame before each predicted one.
+                frames = frames + obs_time_major.clone().narrow(0, 0, n);
+            }
             let target = obs_time_major.narrow(0, b, n);
             let keep = keep_all
                 .clone()

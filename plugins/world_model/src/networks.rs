@@ -1,5 +1,6 @@
 //! The pixel networks (encoder, decoder) and the GRU cell of the RSSM.
 
+use burn::module::Param;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
@@ -105,6 +106,31 @@ impl UpStage {
         }
     }
 
+    /// The same stage with every weight and bias zero (its output is zero until trained).
+    fn zeroed(self) -> Self {
+        // New trainable parameters (`Param::map` would keep the value untracked).
+        let zero4 = |p: Param<Tensor<4>>| Param::from_tensor(p.val().zeros_like());
+        let zero1 =
+            |p: Option<Param<Tensor<1>>>| p.map(|b| Param::from_tensor(b.val().zeros_like()));
+        match self {
+            Self::ConvTranspose(mut conv) => {
+                conv.weight = zero4(conv.weight);
+                conv.bias = zero1(conv.bias);
+                Self::ConvTranspose(conv)
+            }
+            Self::ResizeConv(mut conv) => {
+                conv.weight = zero4(conv.weight);
+                conv.bias = zero1(conv.bias);
+                Self::ResizeConv(conv)
+            }
+            Self::PixelShuffle(mut conv) => {
+                conv.weight = zero4(conv.weight);
+                conv.bias = zero1(conv.bias);
+                Self::PixelShuffle(conv)
+            }
+        }
+    }
+
     /// # Shapes
     /// `[n, c_in, h, w]` -> `[n, c_out, 2h, 2w]`
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
@@ -155,7 +181,14 @@ impl Decoder {
             } else {
                 cfg.cnn_depth << (stage - 1)
             };
-            stages.push(UpStage::new(cfg.upsample, c_in, c_out, device));
+            let up = UpStage::new(cfg.upsample, c_in, c_out, device);
+            // A residual model's output is a change to the last frame: starting it at zero
+            // starts the model at the copy-last-frame baseline.
+            stages.push(if stage == 0 && cfg.residual {
+                up.zeroed()
+            } else {
+                up
+            });
             c_in = c_out;
         }
         Self {

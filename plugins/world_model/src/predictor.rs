@@ -102,7 +102,7 @@ impl Predictor {
         self.check_frame(obs)?;
         self.check_action(prev_action)?;
         let x = frames_to_tensor(&[obs], &self.device);
-        let embed = self.model.encoder.forward(x);
+        let embed = self.model.encoder.forward(x.clone());
         let h = match (&self.state, self.cached_transition.take()) {
             (None, _) => {
                 let start = Latent::zeros(&self.cfg, 1, &self.device);
@@ -119,7 +119,8 @@ impl Predictor {
             .model
             .rssm
             .draw(self.model.rssm.post_logp(h.clone(), embed), self.draw);
-        let state = Latent { h, z };
+        let frame = self.cfg.residual.then_some(x);
+        let state = Latent { h, z, frame };
         self.state = Some(state.clone());
         Ok(state)
     }
@@ -140,7 +141,8 @@ impl Predictor {
             .model
             .rssm
             .draw(self.model.rssm.prior_logp(h.clone()), self.draw);
-        let frame = self.model.decode(&Latent { h, z });
+        let next = Latent { h, z, frame: None };
+        let frame = self.model.next_frame(state.frame.as_ref(), &next);
         Ok(tensor_to_frames(frame).pop())
     }
 
@@ -157,19 +159,28 @@ impl Predictor {
         let Some(mut state) = start.or(self.state.as_ref()).cloned() else {
             return Ok(Vec::new());
         };
+        let mut frames = Vec::with_capacity(actions.len());
         let mut states = Vec::with_capacity(actions.len());
         for a in actions {
             state = self
                 .model
                 .imagine_step(&state, self.action_tensor(a), self.draw);
-            states.push(state.features());
+            match &state.frame {
+                // A residual model decodes each step from the last (in imagine_step).
+                Some(frame) => frames.push(frame.clone()),
+                None => states.push(state.features()),
+            }
         }
-        if states.is_empty() {
+        let frames = if states.is_empty() {
+            frames
+        } else {
+            // The others decode the whole rollout in one batch.
+            vec![self.model.decoder.forward(Tensor::cat(states, 0))]
+        };
+        if frames.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(tensor_to_frames(
-            self.model.decoder.forward(Tensor::cat(states, 0)),
-        ))
+        Ok(tensor_to_frames(Tensor::cat(frames, 0)))
     }
 
     /// Advances the current state one step in latent space with the prior only (the pure
@@ -199,10 +210,13 @@ impl Predictor {
         } else {
             self.model.rssm.draw(logp, Draw::Mode)
         };
-        let next = Latent { h, z };
-        let frame = tensor_to_frames(self.model.decode(&next)).pop();
+        let mut next = Latent { h, z, frame: None };
+        let frame = self.model.next_frame(state.frame.as_ref(), &next);
+        if state.frame.is_some() {
+            next.frame = Some(frame.clone());
+        }
         self.state = Some(next);
-        Ok(frame)
+        Ok(tensor_to_frames(frame).pop())
     }
 
     /// One open-loop step from `state` (not the current state, which is left alone): the
@@ -223,7 +237,8 @@ impl Predictor {
         Ok((next, frame))
     }
 
-    /// Decodes the current posterior state (a reconstruction, for debugging views).
+    /// Decodes the current posterior state (a reconstruction, for debugging views; a
+    /// residual model's state carries its real frame, which this returns).
     pub fn reconstruct(&self) -> Option<Frame> {
         let state = self.state.as_ref()?;
         tensor_to_frames(self.model.decode(state)).pop()
@@ -268,7 +283,12 @@ mod tests {
     use crate::synthetic::ScrollWorld;
 
     fn predictor() -> Predictor {
+        predictor_with(false)
+    }
+
+    fn predictor_with(residual: bool) -> Predictor {
         let cfg = WorldModelConfig {
+            residual,
             width: 16,
             height: 16,
             cnn_depth: 4,
@@ -304,6 +324,62 @@ mod tests {
             open_loop,
             "rollout steps are the open loop"
         );
+    }
+
+    /// A fresh residual model starts at the copy-last-frame baseline: its prediction, its
+    /// dream and its rollouts are the last real frame (to the byte once quantised).
+    #[test]
+    fn a_fresh_residual_model_predicts_the_last_frame() {
+        let mut p = predictor_with(true);
+        let mut world = ScrollWorld::new(16, 4);
+        let a = [0.5, 0.0, 0.2];
+        p.observe(&world.render(), &[0.0; 3]).unwrap();
+        world.act(&a);
+        let last = world.render();
+        p.observe(&last, &a).unwrap();
+        assert_eq!(p.predict_next(&a).unwrap().unwrap(), last);
+        let rollout = p
+            .imagine(None, &[a.to_vec(), a.to_vec(), a.to_vec()])
+            .unwrap();
+        assert_eq!(rollout, vec![last.clone(), last.clone(), last.clone()]);
+        assert_eq!(p.dream_step(&a, 1.0).unwrap().unwrap(), last);
+        // Without the residual path the same fresh network draws something else.
+        let mut plain = predictor_with(false);
+        plain.observe(&last, &[0.0; 3]).unwrap();
+        assert_ne!(plain.predict_next(&a).unwrap().unwrap(), last);
+    }
+
+    /// A trained residual model's open loop decodes each step from the one before, the same
+    /// in `imagine`, `dream_step` and `rollout_step`.
+    #[test]
+    fn residual_rollouts_agree_across_the_three_paths() {
+        let mut p = predictor_with(true);
+        // Perturb the zeroed output layer so the changes are not all zero.
+        let device = Device::flex();
+        let mut model = WorldModel::new(&p.cfg, &device);
+        model.decoder = WorldModel::new(
+            &WorldModelConfig {
+                residual: false,
+                ..p.cfg.clone()
+            },
+            &device,
+        )
+        .decoder;
+        p.set_model(model);
+        let mut world = ScrollWorld::new(16, 5);
+        let a = [0.3, 0.1, -0.2];
+        p.observe(&world.render(), &[0.0; 3]).unwrap();
+        world.act(&a);
+        p.observe(&world.render(), &a).unwrap();
+        let open_loop = p.imagine(None, &[a.to_vec(), a.to_vec()]).unwrap();
+        assert_ne!(open_loop[0], open_loop[1], "each step changes the frame");
+        let start = p.state().unwrap().clone();
+        let (next, step1) = p.rollout_step(&start, &a).unwrap();
+        let (_, step2) = p.rollout_step(&next, &a).unwrap();
+        assert_eq!(vec![step1, step2], open_loop);
+        let first = p.dream_step(&a, 0.0).unwrap().unwrap();
+        let second = p.dream_step(&a, 0.0).unwrap().unwrap();
+        assert_eq!(vec![first, second], open_loop);
     }
 
     #[test]

@@ -18,6 +18,10 @@ pub struct Latent {
     pub h: Tensor<2>,
     /// Stochastic state, one-hot per variable and flattened, `[n, stoch * classes]`.
     pub z: Tensor<2>,
+    /// For a residual model ([`WorldModelConfig::residual`]): the frame at this state, real
+    /// for a filtered state and imagined for an imagined one, `[n, 3, height, width]`; the
+    /// next state's frame is decoded as a change to it. `None` otherwise.
+    pub frame: Option<Tensor<4>>,
 }
 
 impl Latent {
@@ -26,6 +30,7 @@ impl Latent {
         Self {
             h: Tensor::zeros([n, cfg.deter], device),
             z: Tensor::zeros([n, cfg.stoch_size()], device),
+            frame: None,
         }
     }
 
@@ -51,6 +56,7 @@ impl Latent {
         Self {
             h: self.h * keep.clone(),
             z: self.z * keep,
+            frame: self.frame,
         }
     }
 }
