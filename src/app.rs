@@ -9,7 +9,6 @@ use bevy::time::TimeUpdateStrategy;
 use bevy::window::ExitCondition;
 use bevy::winit::WinitPlugin;
 use bevy_procgen::{LevelError, LevelSpec, ProcgenPlugin};
-use bevy_world_model::world_model::WorldModelConfig;
 use bevy_world_model::{WorldModelPlugin, utc_timestamp};
 use bevy_world_model_ui::WorldModelUiPlugin;
 
@@ -107,11 +106,10 @@ pub fn world_model_plugin(cli: &Cli, spec: &LevelSpec) -> WorldModelPlugin {
     let mut plugin = WorldModelPlugin::default();
     if let Some(config) = &cli.model_config {
         plugin = plugin.with_config(config.clone());
-    } else if cli.residual {
-        plugin = plugin.with_config(WorldModelConfig {
-            residual: true,
-            ..WorldModelConfig::default()
-        });
+    } else {
+        let mut config = cli.model_config_file.clone().unwrap_or_default();
+        config.residual |= cli.residual;
+        plugin = plugin.with_config(config);
     }
     let mut plugin = plugin
         .with_resolution(cli.resolution, cli.resolution)

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+#[cfg(test)]
+use bevy_world_model::world_model::ReconLoss;
 use bevy_world_model::world_model::{DeviceChoice, WorldModelConfig, checkpoint};
 use clap::{Args, Parser, Subcommand};
 
@@ -68,6 +70,10 @@ pub struct Cli {
     /// Where the world model runs: auto (a GPU when there is one), cpu or gpu.
     #[arg(long, default_value = "auto", value_parser = parse_device)]
     pub device: DeviceChoice,
+    /// World-model hyper-parameters from a JSON file (`WorldModelConfig` fields; absent ones
+    /// take their defaults, unknown ones are an error). `--resolution` sets the frame size.
+    #[arg(long, value_name = "FILE", value_parser = parse_model_config)]
+    pub model_config_file: Option<WorldModelConfig>,
     /// Predict each frame as a change to the last one (world-model config `residual`): a
     /// fresh model starts at the copy-last-frame baseline. `eval` reads it from the
     /// checkpoint; with --ckpt give it for a residual checkpoint (a mismatch is reported).
@@ -187,6 +193,11 @@ fn parse_minutes(s: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_model_config(path: &str) -> Result<WorldModelConfig, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    WorldModelConfig::from_json(&text).map_err(|e| format!("{path}: {e}"))
+}
+
 fn parse_device(s: &str) -> Result<DeviceChoice, String> {
     s.parse()
 }
@@ -211,6 +222,38 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A config file is read and validated at start-up; a missing file, a typo and an
+    /// out-of-range value are refused with the file's name and the problem.
+    #[test]
+    fn model_config_files_are_read_and_checked() {
+        let dir = std::env::temp_dir().join(format!("md-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap();
+            path.to_string_lossy().into_owned()
+        };
+        let good = write("good.json", r#"{"recon_loss": "mse", "residual": true}"#);
+        let cli = Cli::try_parse_from(["mini-dreamer", "--model-config-file", &good]).unwrap();
+        let cfg = cli.model_config_file.expect("config read");
+        assert!(cfg.residual && cfg.recon_loss == ReconLoss::Mse);
+        for (file, problem) in [
+            (write("typo.json", r#"{"residul": true}"#), "residul"),
+            (write("range.json", r#"{"unimix": 2.0}"#), "unimix"),
+            (
+                dir.join("missing.json").to_string_lossy().into_owned(),
+                "cannot read",
+            ),
+        ] {
+            let err = Cli::try_parse_from(["mini-dreamer", "--model-config-file", &file])
+                .err()
+                .expect("refused")
+                .to_string();
+            assert!(err.contains(problem), "{err}");
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
 
     #[test]
     fn bad_flags_are_rejected_by_clap() {
