@@ -247,8 +247,8 @@ mod tests {
             ),
         ] {
             let err = Cli::try_parse_from(["mini-dreamer", "--model-config-file", &file])
-                .err()
-                .expect("refused")
+                .map(|_| ())
+                .expect_err("refused")
                 .to_string();
             assert!(err.contains(problem), "{err}");
         }
