@@ -25,45 +25,31 @@ use rayon::prelude::*;
 use super::{on_flex, slices};
 
 /// The convolutions as a Burn backend extension (flex, and autodiff over flex). Weights are
-/// `[out, in, kh, kw]` for a convolution and `[in, out, kh, kw]` for a transposed one (Burn's
-/// layouts); dilation 1, one group, symmetric padding, no output padding.
+/// `[out, in, kh, kw]` for a convolution and `[in, out, kh, kw]` for a transposed one
+/// (`transposed`; Burn's layouts); dilation 1, one group, symmetric padding, no output padding.
 #[backend_extension(Flex, Autodiff)]
 pub trait ConvKernels: Backend {
-    /// Convolution; also returns the input's patches `[n*oh*ow, in*kh*kw]` for the backward.
-    fn conv2d_forward(
+    /// The convolution, and what its backward needs: the input's patches
+    /// `[n*oh*ow, in*kh*kw]` (convolution) or the input as rows `[n*h*w, in]` (transposed).
+    fn conv_forward(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
         stride: [usize; 2],
         padding: [usize; 2],
+        transposed: bool,
     ) -> (FloatTensor<Self>, FloatTensor<Self>);
-    /// Gradients of input (`[n, in, h, w]` with `input_hw` = `[h, w]`; an empty tensor
-    /// unless `input_grad`), weight and bias.
-    fn conv2d_backward(
-        patches: FloatTensor<Self>,
+    /// Gradients of input (`input_hw` = its `[h, w]`; an empty tensor unless `input_grad`),
+    /// weight and bias, from what [`conv_forward`](Self::conv_forward) kept.
+    #[allow(clippy::too_many_arguments)]
+    fn conv_backward(
+        saved: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         grad: FloatTensor<Self>,
         input_hw: [usize; 2],
         stride: [usize; 2],
         padding: [usize; 2],
-        input_grad: bool,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
-    /// Transposed convolution; also returns the input as rows `[n*h*w, in]` for the backward.
-    fn conv_transpose2d_forward(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        stride: [usize; 2],
-        padding: [usize; 2],
-    ) -> (FloatTensor<Self>, FloatTensor<Self>);
-    /// Gradients of input (`input_hw` = its `[h, w]`; empty unless `input_grad`), weight and bias.
-    fn conv_transpose2d_backward(
-        input_rows: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        grad: FloatTensor<Self>,
-        input_hw: [usize; 2],
-        stride: [usize; 2],
-        padding: [usize; 2],
+        transposed: bool,
         input_grad: bool,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 }
@@ -292,98 +278,129 @@ fn bias_values(bias: &FlexTensor) -> Vec<f32> {
         .to_vec()
 }
 
+/// A convolution on flex: `patches(x) @ W^T`.
+fn flex_conv2d_forward(
+    x: FlexTensor,
+    weight: FlexTensor,
+    bias: FlexTensor,
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> (FlexTensor, FlexTensor) {
+    let [n, _, h, w] = x.layout().shape().dims();
+    let (wm, [_, _, kh, kw]) = weight_matrix(weight);
+    let g = Geometry::conv([kh, kw], stride, padding, [h, w]);
+    let p = patches(&to_rows(x), &g);
+    let out_rows = matmul(p.clone(), transpose(wm)); // [n*pos, out]
+    let y = from_rows(out_rows, n, g.grid_hw, Some(&bias_values(&bias)));
+    (y, p)
+}
+
+/// A convolution's gradients on flex.
+fn flex_conv2d_backward(
+    patches: FlexTensor,
+    weight: FlexTensor,
+    grad: FlexTensor,
+    input_hw: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    input_grad: bool,
+) -> (FlexTensor, FlexTensor, FlexTensor) {
+    let n = grad.layout().shape()[0];
+    let (wm, dims) = weight_matrix(weight);
+    let g = Geometry::conv([dims[2], dims[3]], stride, padding, input_hw);
+    let grad_rows = to_rows(grad); // [n*pos, out]
+    let db = column_sums(&grad_rows);
+    let dw = matmul_long(transpose(grad_rows.clone()), patches); // [out, kk*in]
+    let dx = if input_grad {
+        let dp = matmul(grad_rows, wm); // [n*pos, kk*in]
+        from_rows(fold(dp, &g, n, dims[1], None), n, input_hw, None)
+    } else {
+        tensor(Vec::new(), [0])
+    };
+    (dx, weight_from_matrix(dw, dims), db)
+}
+
+/// A transposed convolution on flex: `x @ W` folded onto the output.
+fn flex_conv_transpose2d_forward(
+    x: FlexTensor,
+    weight: FlexTensor,
+    bias: FlexTensor,
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> (FlexTensor, FlexTensor) {
+    let [n, _, h, w] = x.layout().shape().dims();
+    let (wm, [_, out, kh, kw]) = weight_matrix(weight);
+    let g = Geometry::transposed([kh, kw], stride, padding, [h, w]);
+    let x_rows = to_rows(x); // [n*h*w, in]
+    let out_patches = matmul(x_rows.clone(), wm); // [n*h*w, kk*out]
+    let y_rows = fold(out_patches, &g, n, out, Some(&bias_values(&bias)));
+    (from_rows(y_rows, n, g.img_hw, None), x_rows)
+}
+
+/// A transposed convolution's gradients on flex.
+fn flex_conv_transpose2d_backward(
+    input_rows: FlexTensor,
+    weight: FlexTensor,
+    grad: FlexTensor,
+    input_hw: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    input_grad: bool,
+) -> (FlexTensor, FlexTensor, FlexTensor) {
+    let n = grad.layout().shape()[0];
+    let (wm, dims) = weight_matrix(weight);
+    let g = Geometry::transposed([dims[2], dims[3]], stride, padding, input_hw);
+    let grad_rows = to_rows(grad); // [n*out_pixels, out]
+    let db = column_sums(&grad_rows);
+    let gp = patches(&grad_rows, &g); // [n*h*w, kk*out]
+    let dx = if input_grad {
+        let dx_rows = matmul(gp.clone(), transpose(wm)); // [n*h*w, in]
+        from_rows(dx_rows, n, input_hw, None)
+    } else {
+        tensor(Vec::new(), [0])
+    };
+    let dw = matmul_long(transpose(input_rows), gp); // [in, kk*out]
+    (dx, weight_from_matrix(dw, dims), db)
+}
+
 impl ConvKernels for Flex {
-    fn conv2d_forward(
+    fn conv_forward(
         x: FlexTensor,
         weight: FlexTensor,
         bias: FlexTensor,
         stride: [usize; 2],
         padding: [usize; 2],
+        transposed: bool,
     ) -> (FlexTensor, FlexTensor) {
-        let [n, _, h, w] = x.layout().shape().dims();
-        let (wm, [_, _, kh, kw]) = weight_matrix(weight);
-        let g = Geometry::conv([kh, kw], stride, padding, [h, w]);
-        let p = patches(&to_rows(x), &g);
-        let out_rows = matmul(p.clone(), transpose(wm)); // [n*pos, out]
-        let y = from_rows(out_rows, n, g.grid_hw, Some(&bias_values(&bias)));
-        (y, p)
+        if transposed {
+            flex_conv_transpose2d_forward(x, weight, bias, stride, padding)
+        } else {
+            flex_conv2d_forward(x, weight, bias, stride, padding)
+        }
     }
 
-    fn conv2d_backward(
-        patches: FlexTensor,
+    fn conv_backward(
+        saved: FlexTensor,
         weight: FlexTensor,
         grad: FlexTensor,
         input_hw: [usize; 2],
         stride: [usize; 2],
         padding: [usize; 2],
+        transposed: bool,
         input_grad: bool,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
-        let n = grad.layout().shape()[0];
-        let (wm, dims) = weight_matrix(weight);
-        let g = Geometry::conv([dims[2], dims[3]], stride, padding, input_hw);
-        let grad_rows = to_rows(grad); // [n*pos, out]
-        let db = column_sums(&grad_rows);
-        let dw = matmul_long(transpose(grad_rows.clone()), patches); // [out, kk*in]
-        let dx = if input_grad {
-            let dp = matmul(grad_rows, wm); // [n*pos, kk*in]
-            from_rows(fold(dp, &g, n, dims[1], None), n, input_hw, None)
+        let backward = if transposed {
+            flex_conv_transpose2d_backward
         } else {
-            tensor(Vec::new(), [0])
+            flex_conv2d_backward
         };
-        (dx, weight_from_matrix(dw, dims), db)
-    }
-
-    fn conv_transpose2d_forward(
-        x: FlexTensor,
-        weight: FlexTensor,
-        bias: FlexTensor,
-        stride: [usize; 2],
-        padding: [usize; 2],
-    ) -> (FlexTensor, FlexTensor) {
-        let [n, _, h, w] = x.layout().shape().dims();
-        let (wm, [_, out, kh, kw]) = weight_matrix(weight);
-        let g = Geometry::transposed([kh, kw], stride, padding, [h, w]);
-        let x_rows = to_rows(x); // [n*h*w, in]
-        let out_patches = matmul(x_rows.clone(), wm); // [n*h*w, kk*out]
-        let y_rows = fold(out_patches, &g, n, out, Some(&bias_values(&bias)));
-        (from_rows(y_rows, n, g.img_hw, None), x_rows)
-    }
-
-    fn conv_transpose2d_backward(
-        input_rows: FlexTensor,
-        weight: FlexTensor,
-        grad: FlexTensor,
-        input_hw: [usize; 2],
-        stride: [usize; 2],
-        padding: [usize; 2],
-        input_grad: bool,
-    ) -> (FlexTensor, FlexTensor, FlexTensor) {
-        let n = grad.layout().shape()[0];
-        let (wm, dims) = weight_matrix(weight);
-        let g = Geometry::transposed([dims[2], dims[3]], stride, padding, input_hw);
-        let grad_rows = to_rows(grad); // [n*out_pixels, out]
-        let db = column_sums(&grad_rows);
-        let gp = patches(&grad_rows, &g); // [n*h*w, kk*out]
-        let dx = if input_grad {
-            let dx_rows = matmul(gp.clone(), transpose(wm)); // [n*h*w, in]
-            from_rows(dx_rows, n, input_hw, None)
-        } else {
-            tensor(Vec::new(), [0])
-        };
-        let dw = matmul_long(transpose(input_rows), gp); // [in, kk*out]
-        (dx, weight_from_matrix(dw, dims), db)
+        backward(saved, weight, grad, input_hw, stride, padding, input_grad)
     }
 }
 
-/// Which convolution a backward step belongs to.
-#[derive(Debug, Clone, Copy)]
-enum Kind {
-    Conv,
-    Transposed,
-}
-
+/// The backward step of a convolution (`.0`: transposed).
 #[derive(Debug)]
-struct ConvBackward(Kind);
+struct ConvBackward(bool);
 
 impl<B: Backend + ConvKernels> Backward<B, 3> for ConvBackward {
     /// What the forward kept (patches or input rows), weight, input `[h, w]`, stride, padding.
@@ -399,15 +416,16 @@ impl<B: Backend + ConvKernels> Backward<B, 3> for ConvBackward {
         let (saved, weight, input_hw, stride, padding) = ops.state;
         let [x_node, w_node, b_node] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
-        let need_dx = x_node.is_some();
-        let (dx, dw, db) = match self.0 {
-            Kind::Conv => {
-                B::conv2d_backward(saved, weight, grad, input_hw, stride, padding, need_dx)
-            }
-            Kind::Transposed => B::conv_transpose2d_backward(
-                saved, weight, grad, input_hw, stride, padding, need_dx,
-            ),
-        };
+        let (dx, dw, db) = B::conv_backward(
+            saved,
+            weight,
+            grad,
+            input_hw,
+            stride,
+            padding,
+            self.0,
+            x_node.is_some(),
+        );
         for (node, g) in [(x_node, dx), (w_node, dw), (b_node, db)] {
             if let Some(node) = node {
                 grads.register::<B>(node.id, g);
@@ -416,100 +434,58 @@ impl<B: Backend + ConvKernels> Backward<B, 3> for ConvBackward {
     }
 }
 
-fn tracked<B: Backend + ConvKernels, C: CheckpointStrategy>(
-    kind: Kind,
-    x: FloatTensor<Autodiff<B, C>>,
-    weight: FloatTensor<Autodiff<B, C>>,
-    bias: FloatTensor<Autodiff<B, C>>,
-    stride: [usize; 2],
-    padding: [usize; 2],
-) -> (FloatTensor<Autodiff<B, C>>, FloatTensor<Autodiff<B, C>>) {
-    let nodes = [x.node(), weight.node(), bias.node()];
-    let (x, weight, bias) = (
-        x.into_primitive(),
-        weight.into_primitive(),
-        bias.into_primitive(),
-    );
-    let input_hw = {
-        let s = burn::backend::TensorMetadata::shape(&x);
-        [s[2], s[3]]
-    };
-    let (out, saved) = match kind {
-        Kind::Conv => B::conv2d_forward(x, weight.clone(), bias, stride, padding),
-        Kind::Transposed => B::conv_transpose2d_forward(x, weight.clone(), bias, stride, padding),
-    };
-    let out = match ConvBackward(kind)
-        .prepare::<C>(nodes)
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => {
-            prep.finish((saved.clone(), weight, input_hw, stride, padding), out)
-        }
-        OpsKind::UnTracked(prep) => prep.finish(out),
-    };
-    (out, Autodiff::<B, C>::from_inner(saved))
-}
-
 impl<B: Backend + ConvKernels, C: CheckpointStrategy> ConvKernels for Autodiff<B, C> {
-    fn conv2d_forward(
+    /// Runs the inner convolution and records its backward step when any input is tracked.
+    fn conv_forward(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
         stride: [usize; 2],
         padding: [usize; 2],
+        transposed: bool,
     ) -> (FloatTensor<Self>, FloatTensor<Self>) {
-        tracked::<B, C>(Kind::Conv, x, weight, bias, stride, padding)
-    }
-    fn conv2d_backward(
-        patches: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        grad: FloatTensor<Self>,
-        input_hw: [usize; 2],
-        stride: [usize; 2],
-        padding: [usize; 2],
-        input_grad: bool,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        let (dx, dw, db) = B::conv2d_backward(
-            Self::inner(patches),
-            Self::inner(weight),
-            Self::inner(grad),
-            input_hw,
-            stride,
-            padding,
-            input_grad,
+        let nodes = [x.node(), weight.node(), bias.node()];
+        let (x, weight, bias) = (
+            x.into_primitive(),
+            weight.into_primitive(),
+            bias.into_primitive(),
         );
-        (
-            Self::from_inner(dx),
-            Self::from_inner(dw),
-            Self::from_inner(db),
-        )
+        let input_hw = {
+            let s = burn::backend::TensorMetadata::shape(&x);
+            [s[2], s[3]]
+        };
+        let (out, saved) = B::conv_forward(x, weight.clone(), bias, stride, padding, transposed);
+        let out = match ConvBackward(transposed)
+            .prepare::<C>(nodes)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                prep.finish((saved.clone(), weight, input_hw, stride, padding), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        };
+        (out, Self::from_inner(saved))
     }
-    fn conv_transpose2d_forward(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        stride: [usize; 2],
-        padding: [usize; 2],
-    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
-        tracked::<B, C>(Kind::Transposed, x, weight, bias, stride, padding)
-    }
-    fn conv_transpose2d_backward(
-        input_rows: FloatTensor<Self>,
+
+    fn conv_backward(
+        saved: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         grad: FloatTensor<Self>,
         input_hw: [usize; 2],
         stride: [usize; 2],
         padding: [usize; 2],
+        transposed: bool,
         input_grad: bool,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        let (dx, dw, db) = B::conv_transpose2d_backward(
-            Self::inner(input_rows),
+        let (dx, dw, db) = B::conv_backward(
+            Self::inner(saved),
             Self::inner(weight),
             Self::inner(grad),
             input_hw,
             stride,
             padding,
+            transposed,
             input_grad,
         );
         (
@@ -543,12 +519,13 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
                 && conv.dilation == [1, 1]
                 && conv.groups == 1 =>
         {
-            let (y, _) = Dispatch::conv2d_forward(
+            let (y, _) = Dispatch::conv_forward(
                 x.into_dispatch(),
                 conv.weight.val().into_dispatch(),
                 bias.val().into_dispatch(),
                 conv.stride,
                 padding,
+                false,
             );
             Tensor::from_dispatch(y)
         }
@@ -565,12 +542,13 @@ pub fn conv_transpose2d(deconv: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
                 && deconv.groups == 1
                 && deconv.padding_out == [0, 0] =>
         {
-            let (y, _) = Dispatch::conv_transpose2d_forward(
+            let (y, _) = Dispatch::conv_forward(
                 x.into_dispatch(),
                 deconv.weight.val().into_dispatch(),
                 bias.val().into_dispatch(),
                 deconv.stride,
                 deconv.padding,
+                true,
             );
             Tensor::from_dispatch(y)
         }
