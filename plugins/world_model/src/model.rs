@@ -254,9 +254,10 @@ impl WorldModel {
             let mut frames = self
                 .decoder
                 .forward(Tensor::cat(vec![h_all.narrow(0, b, n), z], 1));
-            if cfg.residual {
-                // The last real frame before each predicted one.
-                frames = frames + obs_time_major.clone().narrow(0, 0, n);
+            if let Some(previous) = &previous {
+                // The last real frame before each predicted one (rows that start an episode
+                // hold the frame itself, but their error is masked out below).
+                frames = frames + previous.clone().narrow(0, b, n);
             }
             let target = obs_time_major.narrow(0, b, n);
             let keep = keep_all
