@@ -11,9 +11,8 @@ mod reference;
 
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use burn::tensor::Distribution;
 use clap::Parser;
-use reference::{Ops, REF_BATCH, REF_H, REF_W, Reference};
+use reference::{Ops, REF_BATCH, REF_H, REF_W, Reference, uniform};
 use serde_json::json;
 use world_model::{
     DeviceChoice, Learner, Predictor, StepOutcome, Upsample, WorldModelConfig, synthetic,
@@ -103,36 +102,18 @@ fn bench_reference(device: &Device, args: &Args) -> (f64, f64) {
     // that an old model still shares.
     let mut model = Some(Reference::new(&ad));
     let mut optim = args.ops.adam();
-    let obs = Tensor::<4>::random(
-        [REF_BATCH, 3, REF_H, REF_W],
-        Distribution::Uniform(-1.0, 1.0),
-        &ad,
-    );
-    let next = Tensor::<4>::random(
-        [REF_BATCH, 3, REF_H, REF_W],
-        Distribution::Uniform(-1.0, 1.0),
-        &ad,
-    );
-    let act = Tensor::<2>::random([REF_BATCH, 4], Distribution::Uniform(-1.0, 1.0), &ad);
+    let obs = uniform([REF_BATCH, 3, REF_H, REF_W], &ad);
+    let next = uniform([REF_BATCH, 3, REF_H, REF_W], &ad);
+    let act = uniform([REF_BATCH, 4], &ad);
     let train_ms = time_ms(args.warmup, args.iters, || {
         let m = model.take().expect("model is put back after every step");
-        let h = Tensor::zeros([REF_BATCH, 256], &ad);
-        let (pred, mu, logvar, _) = m.forward(args.ops, obs.clone(), act.clone(), h);
-        let l1 = (pred - next.clone()).abs().mean();
-        let kl = (logvar.clone().add_scalar(1.0) - mu.square() - logvar.exp())
-            .sum()
-            .mul_scalar(-0.5 / REF_BATCH as f32);
-        let loss = l1 + kl.mul_scalar(0.03);
+        let loss = m.loss(args.ops, obs.clone(), act.clone(), next.clone());
         let grads = GradientsParams::from_grads(loss.backward(), &m);
         model = Some(optim.step(1e-3, m, grads));
         let _: f32 = loss.into_scalar::<f32>();
     });
     let infer = model.expect("trained model").valid();
-    let obs1 = Tensor::<4>::random(
-        [1, 3, REF_H, REF_W],
-        Distribution::Uniform(-1.0, 1.0),
-        device,
-    );
+    let obs1 = uniform([1, 3, REF_H, REF_W], device);
     let act1 = Tensor::<2>::zeros([1, 4], device);
     let mut h = Tensor::<2>::zeros([1, 256], device);
     let infer_ms = time_ms(args.warmup, args.iters * 2, || {

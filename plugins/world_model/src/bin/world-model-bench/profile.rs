@@ -7,7 +7,7 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use burn::tensor::activation::sigmoid;
 
-use crate::reference::{Ops, REF_BATCH, REF_H, REF_W, Reference};
+use crate::reference::{Ops, REF_BATCH, REF_H, REF_W, Reference, uniform};
 use crate::time_ms;
 
 /// One row of the breakdown: what was timed, forward ms, backward ms.
@@ -17,8 +17,21 @@ pub struct Row {
     pub backward_ms: f64,
 }
 
-fn uniform<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
-    Tensor::random(shape, Distribution::Uniform(-1.0, 1.0), device)
+/// Forward alone (no autodiff), `iters` times.
+fn forward_only<const D: usize>(
+    name: String,
+    (warmup, iters): (usize, usize),
+    device: &Device,
+    f: impl Fn() -> Tensor<D>,
+) -> Row {
+    Row {
+        name,
+        forward_ms: time_ms(warmup, iters, || {
+            let _ = f();
+            device.sync().expect("device syncs");
+        }),
+        backward_ms: 0.0,
+    }
 }
 
 /// Forward alone, then forward + backward of `sum(f(x) * g)`; backward is the difference.
@@ -64,13 +77,7 @@ pub fn breakdown(device: &Device, ops: Ops, warmup: usize, iters: usize) -> Vec<
     let (mut fwd, mut bwd, mut opt) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..warmup + iters {
         let t = std::time::Instant::now();
-        let h = Tensor::zeros([REF_BATCH, 256], &ad);
-        let (pred, mu, logvar, _) = model.forward(ops, obs.clone(), act.clone(), h);
-        let l1 = (pred - next.clone()).abs().mean();
-        let kl = (logvar.clone().add_scalar(1.0) - mu.square() - logvar.exp())
-            .sum()
-            .mul_scalar(-0.5 / REF_BATCH as f32);
-        let loss = l1 + kl.mul_scalar(0.03);
+        let loss = model.loss(ops, obs.clone(), act.clone(), next.clone());
         ad.sync().expect("device syncs");
         let t1 = std::time::Instant::now();
         let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -228,13 +235,13 @@ pub fn breakdown(device: &Device, ops: Ops, warmup: usize, iters: usize) -> Vec<
     );
     // Inference of one frame, layer by layer (no autodiff): what `inference` in the bench adds up.
     let m1 = model.valid();
-    let one = |name: &str, f: &dyn Fn() -> Tensor<4>| Row {
-        name: format!("infer 1 frame: {name}"),
-        forward_ms: time_ms(warmup, iters * 4, || {
-            let _ = f();
-            plain.sync().expect("device syncs");
-        }),
-        backward_ms: 0.0,
+    let one = |name: &str, f: &dyn Fn() -> Tensor<4>| {
+        forward_only(
+            format!("infer 1 frame: {name}"),
+            (warmup, iters * 4),
+            &plain,
+            f,
+        )
     };
     let (i1, i2, i3) = (
         uniform([1, 3, REF_H, REF_W], &plain),
@@ -271,13 +278,8 @@ pub fn breakdown(device: &Device, ops: Ops, warmup: usize, iters: usize) -> Vec<
     rows.push(one("deconv3 + tanh", &|| {
         ops.tanh(ops.deconv(&m1.dec[2], d3.clone()))
     }));
-    let op = |name: &str, f: &dyn Fn() -> Tensor<2>| Row {
-        name: name.to_string(),
-        forward_ms: time_ms(warmup, iters, || {
-            let _ = f();
-            plain.sync().expect("device syncs");
-        }),
-        backward_ms: 0.0,
+    let op = |name: &str, f: &dyn Fn() -> Tensor<2>| {
+        forward_only(name.to_string(), (warmup, iters), &plain, f)
     };
     rows.push(op("  matmul x^T [320,16] @ g [16,6144]", &|| {
         x.clone().transpose().matmul(g.clone())

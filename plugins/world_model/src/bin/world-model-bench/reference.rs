@@ -109,6 +109,18 @@ impl Reference {
         (z.clone().neg().add_scalar(1.0)) * n + z * h
     }
 
+    /// The original's training loss from a zero state: L1 of the prediction against `next`
+    /// plus 0.03 x the Gaussian KL per sample.
+    pub fn loss(&self, ops: Ops, obs: Tensor<4>, action: Tensor<2>, next: Tensor<4>) -> Tensor<1> {
+        let h = Tensor::zeros([REF_BATCH, 256], &obs.device());
+        let (pred, mu, logvar, _) = self.forward(ops, obs, action, h);
+        let l1 = (pred - next).abs().mean();
+        let kl = (logvar.clone().add_scalar(1.0) - mu.square() - logvar.exp())
+            .sum()
+            .mul_scalar(-0.5 / REF_BATCH as f32);
+        l1 + kl.mul_scalar(0.03)
+    }
+
     /// Returns (prediction, mu, logvar, h').
     pub fn forward(
         &self,
@@ -141,4 +153,9 @@ impl Reference {
         }
         (y, mu, logvar, h)
     }
+}
+
+/// A tensor of uniform noise in [-1, 1]: the bench's stand-in for frames and actions.
+pub fn uniform<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
+    Tensor::random(shape, Distribution::Uniform(-1.0, 1.0), device)
 }
