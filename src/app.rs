@@ -14,7 +14,7 @@ use bevy_world_model_ui::WorldModelUiPlugin;
 
 use crate::agent::{AgentPlugin, spawn_agent};
 use crate::autopilot::{Autopilot, AutopilotPlugin};
-use crate::cli::Cli;
+use crate::cli::{Cli, game_model_config};
 use crate::controls::{ControlsPlugin, ShippedLevels};
 use crate::research::{HeldOutPlan, ResearchPlan, ResearchPlugin, report::RunInfo};
 use crate::session::{SessionPlan, SessionPlugin};
@@ -53,6 +53,15 @@ pub fn assets_dir() -> PathBuf {
         .map_or_else(|| PathBuf::from("assets"), Path::to_path_buf);
     std::path::absolute(&dir).unwrap_or(dir)
 }
+
+/// The shipped pretrained checkpoint, `checkpoints/pretrained.wmck` in [`assets_dir`]
+/// (`scripts/pretrain.sh` writes it, with its config and evaluation report beside it).
+pub fn shipped_checkpoint() -> PathBuf {
+    assets_dir().join(SHIPPED_CHECKPOINT)
+}
+
+/// [`shipped_checkpoint`] relative to the asset folder.
+pub const SHIPPED_CHECKPOINT: &str = "checkpoints/pretrained.wmck";
 
 /// Names of the shipped levels, sorted (the order N cycles through).
 pub fn shipped_level_names() -> Vec<String> {
@@ -104,18 +113,18 @@ pub fn resolve_level(arg: Option<&str>) -> Result<LevelSpec, LevelError> {
 /// recording.
 pub fn world_model_plugin(cli: &Cli, spec: &LevelSpec) -> WorldModelPlugin {
     let mut plugin = WorldModelPlugin::default();
-    if let Some(config) = &cli.model_config {
-        plugin = plugin.with_config(config.clone());
-    } else {
-        let mut config = cli.model_config_file.clone().unwrap_or_default();
-        config.residual |= cli.residual;
-        plugin = plugin.with_config(config);
-    }
+    let config = cli
+        .model_config
+        .clone()
+        .or_else(|| cli.model_config_file.clone())
+        .unwrap_or_else(game_model_config);
+    plugin = plugin.with_config(config);
     let mut plugin = plugin
         .with_resolution(cli.resolution, cli.resolution)
         .with_device(cli.device)
         .with_checkpoint_dir(&cli.ckpt_dir)
-        .with_learning(!cli.no_learning);
+        .with_learning(!cli.no_learning)
+        .with_tick_hz(cli.tick_hz);
     if let Some(path) = &cli.ckpt {
         plugin = plugin.with_checkpoint(path);
     }
@@ -201,6 +210,9 @@ fn asset_plugin(watch: bool) -> AssetPlugin {
 /// Builds the game; with a research plan, a research run of it.
 pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode, research: Option<ResearchPlan>) -> App {
     let mut app = App::new();
+    // Headless with the autopilot (research, eval, recording) is a simulation: one model tick
+    // of 1/tick-hz simulated seconds per frame.
+    let simulated = research.is_some() || cli.autopilot.is_some();
     match mode {
         Mode::Windowed => {
             app.add_plugins(
@@ -247,12 +259,12 @@ pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode, research: Option<ResearchPl
             )
             .add_plugins(ScheduleRunnerPlugin::run_loop(if cli.uncapped {
                 Duration::ZERO
-            } else if research.is_some() {
+            } else if simulated {
                 Duration::from_secs_f64(1.0 / cli.tick_hz)
             } else {
                 Duration::from_secs_f64(1.0 / 60.0)
             }));
-            if research.is_some() {
+            if simulated {
                 // The same walk on every machine: the world advances a fixed step per frame
                 // however long rendering and inference take.
                 app.insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(

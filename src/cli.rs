@@ -1,13 +1,14 @@
 //! Command-line flags of the demo game.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-#[cfg(test)]
-use bevy_world_model::world_model::ReconLoss;
-use bevy_world_model::world_model::{DeviceChoice, WorldModelConfig, checkpoint};
+use bevy_world_model::world_model::{DeviceChoice, ReconLoss, WorldModelConfig, checkpoint};
 use clap::{Args, Parser, Subcommand};
 
 pub use crate::autopilot::AutopilotMode;
+
+/// Frame size of the game's camera and network (the shipped checkpoint's).
+pub const DEFAULT_RESOLUTION: u32 = 64;
 
 /// Mini Dreamer: explore a procedurally generated world in first person.
 #[derive(Parser, Debug, Clone)]
@@ -32,7 +33,7 @@ pub struct Cli {
     #[arg(long)]
     pub screenshot: Option<PathBuf>,
     /// Width and height of the agent's camera image, in pixels.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(16..=512))]
+    #[arg(long, default_value_t = DEFAULT_RESOLUTION, value_parser = clap::value_parser!(u32).range(16..=512))]
     pub resolution: u32,
     /// The agent explores on its own, seeded by --seed: `random` (least-visited walk avoiding
     /// walls; the default) or `curious` (towards where the model's prediction error is high).
@@ -50,9 +51,11 @@ pub struct Cli {
     /// `world-model-train`); the file is named after the level, seed and start time.
     #[arg(long, value_name = "DIR")]
     pub record: Option<PathBuf>,
-    /// Headless research runs (--minutes, eval): model ticks per simulated second. Each frame
-    /// advances the world 1/tick-hz s, so the walk is the same on every machine; fewer ticks
-    /// leave more of the CPU to the trainer and more motion between frames to predict.
+    /// Model ticks per second: the model sees a frame and predicts the next every 1/tick-hz s
+    /// whatever the frame rate (the shipped checkpoint learned at 10). Headless autopilot runs
+    /// (research, eval, --record) simulate: each frame advances the world 1/tick-hz s, so the
+    /// walk is the same on every machine; fewer ticks leave more of the CPU to the trainer
+    /// and more motion between frames to predict.
     #[arg(long, default_value_t = 10.0, value_parser = parse_tick_hz)]
     pub tick_hz: f64,
     /// Seed of the held-out evaluation that ends a --report run [default: --seed + 1000].
@@ -64,21 +67,22 @@ pub struct Cli {
     /// Scored ticks (view changed) of the held-out evaluation.
     #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u64).range(10..))]
     pub heldout_ticks: u64,
-    /// Start the world model from this checkpoint (a bad file is reported; random weights are used).
+    /// Start the world model from this checkpoint (a bad file is reported; random weights are
+    /// used) [default: the shipped assets/checkpoints/pretrained.wmck when playing; research
+    /// runs (--minutes) start fresh].
     #[arg(long, value_name = "PATH")]
     pub ckpt: Option<PathBuf>,
+    /// Start from random weights instead of the shipped pretrained checkpoint.
+    #[arg(long, conflicts_with = "ckpt")]
+    pub fresh: bool,
     /// Where the world model runs: auto (a GPU when there is one), cpu or gpu.
     #[arg(long, default_value = "auto", value_parser = parse_device)]
     pub device: DeviceChoice,
     /// World-model hyper-parameters from a JSON file (`WorldModelConfig` fields; absent ones
-    /// take their defaults, unknown ones are an error). `--resolution` sets the frame size.
+    /// take the game's defaults, unknown ones are an error); starts fresh unless --ckpt is
+    /// given. `--resolution` sets the frame size.
     #[arg(long, value_name = "FILE", value_parser = parse_model_config)]
     pub model_config_file: Option<WorldModelConfig>,
-    /// Predict each frame as a change to the last one (world-model config `residual`): a
-    /// fresh model starts at the copy-last-frame baseline. `eval` reads it from the
-    /// checkpoint; with --ckpt give it for a residual checkpoint (a mismatch is reported).
-    #[arg(long)]
-    pub residual: bool,
     /// Start with learning paused (L toggles it).
     #[arg(long)]
     pub no_learning: bool,
@@ -109,6 +113,9 @@ pub enum Command {
     /// Held-out evaluation: the autopilot explores a seed (or level) the checkpoint never saw,
     /// learning off, and report.json gets one-step and multi-step scores against the baseline.
     Eval(EvalArgs),
+    /// Print the game's world-model config as JSON: what a fresh model runs and what
+    /// scripts/pretrain.sh trains the shipped checkpoint with.
+    ModelConfig,
 }
 
 /// Flags of `mini-dreamer eval`.
@@ -170,8 +177,31 @@ impl Cli {
         };
         let meta = checkpoint::read_meta(path).map_err(|e| e.to_string())?;
         self.resolution = meta.config.width as u32;
-        self.model_config = Some(meta.config);
+        let mut config = meta.config;
+        // How the replay buffer is sampled describes this session's online learning, not the
+        // weights (offline training samples uniformly): take the game's.
+        let game = game_model_config();
+        config.sampling = game.sampling;
+        config.replay_capacity = game.replay_capacity;
+        self.model_config = Some(config);
         Ok(())
+    }
+
+    /// Picks the shipped checkpoint when nothing else was asked for: playing (not a research
+    /// run or `eval`) with the game's network (no --fresh, --ckpt, --model-config-file or
+    /// other --resolution). Returns whether it did; a missing file means starting fresh.
+    pub fn default_to_shipped_checkpoint(&mut self, shipped: &Path) -> bool {
+        let custom = self.fresh
+            || self.ckpt.is_some()
+            || self.model_config_file.is_some()
+            || self.resolution != DEFAULT_RESOLUTION
+            || self.minutes.is_some()
+            || self.command.is_some();
+        if custom || !shipped.is_file() {
+            return false;
+        }
+        self.ckpt = Some(shipped.to_path_buf());
+        true
     }
 
     /// Seed of the held-out evaluation.
@@ -193,9 +223,28 @@ fn parse_minutes(s: &str) -> Result<f64, String> {
     }
 }
 
+/// The game's network and trainer: residual decoding (a fresh model starts at
+/// copy-last-frame) with the MSE loss, the only config measured to beat copying on a
+/// held-out seed (README, research runs). The shipped checkpoint is trained with it.
+pub fn game_model_config() -> WorldModelConfig {
+    WorldModelConfig {
+        residual: true,
+        recon_loss: ReconLoss::Mse,
+        ..WorldModelConfig::default()
+    }
+}
+
+/// A `--model-config-file`: its fields over [`game_model_config`].
 fn parse_model_config(path: &str) -> Result<WorldModelConfig, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    WorldModelConfig::from_json(&text).map_err(|e| format!("{path}: {e}"))
+    let fields: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&text).map_err(|e| format!("{path}: not a JSON object: {e}"))?;
+    let mut merged = serde_json::to_value(game_model_config()).expect("config serialises");
+    merged
+        .as_object_mut()
+        .expect("config is an object")
+        .extend(fields);
+    WorldModelConfig::from_json(&merged.to_string()).map_err(|e| format!("{path}: {e}"))
 }
 
 fn parse_device(s: &str) -> Result<DeviceChoice, String> {
@@ -234,10 +283,11 @@ mod tests {
             std::fs::write(&path, text).unwrap();
             path.to_string_lossy().into_owned()
         };
-        let good = write("good.json", r#"{"recon_loss": "mse", "residual": true}"#);
+        let good = write("good.json", r#"{"recon_loss": "l1", "deter": 128}"#);
         let cli = Cli::try_parse_from(["mini-dreamer", "--model-config-file", &good]).unwrap();
         let cfg = cli.model_config_file.expect("config read");
-        assert!(cfg.residual && cfg.recon_loss == ReconLoss::Mse);
+        // The file's fields over the game's defaults (residual stays on).
+        assert!(cfg.residual && cfg.recon_loss == ReconLoss::L1 && cfg.deter == 128);
         for (file, problem) in [
             (write("typo.json", r#"{"residul": true}"#), "residul"),
             (write("range.json", r#"{"unimix": 2.0}"#), "unimix"),
@@ -253,6 +303,36 @@ mod tests {
             assert!(err.contains(problem), "{err}");
         }
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// Playing starts from the shipped checkpoint; asking for anything else (fresh weights,
+    /// another checkpoint or network, a research run) does not, nor does a missing file.
+    #[test]
+    fn playing_defaults_to_the_shipped_checkpoint() {
+        let shipped = std::env::temp_dir().join(format!("md-shipped-{}.wmck", std::process::id()));
+        std::fs::write(&shipped, b"x").unwrap();
+        let parse = |args: &[&str]| {
+            let mut cli = Cli::try_parse_from([&["mini-dreamer"], args].concat()).unwrap();
+            let took = cli.default_to_shipped_checkpoint(&shipped);
+            (took, cli.ckpt)
+        };
+        assert_eq!(parse(&["--seed", "4"]), (true, Some(shipped.clone())));
+        assert_eq!(parse(&["--autopilot"]), (true, Some(shipped.clone())));
+        for args in [
+            &["--fresh"][..],
+            &["--ckpt", "mine.wmck"],
+            &["--resolution", "32"],
+            &["--headless", "--autopilot", "--minutes", "1"],
+            &["eval", "--ckpt", "m.wmck", "--report", "r"],
+        ] {
+            let (took, ckpt) = parse(args);
+            assert!(!took, "{args:?}");
+            assert_ne!(ckpt, Some(shipped.clone()), "{args:?}");
+        }
+        assert!(Cli::try_parse_from(["mini-dreamer", "--fresh", "--ckpt", "m"]).is_err());
+        std::fs::remove_file(&shipped).unwrap();
+        let mut cli = Cli::try_parse_from(["mini-dreamer"]).unwrap();
+        assert!(!cli.default_to_shipped_checkpoint(&shipped), "missing file: fresh");
     }
 
     #[test]

@@ -4,12 +4,19 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use mini_dreamer::app::{self, Mode};
-use mini_dreamer::cli::{Cli, Command};
+use mini_dreamer::cli::{Cli, Command, game_model_config};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let (cli, eval) = match &cli.command {
         Some(Command::Eval(args)) => (Cli::for_eval(args), true),
+        Some(Command::ModelConfig) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&game_model_config()).expect("config serialises")
+            );
+            return ExitCode::SUCCESS;
+        }
         None => (cli, false),
     };
     let spec = match app::resolve_level(cli.level.as_deref()) {
@@ -20,6 +27,12 @@ fn main() -> ExitCode {
         }
     };
     let mut cli = cli;
+    if cli.default_to_shipped_checkpoint(&app::shipped_checkpoint()) {
+        eprintln!(
+            "mini-dreamer: starting from the pretrained model {} (--fresh: random weights)",
+            app::SHIPPED_CHECKPOINT
+        );
+    }
     // A game run reports a bad checkpoint in the dashboard and starts from random weights;
     // an evaluation of random weights would be meaningless.
     if let Err(e) = cli.adopt_checkpoint_config()

@@ -3,22 +3,11 @@
 //! loss falls, its recording is a dataset `world-model-train` can read, and `eval` scores the
 //! checkpoint it saved on another seed. Bad input to `eval` is a clear error.
 
-use std::path::Path;
-use std::process::Command;
+mod binary;
 
 use bevy_world_model::world_model::Dataset;
+use binary::{game, read_report};
 use serde_json::Value;
-
-fn game() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mini-dreamer"));
-    cmd.env("RUST_LOG", "warn");
-    cmd
-}
-
-fn read_report(dir: &Path) -> Value {
-    let text = std::fs::read_to_string(dir.join("report.json")).expect("report.json written");
-    serde_json::from_str(&text).expect("report.json is JSON")
-}
 
 fn assert_scores(v: &Value, what: &str) {
     for side in ["model", "baseline"] {

@@ -9,6 +9,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bevy::asset::RenderAssetUsages;
 use bevy::camera::RenderTarget;
@@ -55,15 +56,48 @@ pub struct CaptureSource {
 }
 
 /// Counts model ticks; every captured frame carries the tick it was rendered at.
+///
+/// A tick is one step of the world model: one frame it sees, one action, one prediction. By
+/// default the clock ticks every `frames_per_tick` app updates; with a `period` it ticks on
+/// time instead, so the motion between two frames the model sees (and the meaning of a
+/// trained model's actions) does not depend on the frame rate.
 #[derive(Resource, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ModelClock {
-    /// Current tick; advances every `frames_per_tick` app updates, in
-    /// [`WorldModelSystems::Tick`](crate::WorldModelSystems::Tick).
+    /// Current tick; advances in [`WorldModelSystems::Tick`](crate::WorldModelSystems::Tick).
     pub tick: u64,
-    /// App updates per tick (0 reads as 1).
+    /// App updates per tick (0 reads as 1), when there is no `period`.
     pub frames_per_tick: u32,
+    /// Time between ticks (virtual time); `None` ticks by frames.
+    pub period: Option<Duration>,
     /// App updates counted so far.
     pub frames: u64,
+    /// Time since the last tick, when ticking by `period`.
+    pub since_tick: Duration,
+}
+
+impl ModelClock {
+    /// Counts one app update that advanced time by `dt`. On time, at most one tick per update,
+    /// and a long frame does not queue up ticks: the model sees every frame of a slow game.
+    pub fn advance(&mut self, dt: Duration) {
+        self.frames += 1;
+        let ticks = match self.period {
+            Some(period) if !period.is_zero() => {
+                self.since_tick += dt;
+                if self.since_tick >= period {
+                    self.since_tick = (self.since_tick - period).min(period);
+                    true
+                } else {
+                    false
+                }
+            }
+            _ => self
+                .frames
+                .is_multiple_of(u64::from(self.frames_per_tick.max(1))),
+        };
+        if ticks {
+            self.tick += 1;
+        }
+    }
 }
 
 /// One frame read back from a tagged camera.
@@ -101,14 +135,8 @@ struct ExtractedSources(Vec<(Entity, AssetId<Image>, u64)>);
 /// never grow memory.
 const MAX_PENDING: usize = 64;
 
-pub(crate) fn advance_clock(mut clock: ResMut<ModelClock>) {
-    clock.frames += 1;
-    if clock
-        .frames
-        .is_multiple_of(u64::from(clock.frames_per_tick.max(1)))
-    {
-        clock.tick += 1;
-    }
+pub(crate) fn advance_clock(time: Res<Time>, mut clock: ResMut<ModelClock>) {
+    clock.advance(time.delta());
 }
 
 /// Gives every newly tagged camera its render target image and a readback entity.
@@ -256,4 +284,60 @@ pub(crate) fn build_render_side(app: &mut App, ticks: SubmittedTicks) {
             Render,
             record_submitted_ticks.in_set(RenderSystems::PrepareBindGroups),
         );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(v: u64) -> Duration {
+        Duration::from_millis(v)
+    }
+
+    #[test]
+    fn by_frames_the_clock_ticks_every_nth_update() {
+        let mut clock = ModelClock {
+            frames_per_tick: 3,
+            ..default()
+        };
+        for _ in 0..9 {
+            clock.advance(ms(16));
+        }
+        assert_eq!(clock.tick, 3);
+    }
+
+    #[test]
+    fn on_time_the_tick_rate_does_not_depend_on_the_frame_rate() {
+        let period = Some(ms(100));
+        // One second at 60 fps and at 20 fps: ten ticks either way.
+        for frame_ms in [16_667_u64, 50_000] {
+            let mut clock = ModelClock { period, ..default() };
+            for _ in 0..(1_000_000 / frame_ms) {
+                clock.advance(Duration::from_micros(frame_ms));
+            }
+            assert!((9..=10).contains(&clock.tick), "{frame_ms} us: {}", clock.tick);
+        }
+        // A frame of exactly the period ticks every frame (headless research runs).
+        let mut clock = ModelClock { period, ..default() };
+        clock.advance(Duration::ZERO);
+        for _ in 0..5 {
+            clock.advance(ms(100));
+        }
+        assert_eq!(clock.tick, 5);
+    }
+
+    #[test]
+    fn a_slow_game_ticks_every_frame_without_a_backlog() {
+        let mut clock = ModelClock {
+            period: Some(ms(100)),
+            ..default()
+        };
+        clock.advance(ms(1000));
+        assert_eq!(clock.tick, 1);
+        // The stall left at most one period owed: the next short frame ticks, then time rules.
+        clock.advance(ms(10));
+        assert_eq!(clock.tick, 2);
+        clock.advance(ms(10));
+        assert_eq!(clock.tick, 2);
+    }
 }

@@ -31,11 +31,16 @@ pub(crate) fn start_engine(
                 output.last_error = Some(text.clone());
                 notices.write(WorldModelNotice::error(text));
             } else if started.steps > 0 {
-                info!("world model weights from {}", started.source);
+                info!(
+                    "world model weights from {} (read in {:.0} ms)",
+                    started.source, started.load_ms
+                );
             }
             output.device = started.device;
             output.model_source = started.source;
             output.weights_step = started.steps;
+            output.start_step = started.steps;
+            output.online_since = std::time::Instant::now();
             started
                 .engine
                 .trainer
@@ -122,6 +127,8 @@ pub(crate) fn handle_commands(
                 info!("world model loaded {source}");
                 output.model_source = source.clone();
                 output.weights_step = steps;
+                output.start_step = steps;
+                output.online_since = std::time::Instant::now();
                 output.last_error = None;
                 rt.dream_tick = None;
                 rt.predictions.clear();

@@ -29,6 +29,8 @@ pub(crate) struct Started {
     pub device: String,
     pub source: String,
     pub steps: u64,
+    /// Milliseconds reading and building the start checkpoint took (0 without one).
+    pub load_ms: f64,
     /// A start checkpoint that could not be used (the engine runs on random weights).
     pub checkpoint_error: Option<String>,
 }
@@ -44,14 +46,17 @@ impl Engine {
         let threads = settings.trainer_pool_size();
         let mut checkpoint_error = None;
         if let Some(path) = &settings.start_checkpoint {
+            let started = std::time::Instant::now();
             match learner_from(path, &cfg, &resolved.device) {
                 Ok((learner, source)) => {
                     let steps = learner.steps();
+                    let load_ms = started.elapsed().as_secs_f64() * 1e3;
                     return Ok(Started {
                         engine: Self::assemble(learner, resolved.device, cfg, threads),
                         device: resolved.description,
                         source,
                         steps,
+                        load_ms,
                         checkpoint_error: None,
                     });
                 }
@@ -65,6 +70,7 @@ impl Engine {
             device: resolved.description,
             source: "random init".into(),
             steps: 0,
+            load_ms: 0.0,
             checkpoint_error,
         })
     }
@@ -127,7 +133,12 @@ fn learner_from(
     let steps = ckpt.meta.steps;
     let learner = Learner::from_checkpoint(cfg.clone(), ckpt, device)
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok((learner, format!("{} (step {steps})", path.display())))
+    // Relative to the working directory when inside it: the dashboard has little room.
+    let shown = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf());
+    Ok((learner, format!("{} (step {steps})", shown.display())))
 }
 
 /// `dir/world-model-YYYYMMDD-HHMMSS.ckpt` for the current UTC time.

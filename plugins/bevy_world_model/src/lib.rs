@@ -101,7 +101,10 @@ impl Plugin for CapturePlugin {
             .insert_resource(ticks.clone())
             .add_message::<FrameCaptured>();
         // Main schedule
-        app.configure_sets(First, WorldModelSystems::Tick)
+        app.configure_sets(
+            First,
+            WorldModelSystems::Tick.after(bevy::time::TimeSystems),
+        )
             .configure_sets(PreUpdate, WorldModelSystems::Capture)
             .add_systems(
                 First,

@@ -35,6 +35,11 @@ pub struct WorldModelOutput {
     pub model_source: String,
     /// Optimizer step of the weights predicting now.
     pub weights_step: u64,
+    /// Optimizer step of the weights the session started from (or last loaded): what the
+    /// model knew before learning online here.
+    pub start_step: u64,
+    /// When those weights started running (online learning counts from here).
+    pub online_since: std::time::Instant,
     /// Milliseconds the last inference (observe + predict, or a dream step) took.
     pub infer_ms: f32,
     /// Transitions handed to the trainer.
@@ -84,6 +89,8 @@ impl WorldModelOutput {
             device: "starting".into(),
             model_source: "random init".into(),
             weights_step: 0,
+            start_step: 0,
+            online_since: std::time::Instant::now(),
             infer_ms: 0.0,
             sent: 0,
             dropped: 0,

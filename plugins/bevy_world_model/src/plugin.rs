@@ -59,6 +59,16 @@ impl WorldModelPlugin {
         self
     }
 
+    /// The model ticks `hz` times per second of virtual time, whatever the frame rate (a
+    /// pretrained model expects the motion per step it was trained with). Non-positive or
+    /// non-finite rates are ignored (ticks stay per frame).
+    pub fn with_tick_hz(mut self, hz: f64) -> Self {
+        if hz.is_finite() && hz > 0.0 {
+            self.settings.tick_period = Some(std::time::Duration::from_secs_f64(1.0 / hz));
+        }
+        self
+    }
+
     /// Where the model runs: `auto` (GPU when one exists), `flex` (CPU) or `wgpu`.
     pub fn with_device(mut self, device: DeviceChoice) -> Self {
         self.settings.device = device;
@@ -130,8 +140,11 @@ impl Plugin for WorldModelPlugin {
             let mut images = app.world_mut().get_resource_or_init::<Assets<Image>>();
             WorldModelOutput::new(&mut images, res.x, res.y)
         };
-        app.world_mut().resource_mut::<ModelClock>().frames_per_tick =
-            self.settings.frames_per_tick;
+        {
+            let mut clock = app.world_mut().resource_mut::<ModelClock>();
+            clock.frames_per_tick = self.settings.frames_per_tick;
+            clock.period = self.settings.tick_period;
+        }
         app.insert_resource(self.settings.clone())
             .insert_resource(output)
             .init_resource::<WorldModelRuntime>()

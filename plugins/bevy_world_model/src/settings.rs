@@ -34,7 +34,11 @@ pub struct WorldModelSettings {
     /// shape, learning rate ...). Saved inside every checkpoint.
     pub config: WorldModelConfig,
     /// App updates per model tick: 1 predicts and learns every frame; 2 every other frame.
+    /// Ignored when `tick_period` is set.
     pub frames_per_tick: u32,
+    /// Tick on time instead: one model step per period of virtual time, whatever the frame
+    /// rate, so a model trained at one rate sees the same motion per step in any game.
+    pub tick_period: Option<std::time::Duration>,
     /// Where the model runs: `Auto` takes a hardware GPU through wgpu when there is one.
     pub device: DeviceChoice,
     /// Where [`SaveCheckpoint`](crate::SaveCheckpoint) without a path writes its timestamped file.
@@ -62,6 +66,7 @@ impl Default for WorldModelSettings {
         Self {
             config: WorldModelConfig::default(),
             frames_per_tick: 1,
+            tick_period: None,
             device: DeviceChoice::Auto,
             checkpoint_dir: PathBuf::from("checkpoints"),
             start_checkpoint: None,

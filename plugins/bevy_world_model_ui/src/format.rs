@@ -39,9 +39,42 @@ pub fn metric_lines(model: &FrameMetrics, baseline: &FrameMetrics) -> Vec<(&'sta
     ]
 }
 
+/// Where the running weights came from and how long they have learned online since:
+/// `weights of step 4120 · online 1m 05s, +120 steps`.
+pub fn online_summary(start_step: u64, weights_step: u64, online: std::time::Duration) -> String {
+    let secs = online.as_secs();
+    let time = match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m {:02}s", secs / 60, secs % 60),
+        _ => format!("{}h {:02}m", secs / 3600, secs % 3600 / 60),
+    };
+    format!(
+        "weights of step {weights_step} · online {time}, +{} steps",
+        weights_step.saturating_sub(start_step)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn online_time_and_steps_count_from_the_start_weights() {
+        assert_eq!(
+            online_summary(4000, 4120, Duration::from_secs(65)),
+            "weights of step 4120 · online 1m 05s, +120 steps"
+        );
+        assert_eq!(
+            online_summary(0, 7, Duration::from_millis(9_900)),
+            "weights of step 7 · online 9s, +7 steps"
+        );
+        // A snapshot older than a just-loaded checkpoint never shows a negative count.
+        assert_eq!(
+            online_summary(500, 10, Duration::from_secs(7_380)),
+            "weights of step 10 · online 2h 03m, +0 steps"
+        );
+    }
 
     #[test]
     fn the_sign_says_who_wins_whichever_way_the_metric_points() {

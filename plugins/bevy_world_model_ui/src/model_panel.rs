@@ -3,7 +3,7 @@
 use bevy_egui::egui;
 use bevy_world_model::{DreamMode, WorldModelOutput, WorldModelSettings};
 
-use crate::format::metric_lines;
+use crate::format::{metric_lines, online_summary};
 use crate::history::{History, trend};
 
 /// Draws the model's scores and trainer state.
@@ -19,7 +19,11 @@ pub fn model_stats(
         ui.separator();
         ui.label(format!("device: {}", output.device));
         ui.separator();
-        ui.label(format!("weights of step {}", output.weights_step));
+        ui.label(online_summary(
+            output.start_step,
+            output.weights_step,
+            output.online_since.elapsed(),
+        ));
         ui.separator();
         ui.label(format!("inference {:.1} ms", output.infer_ms));
         ui.separator();

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use world_model::{
-    Dataset, DeviceChoice, Learner, Predictor, StepOutcome, WorldModelConfig, checkpoint, eval,
+    Dataset, DeviceChoice, Learner, Predictor, Sampling, StepOutcome, WorldModelConfig, checkpoint, eval,
 };
 
 /// Train a world model from datasets recorded by the game (`.wmds`).
@@ -101,6 +101,12 @@ fn run(args: Args) -> Result<(), String> {
     cfg.height = header.height;
     cfg.action_dim = header.action_dim;
     cfg.replay_capacity = cfg.replay_capacity.max(train.len());
+    // Offline data has no "recent" part (the newest frames are just the last file given):
+    // every window is equally likely, whatever the config says for live learning.
+    if cfg.sampling != Sampling::Uniform {
+        eprintln!("sampling: uniform over all training frames (offline data has no recency)");
+        cfg.sampling = Sampling::Uniform;
+    }
     cfg.validate().map_err(|e| e.to_string())?;
 
     let resolved = args.device.resolve()?;
