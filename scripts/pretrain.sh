@@ -5,6 +5,7 @@
 #   2. trains offline with world-model-train (the game's config: `mini-dreamer model-config`),
 #   3. evaluates on a held-out seed of every level (`mini-dreamer eval`, open loop 1-8 too),
 #   4. installs the checkpoint with its config and the evaluation report beside it.
+# The full checkpoint (with Adam's state, to resume) stays in WORK; the shipped one is compact.
 # Settings (environment): LEVELS, TRAIN_SEEDS, HELDOUT_SEED, FRAMES (per level and seed),
 # STEPS, EVAL_TICKS, TICK_HZ, WORK (scratch folder; recordings there are reused on a rerun).
 # On 2 CPU cores the defaults take about 40 minutes (README, "The pretrained model").
@@ -14,7 +15,7 @@ LEVELS="${LEVELS:-$(cd assets/levels && ls -1 *.ron | sed 's/\.ron$//' | tr '\n'
 TRAIN_SEEDS="${TRAIN_SEEDS:-1 2 3}"
 HELDOUT_SEED="${HELDOUT_SEED:-1001}"
 FRAMES="${FRAMES:-1000}"
-STEPS="${STEPS:-4000}"
+STEPS="${STEPS:-7000}"
 EVAL_TICKS="${EVAL_TICKS:-300}"
 TICK_HZ="${TICK_HZ:-10}"
 WORK="${WORK:-data/pretrain}"
@@ -54,7 +55,8 @@ done
 
 echo "== 2/4 training: $STEPS steps"
 "$WORK/bin/world-model-train" "${data[@]}" --config "$WORK/config.json" --steps "$STEPS" \
-  --holdout 0.05 --out "$WORK/pretrained.wmck" --report "$WORK/train.json"
+  --holdout 0.05 --out "$WORK/pretrained-full.wmck" --compact "$WORK/pretrained.wmck" \
+  --report "$WORK/train.json"
 
 echo "== 3/4 held-out evaluation: seed $HELDOUT_SEED of every level, $EVAL_TICKS ticks"
 for level in $LEVELS; do

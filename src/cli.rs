@@ -332,7 +332,10 @@ mod tests {
         assert!(Cli::try_parse_from(["mini-dreamer", "--fresh", "--ckpt", "m"]).is_err());
         std::fs::remove_file(&shipped).unwrap();
         let mut cli = Cli::try_parse_from(["mini-dreamer"]).unwrap();
-        assert!(!cli.default_to_shipped_checkpoint(&shipped), "missing file: fresh");
+        assert!(
+            !cli.default_to_shipped_checkpoint(&shipped),
+            "missing file: fresh"
+        );
     }
 
     #[test]

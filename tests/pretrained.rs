@@ -16,7 +16,11 @@ const REGENERATE: &str =
 #[test]
 fn the_shipped_checkpoint_loads_with_the_current_code_and_config() {
     let path = shipped_checkpoint();
-    assert!(path.is_file(), "{} is missing; {REGENERATE}", path.display());
+    assert!(
+        path.is_file(),
+        "{} is missing; {REGENERATE}",
+        path.display()
+    );
     let meta = checkpoint::read_meta(&path).unwrap_or_else(|e| panic!("{e}; {REGENERATE}"));
     let game = game_model_config();
     let differ = meta.config.shape_mismatches(&game);
@@ -49,7 +53,9 @@ fn the_shipped_checkpoint_beats_copying_on_a_held_out_seed() {
     let tmp = std::env::temp_dir().join(format!("mini-dreamer-shipped-{}", std::process::id()));
     // Seed 1001 is held out of the pretraining data (scripts/pretrain.sh trains on 1-3).
     let out = game()
-        .args(["eval", "--level", "maze", "--seed", "1001", "--ticks", "150"])
+        .args([
+            "eval", "--level", "maze", "--seed", "1001", "--ticks", "150",
+        ])
         .arg("--ckpt")
         .arg(shipped_checkpoint())
         .arg("--report")

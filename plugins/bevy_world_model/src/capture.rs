@@ -311,14 +311,24 @@ mod tests {
         let period = Some(ms(100));
         // One second at 60 fps and at 20 fps: ten ticks either way.
         for frame_ms in [16_667_u64, 50_000] {
-            let mut clock = ModelClock { period, ..default() };
+            let mut clock = ModelClock {
+                period,
+                ..default()
+            };
             for _ in 0..(1_000_000 / frame_ms) {
                 clock.advance(Duration::from_micros(frame_ms));
             }
-            assert!((9..=10).contains(&clock.tick), "{frame_ms} us: {}", clock.tick);
+            assert!(
+                (9..=10).contains(&clock.tick),
+                "{frame_ms} us: {}",
+                clock.tick
+            );
         }
         // A frame of exactly the period ticks every frame (headless research runs).
-        let mut clock = ModelClock { period, ..default() };
+        let mut clock = ModelClock {
+            period,
+            ..default()
+        };
         clock.advance(Duration::ZERO);
         for _ in 0..5 {
             clock.advance(ms(100));

@@ -105,17 +105,17 @@ impl Plugin for CapturePlugin {
             First,
             WorldModelSystems::Tick.after(bevy::time::TimeSystems),
         )
-            .configure_sets(PreUpdate, WorldModelSystems::Capture)
-            .add_systems(
-                First,
-                capture::advance_clock.in_set(WorldModelSystems::Tick),
-            )
-            .add_systems(
-                PreUpdate,
-                (capture::emit_frames, capture::attach_capture)
-                    .chain()
-                    .in_set(WorldModelSystems::Capture),
-            );
+        .configure_sets(PreUpdate, WorldModelSystems::Capture)
+        .add_systems(
+            First,
+            capture::advance_clock.in_set(WorldModelSystems::Tick),
+        )
+        .add_systems(
+            PreUpdate,
+            (capture::emit_frames, capture::attach_capture)
+                .chain()
+                .in_set(WorldModelSystems::Capture),
+        );
         // Render world
         capture::build_render_side(app, ticks);
     }

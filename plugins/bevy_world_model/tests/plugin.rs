@@ -427,3 +427,24 @@ fn the_dream_runs_on_live_actions_and_resets_from_a_real_frame() {
         .unwrap();
     assert!(!last.dreamed, "observing again");
 }
+
+#[test]
+fn with_a_tick_rate_the_model_ticks_on_time_not_per_frame() {
+    let (mut app, _camera) = app(WorldModelPlugin::default()
+        .with_config(tiny_config())
+        .with_tick_hz(10.0));
+    // Two seconds at 60 fps.
+    app.insert_resource(bevy::time::TimeUpdateStrategy::ManualDuration(
+        Duration::from_secs_f64(1.0 / 60.0),
+    ));
+    for _ in 0..120 {
+        app.update();
+    }
+    let clock = *app.world().resource::<ModelClock>();
+    assert_eq!(clock.frames, 120);
+    assert!(
+        (19..=20).contains(&clock.tick),
+        "{} ticks in 2 s",
+        clock.tick
+    );
+}

@@ -9,11 +9,11 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use burn::module::Module;
+use burn::module::{Module, ModuleMapper, Param};
 use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 use burn::store::ModuleRecord;
-use burn::tensor::Bytes;
+use burn::tensor::{Bytes, FloatDType};
 use serde::{Deserialize, Serialize};
 
 use crate::config::WorldModelConfig;
@@ -113,15 +113,46 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
+/// Casts every float parameter of a module to one dtype.
+struct CastFloats(FloatDType);
+
+impl ModuleMapper for CastFloats {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let dtype = self.0;
+        param.map(|t| {
+            if t.dtype() == dtype.into() {
+                t
+            } else {
+                t.cast(dtype)
+            }
+        })
+    }
+}
+
 /// Serialises a checkpoint to bytes (see the module docs for the layout).
 pub fn to_bytes(
     meta: &CheckpointMeta,
     model: &WorldModel,
     optimizer: Option<&ModuleOptimizer>,
 ) -> Result<Vec<u8>, String> {
+    assemble(meta, model.valid(), optimizer)
+}
+
+/// A checkpoint to ship with a game: weights in half precision and no optimizer state, a
+/// sixth of a full checkpoint's size. Loads like any other (weights come back as f32);
+/// training resumed from it starts Adam afresh, with a new learning-rate warm-up.
+pub fn to_bytes_compact(meta: &CheckpointMeta, model: &WorldModel) -> Result<Vec<u8>, String> {
+    let half = model.valid().map(&mut CastFloats(FloatDType::F16));
+    assemble(meta, half, None)
+}
+
+fn assemble(
+    meta: &CheckpointMeta,
+    model: WorldModel,
+    optimizer: Option<&ModuleOptimizer>,
+) -> Result<Vec<u8>, String> {
     let header = serde_json::to_vec_pretty(meta).map_err(|e| e.to_string())?;
     let weights = model
-        .valid()
         .into_record()
         .into_bytes()
         .map_err(|e| e.to_string())?;
@@ -169,7 +200,20 @@ pub fn save(
     model: &WorldModel,
     optimizer: Option<&ModuleOptimizer>,
 ) -> Result<(), CheckpointError> {
-    let bytes = to_bytes(meta, model, optimizer).map_err(|reason| CheckpointError::Weights {
+    write_bytes(path, to_bytes(meta, model, optimizer))
+}
+
+/// Saves a compact checkpoint ([`to_bytes_compact`]) atomically.
+pub fn save_compact(
+    path: &Path,
+    meta: &CheckpointMeta,
+    model: &WorldModel,
+) -> Result<(), CheckpointError> {
+    write_bytes(path, to_bytes_compact(meta, model))
+}
+
+fn write_bytes(path: &Path, bytes: Result<Vec<u8>, String>) -> Result<(), CheckpointError> {
+    let bytes = bytes.map_err(|reason| CheckpointError::Weights {
         path: path.into(),
         reason,
     })?;
@@ -287,9 +331,11 @@ pub fn load(
     };
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(sections.weights.to_vec()))
         .map_err(|e| weights_err(e.to_string()))?;
+    // Weights keep the dtype they were stored in: compact checkpoints come back to f32 here.
     let model = WorldModel::new(&meta.config, device)
         .try_load_record(record)
-        .map_err(|e| weights_err(e.to_string()))?;
+        .map_err(|e| weights_err(e.to_string()))?
+        .map(&mut CastFloats(FloatDType::F32));
     Ok(Checkpoint {
         meta,
         model,

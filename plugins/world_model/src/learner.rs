@@ -54,6 +54,9 @@ pub struct Learner {
     replay: ReplayBuffer,
     rng: StdRng,
     steps: u64,
+    /// Step at which the optimizer state started (the learning-rate warm-up counts from it):
+    /// 0, or the step of a checkpoint resumed without optimizer state.
+    warmup_from: u64,
     frames_seen: u64,
     non_finite: u64,
 }
@@ -87,21 +90,27 @@ impl Learner {
         let ad = device.clone().autodiff();
         ad.seed(cfg.seed.wrapping_add(ckpt.meta.steps));
         let model = ckpt.model.to_device(&ad).train();
-        let optim = match ckpt.optimizer {
-            Some(bytes) => Some(
-                checkpoint::restore_optimizer(Self::fresh_optim(&cfg), bytes)
-                    .map_err(|e| ConfigError(format!("optimizer state: {e}")))?,
+        let (optim, warmup_from) = match ckpt.optimizer {
+            Some(bytes) => (
+                Some(
+                    checkpoint::restore_optimizer(Self::fresh_optim(&cfg), bytes)
+                        .map_err(|e| ConfigError(format!("optimizer state: {e}")))?,
+                ),
+                0,
             ),
-            None => None,
+            // Fresh Adam moments make the first updates large: warm up again.
+            None => (None, ckpt.meta.steps),
         };
-        Ok(Self::assemble(
+        let mut learner = Self::assemble(
             cfg,
             ad,
             model,
             optim,
             ckpt.meta.steps,
             ckpt.meta.frames_seen,
-        ))
+        );
+        learner.warmup_from = warmup_from;
+        Ok(learner)
     }
 
     fn fresh_optim(cfg: &WorldModelConfig) -> ModuleOptimizer {
@@ -127,6 +136,7 @@ impl Learner {
             optim,
             replay,
             steps,
+            warmup_from: 0,
             frames_seen,
             non_finite: 0,
         }
@@ -204,7 +214,7 @@ impl Learner {
         let mut grads = GradientsParams::from_grads(out.total.backward(), &self.model);
         let grad_norm = global_grad_norm(&self.model, &grads);
         let loss = LossParts::read(&out);
-        let lr = cfg.lr_at(self.steps);
+        let lr = cfg.lr_at(self.steps - self.warmup_from);
         let mut report = StepReport {
             step: self.steps,
             loss,
@@ -239,6 +249,12 @@ impl Learner {
             frames_seen: self.frames_seen,
             crate_version: env!("CARGO_PKG_VERSION").into(),
         }
+    }
+
+    /// Writes a compact checkpoint (half-precision weights, no optimizer state) to `path`:
+    /// what a game ships (see [`checkpoint::to_bytes_compact`]).
+    pub fn save_compact(&self, path: &Path) -> Result<(), CheckpointError> {
+        checkpoint::save_compact(path, &self.meta(), &self.model)
     }
 
     /// Writes weights, optimizer state, config and counters atomically to `path`.

@@ -56,6 +56,54 @@ fn save_load_gives_bit_exact_predictions_and_resumes_counters() {
     std::fs::remove_file(&path).unwrap();
 }
 
+/// The shipping format: f16 weights and no optimizer state, a sixth of the size; it loads as
+/// f32, predicts like the full checkpoint up to f16 rounding, and training resumed from it
+/// warms the learning rate up again (its Adam moments start from zero).
+#[test]
+fn compact_checkpoints_are_small_load_as_f32_and_resume_with_a_warm_up() {
+    let (cfg, mut learner) = trained();
+    for s in synthetic::record(16, 2, 20, 3) {
+        learner.push(&s).unwrap();
+    }
+    for _ in 0..cfg.warmup_steps + 2 {
+        learner.train_step();
+    }
+    let (full, compact) = (
+        common::temp_path("full.wmck"),
+        common::temp_path("compact.wmck"),
+    );
+    learner.save(&full).unwrap();
+    learner.save_compact(&compact).unwrap();
+    let size = |p: &std::path::Path| std::fs::metadata(p).unwrap().len() as f64;
+    let ratio = size(&compact) / size(&full);
+    assert!(
+        (0.1..0.25).contains(&ratio),
+        "compact / full size = {ratio:.3}"
+    );
+
+    let ckpt = checkpoint::load(&compact, Some(&cfg), &Device::flex()).unwrap();
+    assert!(ckpt.optimizer.is_none());
+    assert_eq!(ckpt.meta.steps, learner.steps());
+    let mut exact = Predictor::new(learner.inference_model(), cfg.clone(), Device::flex());
+    let mut half = Predictor::new(ckpt.model.clone(), cfg.clone(), Device::flex());
+    let (a, b) = (predictions(&mut exact), predictions(&mut half));
+    let worst = a.iter().zip(&b).map(|(x, y)| x.abs_diff(*y)).max().unwrap();
+    assert!(worst <= 3, "f16 weights change a pixel by {worst} levels");
+
+    let mut resumed = Learner::from_checkpoint(cfg.clone(), ckpt, &Device::flex()).unwrap();
+    for s in synthetic::record(16, 2, 20, 3) {
+        resumed.push(&s).unwrap();
+    }
+    let StepOutcome::Updated(r) = resumed.train_step() else {
+        panic!("a compact checkpoint trains on");
+    };
+    assert_eq!(r.step, learner.steps() + 1);
+    assert!(r.lr < cfg.lr, "warm-up restarts: lr {} of {}", r.lr, cfg.lr);
+    assert_eq!(r.lr, cfg.lr_at(0));
+    std::fs::remove_file(&full).unwrap();
+    std::fs::remove_file(&compact).unwrap();
+}
+
 #[test]
 fn bad_files_get_clear_errors() {
     let (cfg, learner) = trained();
