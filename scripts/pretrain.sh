@@ -6,9 +6,10 @@
 #   3. evaluates on a held-out seed of every level (`mini-dreamer eval`, open loop 1-8 too),
 #   4. installs the checkpoint with its config and the evaluation report beside it.
 # The full checkpoint (with Adam's state, to resume) stays in WORK; the shipped one is compact.
-# Settings (environment): LEVELS, TRAIN_SEEDS, HELDOUT_SEED, FRAMES (per level and seed),
+# Settings (environment): STAGES (default "record train eval install"; e.g. STAGES="eval install"
+# re-evaluates and installs WORK's checkpoint), LEVELS, TRAIN_SEEDS, HELDOUT_SEED, FRAMES (per level and seed),
 # STEPS, EVAL_TICKS, TICK_HZ, WORK (scratch folder; recordings there are reused on a rerun).
-# On 2 CPU cores the defaults take about 40 minutes (README, "The pretrained model").
+# On 2 CPU cores the defaults take about 70 minutes (README, "The pretrained model").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LEVELS="${LEVELS:-$(cd assets/levels && ls -1 *.ron | sed 's/\.ron$//' | tr '\n' ' ')}"
@@ -19,6 +20,8 @@ STEPS="${STEPS:-7000}"
 EVAL_TICKS="${EVAL_TICKS:-300}"
 TICK_HZ="${TICK_HZ:-10}"
 WORK="${WORK:-data/pretrain}"
+STAGES="${STAGES:-record train eval install}"
+stage() { [[ " $STAGES " == *" $1 "* ]]; }
 OUT=assets/checkpoints
 
 for seed in $TRAIN_SEEDS; do
@@ -35,37 +38,41 @@ cp "$CARGO_TARGET_DIR/debug/mini-dreamer" "$CARGO_TARGET_DIR/debug/world-model-t
 game="$WORK/bin/mini-dreamer"
 "$game" model-config > "$WORK/config.json"
 
-echo "== 1/4 recording: levels [$LEVELS], seeds [$TRAIN_SEEDS], $FRAMES frames each at $TICK_HZ Hz"
+stage record && echo "== 1/4 recording: levels [$LEVELS], seeds [$TRAIN_SEEDS], $FRAMES frames each at $TICK_HZ Hz"
 data=()
 for level in $LEVELS; do
   for seed in $TRAIN_SEEDS; do
     dir="$WORK/data/$level-seed$seed"
-    if ! compgen -G "$dir/*.wmds" > /dev/null; then
+    if stage record && ! compgen -G "$dir/*.wmds" > /dev/null; then
       mkdir -p "$dir"
       echo "   $level seed $seed"
       "$game" --headless --autopilot random --fresh --no-learning --uncapped \
         --level "$level" --seed "$seed" --tick-hz "$TICK_HZ" --frames "$FRAMES" \
         --record "$dir" > "$dir/log.txt" 2>&1 || { tail -20 "$dir/log.txt" >&2; rm -rf "$dir"; exit 1; }
-    else
+    elif stage record; then
       echo "   $level seed $seed (recorded before, reused)"
     fi
     data+=(--data "$(compgen -G "$dir/*.wmds" | head -1)")
   done
 done
 
-echo "== 2/4 training: $STEPS steps"
-"$WORK/bin/world-model-train" "${data[@]}" --config "$WORK/config.json" --steps "$STEPS" \
-  --holdout 0.05 --out "$WORK/pretrained-full.wmck" --compact "$WORK/pretrained.wmck" \
-  --report "$WORK/train.json"
+if stage train; then
+  echo "== 2/4 training: $STEPS steps"
+  "$WORK/bin/world-model-train" "${data[@]}" --config "$WORK/config.json" --steps "$STEPS" \
+    --holdout 0.05 --out "$WORK/pretrained-full.wmck" --compact "$WORK/pretrained.wmck" \
+    --report "$WORK/train.json"
+fi
 
-echo "== 3/4 held-out evaluation: seed $HELDOUT_SEED of every level, $EVAL_TICKS ticks"
+stage eval && echo "== 3/4 held-out evaluation: seed $HELDOUT_SEED of every level, $EVAL_TICKS ticks"
 for level in $LEVELS; do
+  stage eval || break
   "$game" eval --ckpt "$WORK/pretrained.wmck" --level "$level" --seed "$HELDOUT_SEED" \
     --ticks "$EVAL_TICKS" --tick-hz "$TICK_HZ" --report "$WORK/eval/$level" > "$WORK/eval-$level.log" 2>&1 \
     || { tail -20 "$WORK/eval-$level.log" >&2; exit 1; }
   grep -h "held-out" "$WORK/eval-$level.log" | tail -1 | sed "s/^/   $level: /"
 done
 
+stage install || exit 0
 echo "== 4/4 installing into $OUT"
 mkdir -p "$OUT"
 {
