@@ -34,7 +34,10 @@ fn the_shipped_checkpoint_loads_with_the_current_code_and_config() {
     let ckpt = checkpoint::load(&path, Some(&game), &device)
         .unwrap_or_else(|e| panic!("{e}; {REGENERATE}"));
     // Compact: half-precision weights only, so it stays a few MB in the repository.
-    assert!(ckpt.optimizer.is_none(), "the shipped checkpoint is compact");
+    assert!(
+        ckpt.optimizer.is_none(),
+        "the shipped checkpoint is compact"
+    );
     let bytes = std::fs::metadata(&path).unwrap().len();
     assert!(
         bytes < 8_000_000,
