@@ -256,20 +256,20 @@ pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode, research: Option<ResearchPl
                     })
                     .set(asset_plugin(research.is_none()))
                     .disable::<WinitPlugin>(),
-            )
-            .add_plugins(ScheduleRunnerPlugin::run_loop(if cli.uncapped {
+            );
+            // One model tick (WorldModelPlugin::with_tick_hz computes the same period).
+            let tick = Duration::from_secs_f64(1.0 / cli.tick_hz);
+            app.add_plugins(ScheduleRunnerPlugin::run_loop(if cli.uncapped {
                 Duration::ZERO
             } else if simulated {
-                Duration::from_secs_f64(1.0 / cli.tick_hz)
+                tick
             } else {
                 Duration::from_secs_f64(1.0 / 60.0)
             }));
             if simulated {
                 // The same walk on every machine: the world advances a fixed step per frame
                 // however long rendering and inference take.
-                app.insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(
-                    1.0 / cli.tick_hz,
-                )));
+                app.insert_resource(TimeUpdateStrategy::ManualDuration(tick));
             }
         }
     }
