@@ -236,14 +236,19 @@ pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode, research: Option<ResearchPl
                             order: 10,
                             ..default()
                         },
+                        Msaa::Off, // as the dashboard's camera
                     ));
                 });
             } else {
-                app.add_plugins(WorldModelUiPlugin::with_scale(cli.scale).with_help(
-                    "WASD move · mouse drag, arrows or Q/E turn · L learning · P dream · \
+                app.add_plugins(
+                    WorldModelUiPlugin::with_scale(cli.scale)
+                        .with_redraw_every_frame(cli.ui_redraw_every_frame)
+                        .with_help(
+                            "WASD move · mouse drag, arrows or Q/E turn · L learning · P dream · \
                      R reset latent · [ ] dream temperature · H heatmap · N next level · \
                      F5 save · Esc quit",
-                ));
+                        ),
+                );
             }
         }
         Mode::Headless => {

@@ -92,6 +92,10 @@ pub struct Cli {
     /// Windowed without the dashboard (to measure what the dashboard costs).
     #[arg(long)]
     pub no_ui: bool,
+    /// Draw the whole dashboard every frame, not only when it changes (to measure what the
+    /// partial frames save).
+    #[arg(long, conflicts_with = "no_ui")]
+    pub ui_redraw_every_frame: bool,
     /// Headless only: run frames back to back instead of at 60 fps (or at --tick-hz in a
     /// research run); benchmarks, evaluations.
     #[arg(long)]

@@ -13,12 +13,13 @@ pub mod format;
 pub mod history;
 mod minimap;
 mod model_panel;
+pub mod refresh;
 
 use bevy::diagnostic::{DiagnosticsStore, FrameTimeDiagnosticsPlugin};
 use bevy::prelude::*;
 use bevy_egui::{
-    EguiContexts, EguiGlobalSettings, EguiPlugin, EguiPrimaryContextPass, EguiTextureHandle,
-    PrimaryEguiContext, egui,
+    EguiContexts, EguiGlobalSettings, EguiPlugin, EguiPostUpdateSet, EguiPrimaryContextPass,
+    EguiTextureHandle, PrimaryEguiContext, egui,
 };
 use bevy_procgen::{CurrentLevel, MinimapFocus};
 use bevy_world_model::strip::HORIZON;
@@ -29,6 +30,7 @@ use bevy_world_model::{
 };
 
 pub use minimap::draw_minimap;
+pub use refresh::{DashboardRefresh, Redraw};
 
 /// Shows the captured view and a minimap in the primary window.
 #[derive(Clone, Debug)]
@@ -37,6 +39,8 @@ pub struct WorldModelUiPlugin {
     pub scale: f32,
     /// The key help line (games list their own keys).
     pub help: String,
+    /// Draw every panel every frame instead of only when they change (see [`refresh`]).
+    pub redraw_every_frame: bool,
 }
 
 /// The help line of the demo game's keys.
@@ -48,6 +52,7 @@ impl Default for WorldModelUiPlugin {
         Self {
             scale: 4.0,
             help: DEFAULT_HELP.into(),
+            redraw_every_frame: false,
         }
     }
 }
@@ -65,6 +70,14 @@ impl WorldModelUiPlugin {
         self.help = help.into();
         self
     }
+
+    /// Draws every panel every frame (for measuring what the partial frames save, or for a
+    /// game whose dashboard content changes every frame).
+    #[must_use]
+    pub fn with_redraw_every_frame(mut self, on: bool) -> Self {
+        self.redraw_every_frame = on;
+        self
+    }
 }
 
 /// Display settings that can change while the game runs.
@@ -78,7 +91,19 @@ pub struct UiSettings {
     pub show_minimap: bool,
     /// Whether the error heatmap is shown (H). Default: `true`
     pub show_heatmap: bool,
+    /// Draw every panel every frame; otherwise frames between full redraws repaint only the
+    /// images that moved (see [`refresh`]). Default: `false`
+    pub redraw_every_frame: bool,
+    /// Longest time between full redraws, seconds: how often numbers, curves and the
+    /// minimap move. Default: `0.25`
+    pub max_redraw_interval: f64,
+    /// The window's background behind the unfilled panels.
+    pub background: Color,
 }
+
+/// Marks the camera that shows the dashboard in the window.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct UiCamera;
 
 /// The newest notice and when it arrived, shown as a toast for a few seconds.
 #[derive(Resource, Default)]
@@ -123,8 +148,12 @@ impl Plugin for WorldModelUiPlugin {
             scale: self.scale,
             show_minimap: true,
             show_heatmap: true,
+            redraw_every_frame: self.redraw_every_frame,
+            max_redraw_interval: 0.25,
+            background: Color::srgb(0.08, 0.08, 0.1),
         })
         .init_resource::<Toast>()
+        .init_resource::<DashboardRefresh>()
         .init_resource::<DashboardCost>()
         .init_resource::<history::History>()
         .insert_resource(EguiGlobalSettings {
@@ -134,19 +163,28 @@ impl Plugin for WorldModelUiPlugin {
         // Systems
         app.add_systems(Startup, spawn_ui_camera)
             .add_systems(Update, (heatmap_key, keep_toast, history::sample))
+            // After Update, where the model's output moves on; before the egui pass draws.
+            .add_systems(
+                PostUpdate,
+                refresh::decide.before(EguiPostUpdateSet::EndPass),
+            )
             .add_systems(EguiPrimaryContextPass, draw_panels);
     }
 }
 
-fn spawn_ui_camera(mut commands: Commands) {
+fn spawn_ui_camera(mut commands: Commands, settings: Res<UiSettings>) {
     commands.spawn((
         Name::new("UI camera"),
+        UiCamera,
         Camera2d,
         Camera {
             order: 10,
-            clear_color: ClearColorConfig::Custom(Color::srgb(0.08, 0.08, 0.1)),
+            clear_color: ClearColorConfig::Custom(settings.background),
             ..default()
         },
+        // egui anti-aliases its own shapes; 4x MSAA only multiplied the window's fill and
+        // resolve (9 ms a frame on lavapipe).
+        Msaa::Off,
         PrimaryEguiContext,
     ));
 }
@@ -184,7 +222,7 @@ fn dream_strip(
     id: egui::TextureId,
     width: f32,
     height: f32,
-) {
+) -> egui::Rect {
     let scale = 1.25;
     let label = match &output.strip {
         Some(s) => format!(
@@ -194,7 +232,7 @@ fn dream_strip(
         None => "Dream strip: building (one imagined frame per tick)".into(),
     };
     ui.label(label);
-    ui.image(egui::load::SizedTexture::new(
+    let shown = ui.image(egui::load::SizedTexture::new(
         id,
         [width * HORIZON as f32 * scale, height * scale],
     ));
@@ -220,6 +258,7 @@ fn dream_strip(
         }
         ui.end_row();
     });
+    shown.rect
 }
 
 fn heatmap_key(keys: Option<Res<ButtonInput<KeyCode>>>, mut settings: ResMut<UiSettings>) {
@@ -249,6 +288,7 @@ struct ModelView<'w> {
     time: Res<'w, Time>,
     history: Res<'w, history::History>,
     cost: ResMut<'w, DashboardCost>,
+    refresh: ResMut<'w, DashboardRefresh>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -281,6 +321,33 @@ fn draw_panels(
         )
     });
     let ctx = contexts.ctx_mut()?;
+    let redraw = model.refresh.redraw;
+    if redraw != Redraw::Full {
+        // The window still shows the last full redraw: repaint what moved over it.
+        let rects = model.refresh.rects;
+        let painter = ctx.layer_painter(egui::LayerId::background());
+        let uv = egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0));
+        let paint = |id, rect: Option<egui::Rect>| {
+            if let Some(rect) = rect {
+                painter.image(id, rect, uv, egui::Color32::WHITE);
+            }
+        };
+        if let Some((id, _)) = view {
+            paint(id, rects.view);
+        }
+        if redraw == Redraw::Images {
+            if let Some((prediction, heatmap)) = model_images {
+                paint(prediction, rects.prediction);
+                paint(heatmap, rects.heatmap);
+            }
+            if let Some(strip) = strip_image {
+                paint(strip, rects.strip);
+            }
+        }
+        model.cost.record(started.elapsed().as_secs_f64() * 1000.0);
+        return Ok(());
+    }
+    model.refresh.rects = refresh::LiveRects::default();
     let mut root = egui::Ui::new(
         ctx.clone(),
         "mini-dreamer-root".into(),
@@ -304,7 +371,11 @@ fn draw_panels(
                 }
                 ui.label(format!("{fps:.0} fps"));
                 ui.separator();
-                ui.label(format!("dashboard {:.1} ms", model.cost.build_ms));
+                ui.label(format!(
+                    "dashboard {:.1} ms/frame, {:.0}% redrawn",
+                    model.cost.build_ms,
+                    100.0 * model.refresh.full_share()
+                ));
                 ui.separator();
                 ui.label(format!("tick {}", clock.tick));
                 let newest = latest.0.values().map(|f| f.tick).max();
@@ -361,7 +432,8 @@ fn draw_panels(
                                 ui.label(format!("Agent view {}x{}", cam.width, cam.height));
                                 let size = egui::vec2(cam.width as f32, cam.height as f32)
                                     * settings.scale;
-                                ui.image(egui::load::SizedTexture::new(id, size));
+                                let shown = ui.image(egui::load::SizedTexture::new(id, size));
+                                model.refresh.rects.view = Some(shown.rect);
                             }
                             None => {
                                 ui.label("No camera is tagged with WorldModelCamera.");
@@ -384,14 +456,21 @@ fn draw_panels(
                                     if learning { "LEARNING" } else { "PAUSED" },
                                     if dreaming { "DREAM" } else { "OBSERVING" }
                                 ));
-                                ui.image(egui::load::SizedTexture::new(pred_id, size));
+                                let shown = ui.image(egui::load::SizedTexture::new(pred_id, size));
+                                model.refresh.rects.prediction = Some(shown.rect);
                             });
                         }
                     });
                     if let (Some(output), Some(strip_id), Some((_, cam))) =
                         (&model.output, strip_image, view)
                     {
-                        dream_strip(ui, output, strip_id, cam.width as f32, cam.height as f32);
+                        model.refresh.rects.strip = Some(dream_strip(
+                            ui,
+                            output,
+                            strip_id,
+                            cam.width as f32,
+                            cam.height as f32,
+                        ));
                     }
                 });
                 ui.vertical(|ui| {
@@ -399,7 +478,9 @@ fn draw_panels(
                         && let Some((_, heat_id)) = model_images
                     {
                         ui.label("Error |prediction - real|");
-                        ui.image(egui::load::SizedTexture::new(heat_id, [192.0, 192.0]));
+                        let shown =
+                            ui.image(egui::load::SizedTexture::new(heat_id, [192.0, 192.0]));
+                        model.refresh.rects.heatmap = Some(shown.rect);
                         let full = model
                             .settings
                             .as_ref()
