@@ -22,7 +22,7 @@ use burn::prelude::*;
 use burn::tensor::Shape;
 use rayon::prelude::*;
 
-use super::{on_flex, slices};
+use super::{gemm, on_flex, slices};
 
 /// The convolutions as a Burn backend extension (flex, and autodiff over flex). Weights are
 /// `[out, in, kh, kw]` for a convolution and `[in, out, kh, kw]` for a transposed one
@@ -137,7 +137,7 @@ fn tensor(data: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
 }
 
 fn matmul(a: FlexTensor, b: FlexTensor) -> FlexTensor {
-    slices::contiguous(Flex::float_matmul(a, b))
+    gemm::matmul(&a, &b)
 }
 
 /// `a @ b` for a long inner dimension (a weight gradient sums over every position of the

@@ -9,6 +9,7 @@ mod activation;
 mod adam;
 mod conv;
 mod fastmath;
+mod gemm;
 mod slices;
 
 pub use activation::{ActivationKernels, elu, silu, tanh};
