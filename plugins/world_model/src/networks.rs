@@ -6,7 +6,7 @@ use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 
-use crate::kernels::{conv_transpose2d, conv2d, silu, tanh};
+use crate::kernels::{conv_transpose2d, conv2d, linear, silu, tanh};
 
 use crate::config::{Upsample, WorldModelConfig};
 
@@ -204,7 +204,7 @@ impl Decoder {
     pub fn forward(&self, features: Tensor<2>) -> Tensor<4> {
         let [n, _] = features.dims();
         let [c, h, w] = self.base;
-        let mut x = self.input.forward(features).reshape([n, c, h, w]);
+        let mut x = linear(&self.input, features).reshape([n, c, h, w]);
         let last = self.stages.len() - 1;
         for (i, stage) in self.stages.iter().enumerate() {
             x = stage.forward(x);
@@ -237,7 +237,7 @@ impl GruCell {
     /// - `x`: `[n, input]`, `h`: `[n, size]`
     /// - returns the next state `[n, size]`
     pub fn forward(&self, x: Tensor<2>, h: Tensor<2>) -> Tensor<2> {
-        let parts = self.gates.forward(Tensor::cat(vec![x, h.clone()], 1));
+        let parts = linear(&self.gates, Tensor::cat(vec![x, h.clone()], 1));
         let mut chunks = parts.chunk(3, 1).into_iter();
         let (reset, cand, update) = (
             chunks.next().expect("3 chunks"),

@@ -6,7 +6,7 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use burn::tensor::activation::{log_softmax, softmax};
 
-use crate::kernels::silu;
+use crate::kernels::{linear, silu};
 
 use crate::config::WorldModelConfig;
 use crate::networks::{GruCell, hidden_linear};
@@ -107,23 +107,23 @@ impl Rssm {
     /// - `prev.h`: `[n, deter]`, `prev.z`: `[n, stoch * classes]`, `action`: `[n, action_dim]`
     /// - returns `[n, deter]`
     pub fn transition(&self, prev: &Latent, action: Tensor<2>) -> Tensor<2> {
-        let x = silu(
-            self.img_in
-                .forward(Tensor::cat(vec![prev.z.clone(), action], 1)),
-        );
+        let x = silu(linear(
+            &self.img_in,
+            Tensor::cat(vec![prev.z.clone(), action], 1),
+        ));
         self.gru.forward(x, prev.h.clone())
     }
 
     /// Log-probabilities of the prior `p(z | h)`, unimix applied, `[n, stoch, classes]`.
     pub fn prior_logp(&self, h: Tensor<2>) -> Tensor<3> {
-        let logits = self.prior_out.forward(silu(self.prior_hidden.forward(h)));
+        let logits = linear(&self.prior_out, silu(linear(&self.prior_hidden, h)));
         self.mixed_logp(logits)
     }
 
     /// Log-probabilities of the posterior `q(z | h, embed)`, unimix applied, `[n, stoch, classes]`.
     pub fn post_logp(&self, h: Tensor<2>, embed: Tensor<2>) -> Tensor<3> {
         let x = Tensor::cat(vec![h, embed], 1);
-        let logits = self.post_out.forward(silu(self.post_hidden.forward(x)));
+        let logits = linear(&self.post_out, silu(linear(&self.post_hidden, x)));
         self.mixed_logp(logits)
     }
 

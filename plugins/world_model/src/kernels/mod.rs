@@ -10,11 +10,13 @@ mod adam;
 mod conv;
 mod fastmath;
 mod gemm;
+mod linear;
 mod slices;
 
 pub use activation::{ActivationKernels, elu, silu, tanh};
 pub use adam::{AdamKernel, FusedAdam};
 pub use conv::{ConvKernels, conv_transpose2d, conv2d};
+pub use linear::{LinearKernels, linear};
 
 use burn::backend::DispatchDevice;
 use burn::prelude::*;

@@ -155,7 +155,7 @@ pub fn breakdown(device: &Device, ops: Ops, warmup: usize, iters: usize) -> Vec<
         uniform([n, 6144], &ad),
         true,
         wi,
-        |x| m.mu.forward(x.clone()) + m.logvar.forward(x),
+        |x| ops.linear(&m.mu, x.clone()) + ops.linear(&m.logvar, x),
     ));
     rows.push(layer(
         "GRU cell 68->256",
@@ -169,7 +169,7 @@ pub fn breakdown(device: &Device, ops: Ops, warmup: usize, iters: usize) -> Vec<
         uniform([n, 320], &ad),
         true,
         wi,
-        |x| m.dec_in.forward(x),
+        |x| ops.linear(&m.dec_in, x),
     ));
     rows.push(layer(
         "deconv1 128->64 6x8 -> 12x16",
@@ -264,10 +264,10 @@ pub fn breakdown(device: &Device, ops: Ops, warmup: usize, iters: usize) -> Vec<
     }));
     let (f1, z1) = (uniform([1, 6144], &plain), uniform([1, 320], &plain));
     rows.push(one("mu + logvar", &|| {
-        (m1.mu.forward(f1.clone()) + m1.logvar.forward(f1.clone())).reshape([1, 1, 8, 8])
+        (ops.linear(&m1.mu, f1.clone()) + ops.linear(&m1.logvar, f1.clone())).reshape([1, 1, 8, 8])
     }));
     rows.push(one("dec_in", &|| {
-        m1.dec_in.forward(z1.clone()).reshape([1, 128, 6, 8])
+        ops.linear(&m1.dec_in, z1.clone()).reshape([1, 128, 6, 8])
     }));
     rows.push(one("deconv1 + elu", &|| {
         ops.elu(ops.deconv(&m1.dec[0], d1.clone()))

@@ -15,7 +15,8 @@ use world_model::kernels::{self, FusedAdam};
 pub enum Ops {
     /// Burn's `elu`, `tanh`, convolution modules and `AdamConfig` optimizer.
     Burn,
-    /// `world_model::kernels`: fused ELU, tanh and Adam, convolutions with a matmul weight gradient.
+    /// `world_model::kernels`: fused ELU, tanh and Adam, convolutions with a matmul weight
+    /// gradient, linear layers with products straight into fresh buffers.
     Fused,
 }
 
@@ -38,6 +39,13 @@ impl Ops {
         match self {
             Ops::Burn => conv.forward(x),
             Ops::Fused => kernels::conv2d(conv, x),
+        }
+    }
+
+    pub fn linear(self, lin: &Linear, x: Tensor<2>) -> Tensor<2> {
+        match self {
+            Ops::Burn => lin.forward(x),
+            Ops::Fused => kernels::linear(lin, x),
         }
     }
 
@@ -101,8 +109,8 @@ impl Reference {
 
     /// PyTorch `GRUCell` semantics.
     pub fn gru(&self, ops: Ops, x: Tensor<2>, h: Tensor<2>) -> Tensor<2> {
-        let gx = self.gru_x.forward(x).chunk(3, 1);
-        let gh = self.gru_h.forward(h.clone()).chunk(3, 1);
+        let gx = ops.linear(&self.gru_x, x).chunk(3, 1);
+        let gh = ops.linear(&self.gru_h, h.clone()).chunk(3, 1);
         let r = sigmoid(gx[0].clone() + gh[0].clone());
         let z = sigmoid(gx[1].clone() + gh[1].clone());
         let n = ops.tanh(gx[2].clone() + r * gh[2].clone());
@@ -134,14 +142,13 @@ impl Reference {
             x = ops.elu(ops.conv(c, x));
         }
         let x = x.flatten(1, 3);
-        let (mu, logvar) = (self.mu.forward(x.clone()), self.logvar.forward(x));
+        let (mu, logvar) = (ops.linear(&self.mu, x.clone()), ops.linear(&self.logvar, x));
         let eps = mu.random_like(Distribution::Normal(0.0, 1.0));
         let z = mu.clone() + eps * logvar.clone().mul_scalar(0.5).exp();
         let h = self.gru(ops, Tensor::cat(vec![z.clone(), action], 1), h);
         let [n, _] = h.dims();
-        let mut y = self
-            .dec_in
-            .forward(Tensor::cat(vec![h.clone(), z], 1))
+        let mut y = ops
+            .linear(&self.dec_in, Tensor::cat(vec![h.clone(), z], 1))
             .reshape([n, 128, 6, 8]);
         for (i, d) in self.dec.iter().enumerate() {
             y = ops.deconv(d, y);
