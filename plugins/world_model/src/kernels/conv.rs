@@ -22,7 +22,7 @@ use burn::prelude::*;
 use burn::tensor::Shape;
 use rayon::prelude::*;
 
-use super::{gemm, on_flex, slices};
+use super::{gemm, on_flex, register_grads, slices};
 
 /// The convolutions as a Burn backend extension (flex, and autodiff over flex). Weights are
 /// `[out, in, kh, kw]` for a convolution and `[in, out, kh, kw]` for a transposed one
@@ -243,17 +243,6 @@ fn from_rows(rows: FlexTensor, n: usize, hw: [usize; 2], bias: Option<&[f32]>) -
     tensor(img, [n, c, hw[0], hw[1]])
 }
 
-/// Column sums of `[r, c]` rows: a bias gradient.
-fn column_sums(rows: &FlexTensor) -> FlexTensor {
-    let c = rows.layout().shape()[1];
-    let src = rows.as_slice::<f32>().expect("contiguous f32");
-    let mut sums = vec![0.0f32; c];
-    for row in src.chunks(c) {
-        sums.iter_mut().zip(row).for_each(|(s, v)| *s += v);
-    }
-    tensor(sums, [c])
-}
-
 /// A `[a, b, kh, kw]` weight as the `[a, kh*kw*b]` matrix that multiplies channels-last
 /// patches.
 fn weight_matrix(weight: FlexTensor) -> (FlexTensor, [usize; 4]) {
@@ -309,7 +298,7 @@ fn flex_conv2d_backward(
     let (wm, dims) = weight_matrix(weight);
     let g = Geometry::conv([dims[2], dims[3]], stride, padding, input_hw);
     let grad_rows = to_rows(grad); // [n*pos, out]
-    let db = column_sums(&grad_rows);
+    let db = slices::column_sums(&grad_rows);
     let dw = matmul_long(transpose(grad_rows.clone()), patches); // [out, kk*in]
     let dx = if input_grad {
         let dp = matmul(grad_rows, wm); // [n*pos, kk*in]
@@ -351,7 +340,7 @@ fn flex_conv_transpose2d_backward(
     let (wm, dims) = weight_matrix(weight);
     let g = Geometry::transposed([dims[2], dims[3]], stride, padding, input_hw);
     let grad_rows = to_rows(grad); // [n*out_pixels, out]
-    let db = column_sums(&grad_rows);
+    let db = slices::column_sums(&grad_rows);
     let gp = patches(&grad_rows, &g); // [n*h*w, kk*out]
     let dx = if input_grad {
         let dx_rows = matmul(gp.clone(), transpose(wm)); // [n*h*w, in]
@@ -426,11 +415,7 @@ impl<B: Backend + ConvKernels> Backward<B, 3> for ConvBackward {
             self.0,
             x_node.is_some(),
         );
-        for (node, g) in [(x_node, dx), (w_node, dw), (b_node, db)] {
-            if let Some(node) = node {
-                grads.register::<B>(node.id, g);
-            }
-        }
+        register_grads!(grads, B, [(x_node, dx), (w_node, dw), (b_node, db)]);
     }
 }
 

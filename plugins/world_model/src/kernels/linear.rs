@@ -19,7 +19,7 @@ use burn::prelude::*;
 use burn::tensor::Shape;
 use rayon::prelude::*;
 
-use super::{gemm, on_flex, slices};
+use super::{gemm, on_flex, register_grads, slices};
 
 /// The linear layer as a Burn backend extension (flex, and autodiff over flex). `weight` is
 /// `[in, out]` and `bias` `[out]`, Burn's layout.
@@ -74,13 +74,7 @@ impl LinearKernels for Flex {
         } else {
             slices::from_vec(Vec::new(), &Layout::contiguous(Shape::new([0])))
         };
-        let out = grad.layout().shape()[1];
-        let mut db = vec![0.0f32; out];
-        for row in grad.as_slice::<f32>().expect("contiguous f32").chunks(out) {
-            db.iter_mut().zip(row).for_each(|(s, v)| *s += v);
-        }
-        let db = slices::from_vec(db, &Layout::contiguous(Shape::new([out])));
-        (dx, dw, db)
+        (dx, dw, slices::column_sums(&grad))
     }
 }
 
@@ -97,11 +91,7 @@ impl<B: Backend + LinearKernels> Backward<B, 3> for LinearBackward {
         let [x_node, w_node, b_node] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
         let (dx, dw, db) = B::linear_backward(x, weight, grad, x_node.is_some());
-        for (node, g) in [(x_node, dx), (w_node, dw), (b_node, db)] {
-            if let Some(node) = node {
-                grads.register::<B>(node.id, g);
-            }
-        }
+        register_grads!(grads, B, [(x_node, dx), (w_node, dw), (b_node, db)]);
     }
 }
 

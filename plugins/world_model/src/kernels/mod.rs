@@ -11,12 +11,14 @@ mod conv;
 mod fastmath;
 mod gemm;
 mod linear;
+mod shift;
 mod slices;
 
-pub use activation::{ActivationKernels, elu, silu, tanh};
+pub use activation::{ActivationKernels, elu, silu, softmax, tanh};
 pub use adam::{AdamKernel, FusedAdam};
 pub use conv::{ConvKernels, conv_transpose2d, conv2d};
 pub use linear::{LinearKernels, linear};
+pub use shift::{ShiftKernels, shift_mix};
 
 use burn::backend::DispatchDevice;
 use burn::prelude::*;
@@ -30,3 +32,17 @@ fn on_flex<const D: usize>(x: &Tensor<D>) -> bool {
             DispatchDevice::Flex(_)
         )
 }
+
+/// Hands each computed gradient of a backward step to the parent node it belongs to
+/// (parents that need no gradient are `None`, and their entry is dropped). A macro because
+/// Burn does not export the node type.
+macro_rules! register_grads {
+    ($grads:expr, $backend:ty, [$(($node:expr, $grad:expr)),+ $(,)?]) => {
+        $(
+            if let Some(node) = $node {
+                $grads.register::<$backend>(node.id, $grad);
+            }
+        )+
+    };
+}
+use register_grads;

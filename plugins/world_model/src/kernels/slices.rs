@@ -28,6 +28,17 @@ pub(super) fn from_vec(data: Vec<f32>, layout: &Layout) -> FlexTensor {
     )
 }
 
+/// Column sums of `[r, c]` contiguous rows, `[c]`: a bias gradient.
+pub(super) fn column_sums(rows: &FlexTensor) -> FlexTensor {
+    let c = rows.layout().shape()[1];
+    let src = rows.as_slice::<f32>().expect("contiguous f32");
+    let mut sums = vec![0.0f32; c];
+    for row in src.chunks(c) {
+        sums.iter_mut().zip(row).for_each(|(s, v)| *s += v);
+    }
+    from_vec(sums, &Layout::contiguous(burn::tensor::Shape::new([c])))
+}
+
 /// `f` applied to every element: in place when the tensor owns its buffer, else into a new one.
 pub(super) fn map(x: FlexTensor, f: impl Fn(f32) -> f32 + Sync + Send) -> FlexTensor {
     let mut x = contiguous(x);
