@@ -227,12 +227,13 @@ fn parse_minutes(s: &str) -> Result<f64, String> {
     }
 }
 
-/// The game's network and trainer: residual decoding (a fresh model starts at
-/// copy-last-frame) with the MSE loss, the only config measured to beat copying on a
-/// held-out seed (README, research runs). The shipped checkpoint is trained with it.
+/// The game's network and trainer: warp decoding (the last frame moved pixel by pixel, plus
+/// a decoded change; a fresh model starts close to copy-last-frame) with the MSE loss, the
+/// config measured best on a held-out seed (README, research runs).
 pub fn game_model_config() -> WorldModelConfig {
     WorldModelConfig {
         residual: true,
+        warp: true,
         recon_loss: ReconLoss::Mse,
         ..WorldModelConfig::default()
     }
@@ -290,8 +291,8 @@ mod tests {
         let good = write("good.json", r#"{"recon_loss": "l1", "deter": 128}"#);
         let cli = Cli::try_parse_from(["mini-dreamer", "--model-config-file", &good]).unwrap();
         let cfg = cli.model_config_file.expect("config read");
-        // The file's fields over the game's defaults (residual stays on).
-        assert!(cfg.residual && cfg.recon_loss == ReconLoss::L1 && cfg.deter == 128);
+        // The file's fields over the game's defaults (residual and warp stay on).
+        assert!(cfg.residual && cfg.warp && cfg.recon_loss == ReconLoss::L1 && cfg.deter == 128);
         for (file, problem) in [
             (write("typo.json", r#"{"residul": true}"#), "residul"),
             (write("range.json", r#"{"unimix": 2.0}"#), "unimix"),
@@ -357,6 +358,13 @@ mod tests {
         assert!(Cli::try_parse_from(["mini-dreamer", "--minutes", "nan"]).is_err());
         assert!(Cli::try_parse_from(["mini-dreamer", "--autopilot", "sideways"]).is_err());
         assert!(Cli::try_parse_from(["mini-dreamer", "--tick-hz", "0"]).is_err());
+        // Redrawing a dashboard that is not there is a contradiction, not a no-op.
+        assert!(
+            Cli::try_parse_from(["mini-dreamer", "--no-ui", "--ui-redraw-every-frame"]).is_err()
+        );
+        assert!(!ok.ui_redraw_every_frame);
+        let redraw = Cli::try_parse_from(["mini-dreamer", "--ui-redraw-every-frame"]).unwrap();
+        assert!(redraw.ui_redraw_every_frame);
     }
 
     #[test]

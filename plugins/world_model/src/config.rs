@@ -89,6 +89,15 @@ pub struct WorldModelConfig {
     /// fast motion it learned far less in 600 steps (+0.8 dB over copying, against +5.2 dB
     /// for the plain decoder). Default: `false`
     pub residual: bool,
+    /// With `residual`: before the decoded change is added, every pixel of the previous frame
+    /// is moved by its own decoded amount, up to `warp_radius` pixels across and down. The
+    /// camera's motion shifts most of the view from one tick to the next; a moved copy of
+    /// the last frame predicts it in any world, where decoding the change from the latent
+    /// alone works only for the world it was learned in. Default: `false`
+    pub warp: bool,
+    /// Largest move of the warp, in pixels, `[across, down]`: a turn at the demo's 10 Hz
+    /// tick moves the 64-pixel view about 10 pixels. Default: `[12, 6]`
+    pub warp_radius: [usize; 2],
     /// Sequences per batch. Default: `8`
     pub batch: usize,
     /// Frames per training sequence. Default: `8`
@@ -135,6 +144,8 @@ impl Default for WorldModelConfig {
             recon_loss: ReconLoss::L1,
             pred_weight: 1.0,
             residual: false,
+            warp: false,
+            warp_radius: [12, 6],
             batch: 8,
             seq_len: 8,
             lr: 6e-4,
@@ -210,6 +221,15 @@ impl WorldModelConfig {
                 return bad(format!("{name} must be at least 1"));
             }
         }
+        if self.warp && !self.residual {
+            return bad("warp moves the previous frame, so it needs residual: true".into());
+        }
+        if self.warp && (self.warp_radius[0] >= self.width || self.warp_radius[1] >= self.height) {
+            return bad(format!(
+                "warp_radius {:?} must be smaller than the frame ({}x{})",
+                self.warp_radius, self.width, self.height
+            ));
+        }
         if self.seq_len < 2 {
             return bad(format!("seq_len is {}, must be at least 2", self.seq_len));
         }
@@ -258,7 +278,18 @@ impl WorldModelConfig {
             )*};
         }
         cmp!(
-            width, height, action_dim, cnn_depth, deter, stoch, classes, hidden, upsample, residual
+            width,
+            height,
+            action_dim,
+            cnn_depth,
+            deter,
+            stoch,
+            classes,
+            hidden,
+            upsample,
+            residual,
+            warp,
+            warp_radius
         );
         out
     }
@@ -289,6 +320,13 @@ mod tests {
         assert!(cfg.validate().unwrap_err().0.contains("60x64"));
         let err = WorldModelConfig::from_json(r#"{"detre": 3}"#).unwrap_err();
         assert!(err.0.contains("detre"), "{err}");
+        let err = WorldModelConfig::from_json(r#"{"warp": true}"#).unwrap_err();
+        assert!(err.0.contains("residual"), "{err}");
+        let err = WorldModelConfig::from_json(
+            r#"{"warp": true, "residual": true, "warp_radius": [64, 2]}"#,
+        )
+        .unwrap_err();
+        assert!(err.0.contains("warp_radius"), "{err}");
     }
 
     #[test]

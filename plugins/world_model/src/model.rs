@@ -144,10 +144,14 @@ impl WorldModel {
     /// The frame of `next`, the state that follows one whose frame is `prev_frame`: the
     /// decoded change added to `prev_frame` (residual models), or the decoded frame alone.
     pub fn next_frame(&self, prev_frame: Option<&Tensor<4>>, next: &Latent) -> Tensor<4> {
-        let out = self.decoder.forward(next.features());
-        match prev_frame {
-            Some(prev) => prev.clone() + out,
-            None => out,
+        self.decode_after(next.features(), prev_frame.cloned())
+    }
+
+    /// Decodes `features`, after `previous` when the model is residual.
+    fn decode_after(&self, features: Tensor<2>, previous: Option<Tensor<4>>) -> Tensor<4> {
+        match previous {
+            Some(prev) => self.decoder.forward_after(features, prev),
+            None => self.decoder.forward(features),
         }
     }
 
@@ -238,12 +242,10 @@ impl WorldModel {
             );
             shifted * keep.clone() + obs_time_major.clone() * keep.neg().add_scalar(1.0)
         });
-        let mut recon_frames = self
-            .decoder
-            .forward(Tensor::cat(vec![h_all.clone(), Tensor::cat(zs, 0)], 1));
-        if let Some(previous) = &previous {
-            recon_frames = recon_frames + previous.clone();
-        }
+        let recon_frames = self.decode_after(
+            Tensor::cat(vec![h_all.clone(), Tensor::cat(zs, 0)], 1),
+            previous.clone(),
+        );
         let recon = pixel_loss(cfg.recon_loss, recon_frames, obs_time_major.clone());
 
         let pred = if t > 1 && cfg.pred_weight > 0.0 {
@@ -251,14 +253,12 @@ impl WorldModel {
             let n = (t - 1) * b;
             let prior_next = prior.narrow(0, b, n);
             let z = self.rssm.draw(prior_next, Draw::Sample);
-            let mut frames = self
-                .decoder
-                .forward(Tensor::cat(vec![h_all.narrow(0, b, n), z], 1));
-            if let Some(previous) = &previous {
-                // The last real frame before each predicted one (rows that start an episode
-                // hold the frame itself, but their error is masked out below).
-                frames = frames + previous.clone().narrow(0, b, n);
-            }
+            // After the last real frame before each predicted one (rows that start an
+            // episode hold the frame itself, but their error is masked out below).
+            let frames = self.decode_after(
+                Tensor::cat(vec![h_all.narrow(0, b, n), z], 1),
+                previous.map(|p| p.narrow(0, b, n)),
+            );
             let target = obs_time_major.narrow(0, b, n);
             let keep = keep_all
                 .clone()

@@ -6,7 +6,7 @@ use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 
-use crate::kernels::{conv_transpose2d, conv2d, linear, silu, tanh};
+use crate::kernels::{conv_transpose2d, conv2d, linear, shift_mix, silu, softmax, tanh};
 
 use crate::config::{Upsample, WorldModelConfig};
 
@@ -165,6 +165,10 @@ pub struct Decoder {
     input: Linear,
     stages: Vec<UpStage>,
     base: [usize; 3],
+    /// Warp models: per pixel of the last stage's input, the logits of every move across
+    /// and down (see [`WorldModelConfig::warp`]).
+    motion: Option<Motion>,
+    warp_radius: [usize; 2],
 }
 
 impl Decoder {
@@ -191,30 +195,102 @@ impl Decoder {
             });
             c_in = c_out;
         }
+        let motion = cfg.warp.then(|| Motion::new(cfg, device));
         Self {
             input,
             stages,
             base,
+            motion,
+            warp_radius: cfg.warp_radius,
         }
     }
 
+    /// The decoded frame, or for residual models the decoded change.
+    ///
     /// # Shapes
     /// - `features`: `[n, deter + stoch * classes]`
     /// - returns `[n, 3, height, width]`, pixels around `[-0.5, 0.5]` (not clamped)
     pub fn forward(&self, features: Tensor<2>) -> Tensor<4> {
+        let (hidden, last) = self.hidden(features);
+        last.forward(hidden)
+    }
+
+    /// The frame that follows `previous` (residual models): the decoded change added to
+    /// `previous`, moved first by the decoded warp when the model has one.
+    ///
+    /// # Shapes
+    /// - `features`: `[n, deter + stoch * classes]`, `previous`: `[n, 3, height, width]`
+    /// - returns `[n, 3, height, width]`
+    pub fn forward_after(&self, features: Tensor<2>, previous: Tensor<4>) -> Tensor<4> {
+        let (hidden, last) = self.hidden(features);
+        let change = last.forward(hidden.clone());
+        match &self.motion {
+            Some(motion) => self.warp(motion, hidden, previous) + change,
+            None => previous + change,
+        }
+    }
+
+    /// Everything but the last stage: its input `[n, cnn_depth, height/2, width/2]`, and it.
+    fn hidden(&self, features: Tensor<2>) -> (Tensor<4>, &UpStage) {
         let [n, _] = features.dims();
         let [c, h, w] = self.base;
         let mut x = linear(&self.input, features).reshape([n, c, h, w]);
-        let last = self.stages.len() - 1;
-        for (i, stage) in self.stages.iter().enumerate() {
-            x = stage.forward(x);
-            if i != last {
-                x = silu(x);
-            }
+        let (last, inner) = self.stages.split_last().expect("decoder has stages");
+        for stage in inner {
+            x = silu(stage.forward(x));
         }
-        x
+        (x, last)
+    }
+
+    /// `previous` with every pixel moved across, then down, by the softmax mixture of moves
+    /// that `motion` reads from the hidden features at its place (one mixture per 2x2 block).
+    fn warp(&self, motion: &Motion, hidden: Tensor<4>, previous: Tensor<4>) -> Tensor<4> {
+        let [n, c, h, w] = hidden.dims();
+        let [rx, ry] = self.warp_radius;
+        let rows = hidden.permute([0, 2, 3, 1]).reshape([n * h * w, c]);
+        let weights = |layer: &Linear, radius: usize| {
+            softmax(linear(layer, rows.clone())).reshape([n, h, w, 2 * radius + 1])
+        };
+        let across = shift_mix(previous, weights(&motion.across, rx), rx, false);
+        shift_mix(across, weights(&motion.down, ry), ry, true)
     }
 }
+
+/// The warp's move logits per pixel block, from the decoder's last hidden features.
+#[derive(Module, Debug)]
+pub struct Motion {
+    /// Logits of the `2 * rx + 1` moves across.
+    across: Linear,
+    /// Logits of the `2 * ry + 1` moves down.
+    down: Linear,
+}
+
+impl Motion {
+    /// Zero weights, and a bias that favours staying put, so a fresh model starts close to
+    /// the copy-last-frame baseline (57% of each pixel stays put with the default radii, the
+    /// rest is spread over every move) with every move open to gradients.
+    fn new(cfg: &WorldModelConfig, device: &Device) -> Self {
+        let layer = |radius: usize| {
+            let k = 2 * radius + 1;
+            let mut layer = LinearConfig::new(cfg.cnn_depth, k).init(device);
+            let mut bias = vec![0.0f32; k];
+            bias[radius] = STAY_LOGIT;
+            layer.weight = Param::from_tensor(layer.weight.val().zeros_like());
+            layer.bias = Some(Param::from_tensor(Tensor::from_data(
+                TensorData::new(bias, [k]),
+                device,
+            )));
+            layer
+        };
+        Self {
+            across: layer(cfg.warp_radius[0]),
+            down: layer(cfg.warp_radius[1]),
+        }
+    }
+}
+
+/// Initial logit of the zero move (every other move starts at 0).
+const STAY_LOGIT: f32 = 4.0;
 
 /// The GRU variant of Dreamer: one matmul for all gates, update gate biased towards keeping
 /// the state (`sigmoid(u - 1)`), which keeps long rollouts stable.

@@ -2,7 +2,8 @@
 //! second for the default config, single-frame inference latency, and the exact network of
 //! the Python original (for a 1:1 comparison with PyTorch). Medians after warm-up.
 //!
-//! `world-model-bench [--json] [--device auto|flex|wgpu] [--iters N] [--upsample] [--profile]`
+//! `world-model-bench [--json] [--device auto|flex|wgpu] [--iters N] [--upsample] [--decoders]
+//! [--profile]`
 
 use std::time::Instant;
 
@@ -15,7 +16,7 @@ use clap::Parser;
 use reference::{Ops, REF_BATCH, REF_H, REF_W, Reference, uniform};
 use serde_json::json;
 use world_model::{
-    DeviceChoice, Learner, Predictor, StepOutcome, Upsample, WorldModelConfig, synthetic,
+    DeviceChoice, Learner, Predictor, ReconLoss, StepOutcome, Upsample, WorldModelConfig, synthetic,
 };
 
 /// Benchmark training and inference speed.
@@ -37,6 +38,10 @@ struct Args {
     /// Also time a training step with each decoder upsampling kind.
     #[arg(long)]
     upsample: bool,
+    /// Also time a training step with the residual decoder and with the warp decoder (both
+    /// with the MSE loss, as the game trains them).
+    #[arg(long)]
+    decoders: bool,
     /// Time only the reference network (for profiling it with `perf`).
     #[arg(long)]
     reference_only: bool,
@@ -180,6 +185,25 @@ fn main() {
             );
         }
     }
+    let mut decoders = serde_json::Map::new();
+    if args.decoders {
+        let residual = WorldModelConfig {
+            residual: true,
+            recon_loss: ReconLoss::Mse,
+            ..cfg.clone()
+        };
+        let warp = WorldModelConfig {
+            warp: true,
+            ..residual.clone()
+        };
+        for (name, c) in [("residual", residual), ("warp", warp)] {
+            let (t, f, i) = bench_default(&c, &device, &args);
+            decoders.insert(
+                name.to_string(),
+                json!({"train_step_ms": t, "frames_per_s": f, "infer_ms": i}),
+            );
+        }
+    }
     if args.json {
         let mut out = json!({
             "reference": {"ops": format!("{:?}", args.ops), "train_step_ms": ref_train, "infer_ms": ref_infer},
@@ -187,6 +211,9 @@ fn main() {
         });
         if args.upsample {
             out["upsample"] = serde_json::Value::Object(upsample);
+        }
+        if args.decoders {
+            out["decoders"] = serde_json::Value::Object(decoders);
         }
         println!("{out}");
     } else {
@@ -201,6 +228,9 @@ fn main() {
         );
         for (k, v) in upsample {
             println!("upsample {k:<20} {v}");
+        }
+        for (k, v) in decoders {
+            println!("decoder {k:<21} {v}");
         }
     }
 }
