@@ -36,9 +36,10 @@ pub struct Autopilot {
     mode: AutopilotMode,
     rng: SeedRng,
     visits: HashMap<IVec2, u32>,
-    /// Model error (MSE, smoothed) seen in each cell; curious mode steers by it.
+    /// Model error seen in each cell while walking (smoothed), as a multiple of the mean
+    /// error at the time; curious mode steers by it.
     errors: HashMap<IVec2, f32>,
-    /// Mean of all errors seen, the scale against which a cell's error counts as high.
+    /// Running mean of all errors seen, the scale against which an error counts as high.
     mean_error: f32,
     /// The cell where the last decision was taken.
     decided_in: Option<IVec2>,
@@ -76,17 +77,21 @@ impl Autopilot {
     }
 
     /// Notes the model's error (MSE) for a frame seen from `cell`.
+    ///
+    /// Stored relative to the running mean, so a cell seen early, when every prediction was
+    /// poor, does not keep looking hard after the model has learned it.
     pub fn observe_error(&mut self, cell: IVec2, mse: f32) {
         if !mse.is_finite() {
             return;
         }
-        let e = self.errors.entry(cell).or_insert(mse);
-        *e = 0.7 * *e + 0.3 * mse;
         self.mean_error = if self.mean_error == 0.0 {
             mse
         } else {
             0.99 * self.mean_error + 0.01 * mse
         };
+        let relative = mse / self.mean_error.max(1e-6);
+        let e = self.errors.entry(cell).or_insert(relative);
+        *e = 0.7 * *e + 0.3 * relative;
     }
 
     /// How attractive the way into `cell` is (lower is better), before randomness.
@@ -97,8 +102,7 @@ impl Autopilot {
             AutopilotMode::Random => seen + back,
             AutopilotMode::Curious => {
                 let worst = self.errors.values().copied().fold(0.0f32, f32::max);
-                let err = self.errors.get(&cell).copied().unwrap_or(worst);
-                let high = err / self.mean_error.max(1e-6);
+                let high = self.errors.get(&cell).copied().unwrap_or(worst);
                 0.3 * seen + back - 2.0 * high
             }
         }
@@ -137,7 +141,9 @@ fn clear(level: &CurrentLevel, pos: Vec2, dir: Vec2, dist: f32, radius: f32) -> 
     })
 }
 
-/// Curious mode: remembers the model's error for the cell the agent is in.
+/// Curious mode: remembers the model's error for the cell the agent is in, while it walks
+/// (a turn's error belongs to the turn, which happens wherever the walk decides to turn, not
+/// to the place).
 fn note_errors(
     mut scored: MessageReader<PredictionScored>,
     level: Option<Res<CurrentLevel>>,
@@ -152,7 +158,7 @@ fn note_errors(
             continue;
         }
         for (t, mut pilot) in &mut agents {
-            if pilot.mode == AutopilotMode::Curious {
+            if pilot.mode == AutopilotMode::Curious && pilot.turn_left == 0.0 {
                 let cell = level.world_to_cells(t.translation).floor().as_ivec2();
                 pilot.observe_error(cell, score.model.mse as f32);
             }
