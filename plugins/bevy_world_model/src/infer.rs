@@ -151,7 +151,8 @@ pub(crate) fn process_frames(
                     }
                     let cfg = &settings.config;
                     output.latent = Some(rt.code_usage.push(&z, &h, cfg.stoch, cfg.classes));
-                    if rt.strip.is_none() && !dreaming {
+                    let scoring = output.strip.as_ref().is_some_and(|s| s.awaits_reals(tick));
+                    if rt.strip.is_none() && !dreaming && !scoring {
                         rt.strip = Some(StripBuilder::new(tick, state, next_action.clone()));
                     }
                 }

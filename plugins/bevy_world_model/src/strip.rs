@@ -1,6 +1,7 @@
 //! The dream strip: from the current state, the next [`HORIZON`] frames imagined for the
-//! current action held, built one step per tick (so no frame pays for all of them), then
-//! scored per horizon as the real frames of those ticks arrive.
+//! current action held, built one step per frame (so no frame pays for all of them), then
+//! scored per horizon as the real frames of those ticks arrive; the next strip starts once
+//! they have.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -86,6 +87,14 @@ impl DreamStrip {
     pub fn is_scored(&self) -> bool {
         self.psnr.iter().all(Option::is_some)
     }
+
+    /// True while the real frame of some horizon can still arrive, given that the newest
+    /// real frame is of `tick`. A new strip waits for this one: replacing it earlier (a strip
+    /// is built in eight frames, under a tick at game frame rates) left no strip complete,
+    /// so the per-horizon figures never filled.
+    pub fn awaits_reals(&self, tick: u64) -> bool {
+        !self.is_scored() && tick < self.start + self.frames.len() as u64
+    }
 }
 
 /// PSNR per horizon over the last [`HorizonStats::STRIPS`] fully scored strips (pooled: from
@@ -169,6 +178,13 @@ mod tests {
         assert_eq!(s.psnr[7], Some(psnr_from_mse(0.0)));
         assert!(s.psnr[1..7].iter().all(Option::is_none));
         assert!(!s.is_scored());
+        assert!(s.awaits_reals(107), "ticks 102-107 can still arrive");
+        assert!(!s.awaits_reals(108), "its last tick has passed");
+        let mut done = strip(0);
+        for k in 1..=HORIZON as u64 {
+            done.score(k, &Frame::filled(2, 2, [0; 3]));
+        }
+        assert!(done.is_scored() && !done.awaits_reals(3));
     }
 
     #[test]
