@@ -168,7 +168,6 @@ pub struct Decoder {
     /// Warp models: per pixel of the last stage's input, the logits of every move across
     /// and down (see [`WorldModelConfig::warp`]).
     motion: Option<Motion>,
-    warp_radius: [usize; 2],
 }
 
 impl Decoder {
@@ -201,7 +200,6 @@ impl Decoder {
             stages,
             base,
             motion,
-            warp_radius: cfg.warp_radius,
         }
     }
 
@@ -225,7 +223,7 @@ impl Decoder {
         let (hidden, last) = self.hidden(features);
         let change = last.forward(hidden.clone());
         match &self.motion {
-            Some(motion) => self.warp(motion, hidden, previous) + change,
+            Some(motion) => motion.warp(hidden, previous) + change,
             None => previous + change,
         }
     }
@@ -240,19 +238,6 @@ impl Decoder {
             x = silu(stage.forward(x));
         }
         (x, last)
-    }
-
-    /// `previous` with every pixel moved across, then down, by the softmax mixture of moves
-    /// that `motion` reads from the hidden features at its place (one mixture per 2x2 block).
-    fn warp(&self, motion: &Motion, hidden: Tensor<4>, previous: Tensor<4>) -> Tensor<4> {
-        let [n, c, h, w] = hidden.dims();
-        let [rx, ry] = self.warp_radius;
-        let rows = hidden.permute([0, 2, 3, 1]).reshape([n * h * w, c]);
-        let weights = |layer: &Linear, radius: usize| {
-            softmax(linear(layer, rows.clone())).reshape([n, h, w, 2 * radius + 1])
-        };
-        let across = shift_mix(previous, weights(&motion.across, rx), rx, false);
-        shift_mix(across, weights(&motion.down, ry), ry, true)
     }
 }
 
@@ -286,6 +271,20 @@ impl Motion {
             across: layer(cfg.warp_radius[0]),
             down: layer(cfg.warp_radius[1]),
         }
+    }
+
+    /// `previous` with every pixel moved across, then down, by the softmax mixture of moves
+    /// read from the hidden features at its place (one mixture per 2x2 block).
+    fn warp(&self, hidden: Tensor<4>, previous: Tensor<4>) -> Tensor<4> {
+        let [n, c, h, w] = hidden.dims();
+        let rows = hidden.permute([0, 2, 3, 1]).reshape([n * h * w, c]);
+        // A layer of width 2r + 1 scores the moves -r..=r.
+        let mix = |img: Tensor<4>, layer: &Linear, vertical: bool| {
+            let [_, k] = layer.weight.dims();
+            let weights = softmax(linear(layer, rows.clone())).reshape([n, h, w, k]);
+            shift_mix(img, weights, k / 2, vertical)
+        };
+        mix(mix(previous, &self.across, false), &self.down, true)
     }
 }
 

@@ -161,7 +161,10 @@ fn forward_image(d: &Dims, vertical: bool, img: &[f32], wb: &[f32], out: &mut [f
     if vertical {
         let mut by_shift = vec![0.0f32; d.k * d.w];
         for y in 0..d.h {
-            d.weights_by_shift(wb, y, &mut by_shift);
+            if y % d.f == 0 {
+                // Rows of one block share their weights.
+                d.weights_by_shift(wb, y, &mut by_shift);
+            }
             for ch in 0..d.c {
                 let o = &mut out[d.row(ch, y)];
                 for (kk, wk) in by_shift.chunks(d.w).enumerate() {
@@ -227,15 +230,14 @@ fn image_grad_image(d: &Dims, vertical: bool, wb: &[f32], g: &[f32], di: &mut [f
     if vertical {
         let mut by_shift = vec![0.0f32; d.k * d.w];
         for y in 0..d.h {
-            d.weights_by_shift(wb, y, &mut by_shift);
+            if y % d.f == 0 {
+                // Rows of one block share their weights.
+                d.weights_by_shift(wb, y, &mut by_shift);
+            }
             for ch in 0..d.c {
-                let gr = d.row(ch, y);
+                let gr = &g[d.row(ch, y)];
                 for (kk, wk) in by_shift.chunks(d.w).enumerate() {
-                    let src = d.row(ch, d.source_row(y, kk));
-                    // Rows differ unless the border repeats; `src` may equal `gr` only in
-                    // the gradient, which `di` does not alias.
-                    let (gr, di_row) = (&g[gr.clone()], &mut di[src]);
-                    add_product(di_row, gr, wk);
+                    add_product(&mut di[d.row(ch, d.source_row(y, kk))], gr, wk);
                 }
             }
         }
