@@ -12,7 +12,7 @@
 # On 2 CPU cores the defaults take about 70 minutes (README, "The pretrained model").
 set -euo pipefail
 cd "$(dirname "$0")/.."
-LEVELS="${LEVELS:-$(cd assets/levels && ls -1 *.ron | sed 's/\.ron$//' | tr '\n' ' ')}"
+LEVELS="${LEVELS:-$(cd assets/levels && ls -1 *.level.ron | sed 's/\.level\.ron$//' | tr '\n' ' ')}"
 TRAIN_SEEDS="${TRAIN_SEEDS:-1 2 3}"
 HELDOUT_SEED="${HELDOUT_SEED:-1001}"
 FRAMES="${FRAMES:-1000}"

@@ -8,17 +8,22 @@ use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
 use bevy::window::ExitCondition;
 use bevy::winit::WinitPlugin;
-use bevy_procgen::{LevelError, LevelSpec, ProcgenPlugin};
+use bevy_procgen::{LEVEL_EXTENSION, LevelError, LevelSpec, ProcgenPlugin, load_level};
 use bevy_world_model::{WorldModelPlugin, utc_timestamp};
 use bevy_world_model_ui::WorldModelUiPlugin;
 
 use crate::agent::{AgentPlugin, spawn_agent};
 use crate::autopilot::{Autopilot, AutopilotPlugin};
-use crate::cli::{Cli, game_model_config};
+use crate::cli::RunPlan;
 use crate::controls::{ControlsPlugin, ShippedLevels};
-use crate::research::{HeldOutPlan, ResearchPlan, ResearchPlugin, report::RunInfo};
+use crate::research::ResearchPlugin;
 use crate::session::{SessionPlan, SessionPlugin};
 use crate::timings::TimingsPlugin;
+
+/// The dashboard's help line: the keys [`ControlsPlugin`] and the agent wire (the
+/// dashboard reads no keys of its own, so the game lists them).
+pub const KEY_HELP: &str = "WASD move · mouse drag, arrows or Q/E turn · L learning · P dream · \
+     R reset latent · [ ] dream temperature · H heatmap · N next level · F5 save · Esc quit";
 
 /// With or without a window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,42 +68,67 @@ pub fn shipped_checkpoint() -> PathBuf {
 /// [`shipped_checkpoint`] relative to the asset folder.
 pub const SHIPPED_CHECKPOINT: &str = "checkpoints/pretrained.wmck";
 
-/// Names of the shipped levels, sorted (the order N cycles through).
+/// Names of the shipped levels (`NAME.level.ron` files in [`levels_dir`]), sorted (the order
+/// N cycles through).
 pub fn shipped_level_names() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(levels_dir())
         .into_iter()
         .flatten()
         .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "ron"))
-        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .filter_map(|e| {
+            let file = e.file_name().into_string().ok()?;
+            Some(
+                file.strip_suffix(LEVEL_EXTENSION)?
+                    .strip_suffix('.')?
+                    .to_owned(),
+            )
+        })
         .collect();
     names.sort();
     names
 }
 
+/// The file name of the shipped level `name`: `maze` -> `maze.level.ron`.
+fn shipped_level_file(name: &str) -> String {
+    format!("{name}.{LEVEL_EXTENSION}")
+}
+
+/// The shipped level `--level` names, if it names one: `maze`, `maze.level.ron`, or
+/// `maze.ron` (its file's name before level files took the `.level.ron` extension); none
+/// (`None`) is `maze`. An existing file of that name wins: it is what was meant.
+fn shipped_level_name(arg: Option<&str>) -> Option<String> {
+    let name = match arg {
+        None => "maze",
+        Some(arg) if Path::new(arg).exists() => return None,
+        Some(arg) => arg
+            .strip_suffix(LEVEL_EXTENSION)
+            .and_then(|a| a.strip_suffix('.'))
+            .or_else(|| arg.strip_suffix(".ron"))
+            .unwrap_or(arg),
+    };
+    shipped_level_names().into_iter().find(|n| n == name)
+}
+
 /// The asset path of `--level` when it names a shipped level (those hot-reload); a file
 /// elsewhere is read once.
 pub fn shipped_asset_path(arg: Option<&str>) -> Option<String> {
-    let name = arg.unwrap_or("maze");
-    shipped_level_names()
-        .iter()
-        .any(|n| n == name)
-        .then(|| format!("levels/{name}.ron"))
+    shipped_level_name(arg).map(|name| format!("levels/{}", shipped_level_file(&name)))
 }
 
-/// `--level`: a shipped level name, a path to a RON file, or the default level.
+/// `--level`: a shipped level (by name, see [`shipped_asset_path`]), a path to a level
+/// file, or the default level; checked as the asset loader checks it, so a broken file
+/// stops the game before a window opens.
 pub fn resolve_level(arg: Option<&str>) -> Result<LevelSpec, LevelError> {
+    if let Some(name) = shipped_level_name(arg) {
+        return load_level(&levels_dir().join(shipped_level_file(&name)));
+    }
     let Some(arg) = arg else {
-        return LevelSpec::load(&levels_dir().join("maze.ron"));
+        // No maze shipped: the error names the file that is missing.
+        return load_level(&levels_dir().join(shipped_level_file("maze")));
     };
     let as_path = Path::new(arg);
     if as_path.exists() || arg.ends_with(".ron") {
-        return LevelSpec::load(as_path);
-    }
-    let shipped = levels_dir().join(format!("{arg}.ron"));
-    if shipped.exists() {
-        return LevelSpec::load(&shipped);
+        return load_level(as_path);
     }
     Err(LevelError::Io {
         path: arg.into(),
@@ -109,92 +139,26 @@ pub fn resolve_level(arg: Option<&str>) -> Result<LevelSpec, LevelError> {
     })
 }
 
-/// The world model as the CLI asks for it: resolution, device, start checkpoint, learning,
-/// recording.
-pub fn world_model_plugin(cli: &Cli, spec: &LevelSpec) -> WorldModelPlugin {
-    let mut plugin = WorldModelPlugin::default();
-    let config = cli
-        .model_config
-        .clone()
-        .or_else(|| cli.model_config_file.clone())
-        .unwrap_or_else(game_model_config);
-    plugin = plugin.with_config(config);
-    let mut plugin = plugin
-        .with_resolution(cli.resolution, cli.resolution)
-        .with_device(cli.device)
-        .with_checkpoint_dir(&cli.ckpt_dir)
-        .with_learning(!cli.no_learning)
-        .with_tick_hz(cli.tick_hz);
-    if let Some(path) = &cli.ckpt {
+/// The world model as the run plan asks for it: network, resolution, device, start
+/// checkpoint, learning, recording.
+pub fn world_model_plugin(plan: &RunPlan) -> WorldModelPlugin {
+    let (world, model) = (&plan.world, &plan.model);
+    let mut plugin = WorldModelPlugin::default()
+        .with_config(plan.model_config.clone())
+        .with_resolution(world.resolution, world.resolution)
+        .with_device(model.device)
+        .with_checkpoint_dir(&model.ckpt_dir)
+        .with_learning(!model.no_learning)
+        .with_tick_hz(world.tick_hz);
+    if let Some(path) = &model.ckpt {
         plugin = plugin.with_checkpoint(path);
     }
-    if let Some(dir) = &cli.record {
-        let seed = spec.seed.unwrap_or(cli.seed);
-        let name = format!("{}-seed{seed}-{}.wmds", spec.name, utc_timestamp());
+    if let Some(dir) = &plan.research.record {
+        let seed = plan.spec.seed.unwrap_or(world.seed);
+        let name = format!("{}-seed{seed}-{}.wmds", plan.spec.name, utc_timestamp());
         plugin = plugin.with_recording(dir.join(name));
     }
     plugin
-}
-
-/// The research run the CLI asks for (`--minutes`, `--report`, or `eval`), if any. `eval`
-/// evaluates the world it starts on; a training run with a report ends on the held-out seed
-/// (and `--heldout-level`, if given).
-pub fn research_plan(
-    cli: &Cli,
-    spec: &LevelSpec,
-    eval: bool,
-) -> Result<Option<ResearchPlan>, LevelError> {
-    if cli.minutes.is_none() && !eval {
-        return Ok(None);
-    }
-    let autopilot = cli.autopilot.unwrap_or_default();
-    let seed = spec.seed.unwrap_or(cli.seed);
-    let heldout = match (&cli.report, eval) {
-        (None, _) => None,
-        (Some(_), true) => Some(HeldOutPlan {
-            spec: None,
-            level: spec.name.clone(),
-            seed,
-            ticks: cli.heldout_ticks,
-            autopilot,
-            unseen: true,
-        }),
-        (Some(_), false) => {
-            let held_spec = match &cli.heldout_level {
-                Some(level) => resolve_level(Some(level))?,
-                None => spec.clone(),
-            };
-            let held_seed = held_spec.seed.unwrap_or(cli.heldout_seed());
-            let unseen = held_spec != *spec || held_seed != seed;
-            if !unseen {
-                warn!(
-                    "level '{}' fixes its seed, so the held-out evaluation runs on the training                      world; give --heldout-level another level",
-                    spec.name
-                );
-            }
-            Some(HeldOutPlan {
-                level: held_spec.name.clone(),
-                spec: Some(held_spec),
-                seed: held_seed,
-                ticks: cli.heldout_ticks,
-                autopilot,
-                unseen,
-            })
-        }
-    };
-    Ok(Some(ResearchPlan {
-        minutes: if eval { None } else { cli.minutes },
-        report_dir: cli.report.clone(),
-        heldout,
-        run: RunInfo {
-            level: spec.name.clone(),
-            seed,
-            autopilot,
-            minutes: if eval { None } else { cli.minutes },
-            tick_hz: cli.tick_hz,
-        },
-        command: std::env::args().collect::<Vec<_>>().join(" "),
-    }))
 }
 
 /// Assets from [`assets_dir`]; `watch` turns on hot reload of level files (not in research
@@ -207,12 +171,14 @@ fn asset_plugin(watch: bool) -> AssetPlugin {
     }
 }
 
-/// Builds the game; with a research plan, a research run of it.
-pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode, research: Option<ResearchPlan>) -> App {
+/// Builds the game the plan describes; with a research run in it, a research run of it.
+pub fn build(plan: &RunPlan) -> App {
+    let (world, display, mode) = (&plan.world, &plan.display, plan.mode);
+    let research = &plan.research_run;
     let mut app = App::new();
     // Headless with the autopilot (research, eval, recording) is a simulation: one model tick
     // of 1/tick-hz simulated seconds per frame.
-    let simulated = research.is_some() || cli.autopilot.is_some();
+    let simulated = research.is_some() || plan.research.autopilot.is_some();
     match mode {
         Mode::Windowed => {
             app.add_plugins(
@@ -227,7 +193,7 @@ pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode, research: Option<ResearchPl
                     })
                     .set(asset_plugin(true)),
             );
-            if cli.no_ui {
+            if display.no_ui {
                 // The window is still cleared and presented, so the difference is the dashboard.
                 app.add_systems(Startup, |mut commands: Commands| {
                     commands.spawn((
@@ -241,13 +207,9 @@ pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode, research: Option<ResearchPl
                 });
             } else {
                 app.add_plugins(
-                    WorldModelUiPlugin::with_scale(cli.scale)
-                        .with_redraw_every_frame(cli.ui_redraw_every_frame)
-                        .with_help(
-                            "WASD move · mouse drag, arrows or Q/E turn · L learning · P dream · \
-                     R reset latent · [ ] dream temperature · H heatmap · N next level · \
-                     F5 save · Esc quit",
-                        ),
+                    WorldModelUiPlugin::with_scale(display.scale)
+                        .with_redraw_every_frame(display.ui_redraw_every_frame)
+                        .with_help(KEY_HELP),
                 );
             }
         }
@@ -263,8 +225,8 @@ pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode, research: Option<ResearchPl
                     .disable::<WinitPlugin>(),
             );
             // One model tick (WorldModelPlugin::with_tick_hz computes the same period).
-            let tick = Duration::from_secs_f64(1.0 / cli.tick_hz);
-            app.add_plugins(ScheduleRunnerPlugin::run_loop(if cli.uncapped {
+            let tick = Duration::from_secs_f64(1.0 / world.tick_hz);
+            app.add_plugins(ScheduleRunnerPlugin::run_loop(if display.uncapped {
                 Duration::ZERO
             } else if simulated {
                 tick
@@ -278,28 +240,30 @@ pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode, research: Option<ResearchPl
             }
         }
     }
-    if cli.timings {
+    if display.timings {
         app.add_plugins(TimingsPlugin);
     }
-    let resolution = cli.resolution;
-    let (autopilot, seed) = (cli.autopilot, cli.seed);
-    let mut model = world_model_plugin(cli, &spec);
+    let resolution = world.resolution;
+    let (autopilot, seed) = (plan.research.autopilot, world.seed);
+    let mut model = world_model_plugin(plan);
     if research.is_some() && mode == Mode::Headless {
         // Nothing else needs the CPU between the few frames a second: train on every core.
         model = model.with_trainer_threads(
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
         );
     }
-    if let Some(plan) = research {
-        app.add_plugins(ResearchPlugin { plan });
+    if let Some(research) = research {
+        app.add_plugins(ResearchPlugin {
+            plan: research.clone(),
+        });
     }
-    let mut procgen = ProcgenPlugin::new(spec).with_seed(cli.seed);
-    if let Some(path) = shipped_asset_path(cli.level.as_deref()) {
+    let mut procgen = ProcgenPlugin::new(plan.spec.clone()).with_seed(world.seed);
+    if let Some(path) = shipped_asset_path(world.level.as_deref()) {
         procgen = procgen.watching(path);
     }
     app.insert_resource(ShippedLevels {
         names: shipped_level_names(),
-        seed: cli.seed,
+        seed: world.seed,
     });
     app.add_plugins((
         model,
@@ -307,8 +271,8 @@ pub fn build(cli: &Cli, spec: LevelSpec, mode: Mode, research: Option<ResearchPl
         ControlsPlugin,
         AgentPlugin,
         SessionPlugin(SessionPlan {
-            frames: cli.frames,
-            screenshot: cli.screenshot.clone(),
+            frames: display.frames,
+            screenshot: display.screenshot.clone(),
             windowed: mode == Mode::Windowed,
         }),
     ))

@@ -1,21 +1,25 @@
 //! The game's keys for the world model: L learning, P pure dream, R reset latent state,
-//! F5 save a checkpoint, `[` / `]` dream temperature; N the next shipped level. (H, the
-//! heatmap, belongs to the UI.) Level loads and level file errors become notices, so the
-//! dashboard shows them.
+//! F5 save a checkpoint, `[` / `]` dream temperature; N the next shipped level; H the
+//! dashboard's error heatmap (the dashboard reads no keys, so the game sends it
+//! [`ToggleHeatmap`]). Level loads and level file errors become notices, so the dashboard
+//! shows them.
 
 use bevy::prelude::*;
-use bevy_procgen::{CurrentLevel, LevelEvent, LoadLevelFile};
+use bevy_procgen::{CurrentLevel, LEVEL_EXTENSION, LevelEvent, LoadLevelFile};
 use bevy_world_model::{
     ResetLatent, SaveCheckpoint, ToggleDream, ToggleLearning, WorldModelNotice, WorldModelSettings,
 };
+use bevy_world_model_ui::ToggleHeatmap;
 
 /// Maps keys to world-model commands.
 pub struct ControlsPlugin;
 
 impl Plugin for ControlsPlugin {
     fn build(&self, app: &mut App) {
-        app.init_resource::<ShippedLevels>()
-            .add_systems(Update, (model_keys, next_level_key, level_notices));
+        app.init_resource::<ShippedLevels>().add_systems(
+            Update,
+            (model_keys, dashboard_keys, next_level_key, level_notices),
+        );
     }
 }
 
@@ -56,8 +60,21 @@ fn model_keys(
     }
 }
 
-/// Names of the shipped levels (`assets/levels/*.ron`), in the order N cycles through them,
-/// and the game's seed.
+/// H: the dashboard's heatmap. Without the dashboard (headless, `--no-ui`) nobody
+/// registered the message, and the key does nothing.
+fn dashboard_keys(
+    keys: Option<Res<ButtonInput<KeyCode>>>,
+    heatmap: Option<MessageWriter<ToggleHeatmap>>,
+) {
+    if let (Some(keys), Some(mut heatmap)) = (keys, heatmap)
+        && keys.just_pressed(KeyCode::KeyH)
+    {
+        heatmap.write(ToggleHeatmap);
+    }
+}
+
+/// Names of the shipped levels (`assets/levels/NAME.level.ron`), in the order N cycles
+/// through them, and the game's seed.
 #[derive(Resource, Default, Debug, Clone)]
 pub struct ShippedLevels {
     /// Level names, sorted.
@@ -85,7 +102,7 @@ fn next_level_key(
         .position(|n| *n == current)
         .map_or(0, |i| (i + 1) % shipped.names.len());
     files.write(LoadLevelFile {
-        path: format!("levels/{}.ron", shipped.names[next]),
+        path: format!("levels/{}.{LEVEL_EXTENSION}", shipped.names[next]),
         seed: shipped.seed,
     });
 }

@@ -80,19 +80,8 @@ fn count_frames(
     }
     // Headless: the agent's view, from the newest readback.
     match latest.0.values().max_by_key(|f| f.tick) {
-        Some(frame) => {
-            let image = Image::new(
-                bevy::render::render_resource::Extent3d {
-                    width: frame.width,
-                    height: frame.height,
-                    depth_or_array_layers: 1,
-                },
-                bevy::render::render_resource::TextureDimension::D2,
-                frame.rgba.clone(),
-                bevy::render::render_resource::TextureFormat::Rgba8UnormSrgb,
-                bevy::asset::RenderAssetUsages::default(),
-            );
-            exit.write(save_png(image, &path));
+        Some(captured) => {
+            exit.write(saved(&path, captured.frame.save_png(&path)));
         }
         None if state.frames > limit + READBACK_GRACE_FRAMES => {
             error!("no frame was read back from the agent's camera; no screenshot written");
@@ -108,6 +97,11 @@ fn save_png(image: Image, path: &std::path::Path) -> AppExit {
         .try_into_dynamic()
         .map_err(|e| e.to_string())
         .and_then(|img| img.to_rgb8().save(path).map_err(|e| e.to_string()));
+    saved(path, result)
+}
+
+/// Reports a screenshot's save; the exit code says whether it worked.
+fn saved(path: &std::path::Path, result: Result<(), impl std::fmt::Display>) -> AppExit {
     match result {
         Ok(()) => {
             info!("screenshot saved to {}", path.display());

@@ -2,7 +2,7 @@
 //! (the game-loop benchmark: run it with learning on and with `--no-learning`).
 
 use bevy::prelude::*;
-use bevy_world_model::{Learning, WorldModelOutput};
+use bevy_world_model::{Learning, ModelCounters, ModelStatus};
 
 /// Frames ignored at the start (shader compilation, first allocations).
 const WARMUP_FRAMES: usize = 60;
@@ -24,28 +24,28 @@ struct Timings {
     infer_ms: Vec<f64>,
 }
 
-fn record(time: Res<Time>, output: Option<Res<WorldModelOutput>>, mut t: ResMut<Timings>) {
+fn record(time: Res<Time>, counters: Option<Res<ModelCounters>>, mut t: ResMut<Timings>) {
     t.seen += 1;
     if t.seen <= WARMUP_FRAMES {
         return;
     }
     t.frame_ms.push(time.delta_secs_f64() * 1000.0);
-    if let Some(o) = output {
-        t.infer_ms.push(f64::from(o.infer_ms));
+    if let Some(c) = counters {
+        t.infer_ms.push(f64::from(c.infer_ms));
     }
 }
 
 fn report(
     mut exits: MessageReader<AppExit>,
     t: Res<Timings>,
-    output: Option<Res<WorldModelOutput>>,
+    status: Option<Res<ModelStatus>>,
     learning: Option<Res<State<Learning>>>,
 ) {
     if exits.read().next().is_none() {
         return;
     }
     let learning = learning.is_none_or(|l| *l.get() == Learning::On);
-    let steps = output
+    let steps = status
         .as_ref()
         .and_then(|o| o.trainer.as_ref())
         .map_or(0, |s| s.step);

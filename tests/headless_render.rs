@@ -13,7 +13,8 @@ use bevy::winit::WinitPlugin;
 use bevy_procgen::{CurrentLevel, LevelSpec, ProcgenPlugin};
 use bevy_world_model::world_model::{DeviceChoice, WorldModelConfig};
 use bevy_world_model::{
-    CapturePlugin, FrameCaptured, ModelClock, WorldModelOutput, WorldModelPlugin, WorldModelSystems,
+    CapturePlugin, FrameCaptured, ModelClock, ModelCounters, ModelImages, ModelScores, ModelStatus,
+    WorldModelPlugin, WorldModelSystems,
 };
 use mini_dreamer::agent::spawn_agent;
 
@@ -120,25 +121,32 @@ fn frames_are_read_back_tagged_by_tick_and_change_when_turning() {
     };
     let before = by_tick(TURN_AT - 1);
     let after = by_tick(TURN_AT);
-    assert_eq!(before.rgba.len(), 64 * 64 * 4);
+    assert_eq!(
+        (
+            before.frame.width,
+            before.frame.height,
+            before.frame.rgb.len()
+        ),
+        (64, 64, 64 * 64 * 3)
+    );
 
-    let first_px = &before.rgba[..4];
+    let first_px = &before.frame.rgb[..3];
     assert!(
-        before.rgba.chunks_exact(4).any(|p| p != first_px),
+        before.frame.rgb.chunks_exact(3).any(|p| p != first_px),
         "the frame is one flat colour"
     );
-    assert_ne!(before.rgba, after.rgba, "turning changes the view");
+    assert_ne!(before.frame, after.frame, "turning changes the view");
     // Exact pairing: the frame tagged TURN_AT - 1 is the old view, the one tagged TURN_AT
     // the new view (the scene is static, so each view renders identically every frame).
     assert_eq!(
-        before.rgba,
-        by_tick(TURN_AT - 5).rgba,
+        before.frame,
+        by_tick(TURN_AT - 5).frame,
         "tick {} shows the old view",
         TURN_AT - 1
     );
     assert_eq!(
-        after.rgba,
-        by_tick(TURN_AT + 5).rgba,
+        after.frame,
+        by_tick(TURN_AT + 5).frame,
         "tick {TURN_AT} shows the new view"
     );
 }
@@ -150,10 +158,10 @@ fn frames_are_read_back_tagged_by_tick_and_change_when_turning() {
 fn the_model_predicts_from_rendered_frames_and_its_image_follows_the_view() {
     let mut app = headless_app(true);
     let read = |app: &App| {
-        let output = app.world().resource::<WorldModelOutput>();
+        let targets = app.world().resource::<ModelImages>();
         let images = app.world().resource::<Assets<Image>>();
         let image = images
-            .get(&output.prediction)
+            .get(&targets.prediction)
             .expect("prediction image exists");
         image.data.clone().expect("CPU pixels")
     };
@@ -166,22 +174,24 @@ fn the_model_predicts_from_rendered_frames_and_its_image_follows_the_view() {
         app.update();
     }
     let after = read(&app);
-    let output = app.world().resource::<WorldModelOutput>();
+    let scores = app.world().resource::<ModelScores>();
+    let counters = app.world().resource::<ModelCounters>();
+    let status = app.world().resource::<ModelStatus>();
     assert_ne!(before, blank, "a prediction was drawn");
     assert_ne!(
         before, after,
         "the prediction follows the view (and the weights)"
     );
     assert!(
-        output.averages.scored + output.averages.unchanged > 50,
+        scores.averages.scored + scores.averages.unchanged > 50,
         "predictions are scored against real frames: {} + {}",
-        output.averages.scored,
-        output.averages.unchanged
+        scores.averages.scored,
+        scores.averages.unchanged
     );
     assert!(
-        output.sent > 50,
+        counters.sent > 50,
         "transitions reach the trainer: {}",
-        output.sent
+        counters.sent
     );
-    assert!(output.last_error.is_none(), "{:?}", output.last_error);
+    assert!(status.last_error.is_none(), "{:?}", status.last_error);
 }

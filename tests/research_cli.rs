@@ -1,7 +1,8 @@
 //! The headless research mode end to end, through the real binary (lavapipe renders where
 //! there is no GPU): a one-minute learning run writes a report of the documented shape, its
 //! loss falls, its recording is a dataset `world-model-train` can read, and `eval` scores the
-//! checkpoint it saved on another seed. Bad input to `eval` is a clear error.
+//! checkpoint it saved on another seed. Bad input to `eval` (a bad checkpoint, a game flag
+//! before it) is a clear error.
 
 mod binary;
 
@@ -153,4 +154,20 @@ fn eval_of_a_missing_or_corrupt_checkpoint_is_a_clear_error() {
         assert!(!tmp.join("r/report.json").exists());
     }
     let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn a_game_flag_before_eval_is_refused_naming_it() {
+    // `eval` has its own --seed; the one before it would otherwise be silently dropped.
+    let out = game()
+        .args(["--seed", "3", "eval", "--ckpt", "m.wmck", "--report", "r"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "a usage error: {err}");
+    let first = err.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("error:") && first.contains("--seed") && first.contains("eval"),
+        "{err}"
+    );
 }

@@ -1,19 +1,17 @@
 //! What a research run collects each frame: scores per interval and per phase, trainer
-//! losses, and in the held-out phase the real frames, rollouts and prediction samples.
+//! losses, and in the held-out phase the rollouts and prediction samples the plugin scored.
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use bevy::prelude::*;
-use bevy_world_model::world_model::Frame;
 use bevy_world_model::{
-    DreamStrip, FrameCaptured, PredictionScored, ScoreTotals, ScoredFrames, WorldModelOutput,
-    WorldModelSettings,
+    DreamStrip, ModelCounters, ModelScores, ModelStatus, PredictionScored, ScoreTotals,
+    ScoredFrames,
 };
 
 use super::report::SeriesPoint;
 use super::tally::{HorizonTally, LossTally};
-use super::{KEEP_TICKS, ResearchPhase, ResearchPlan, SAMPLES};
+use super::{ResearchPhase, ResearchPlan, SAMPLES};
 
 /// Everything collected so far.
 #[derive(Resource, Default)]
@@ -37,9 +35,9 @@ pub(super) struct ResearchLog {
     pub(super) heldout_frames: u64,
     pub(super) heldout: ScoreTotals,
     pub(super) horizons: HorizonTally,
-    pub(super) reals: BTreeMap<u64, Frame>,
     pub(super) last_strip: Option<u64>,
-    pub(super) last_dream: Option<(DreamStrip, BTreeMap<u64, Frame>)>,
+    /// The newest fully scored held-out strip, for `dream.png`.
+    pub(super) last_dream: Option<DreamStrip>,
     pub(super) samples: Vec<ScoredFrames>,
 }
 
@@ -52,22 +50,22 @@ impl ResearchLog {
 pub(super) fn collect(
     phase: Res<State<ResearchPhase>>,
     plan: Res<ResearchPlan>,
-    output: Res<WorldModelOutput>,
-    settings: Res<WorldModelSettings>,
+    status: Res<ModelStatus>,
+    counters: Res<ModelCounters>,
+    scores: Res<ModelScores>,
     mut log: ResMut<ResearchLog>,
     mut scored: MessageReader<PredictionScored>,
-    mut frames: MessageReader<FrameCaptured>,
 ) {
     let log = &mut *log;
     log.started.get_or_insert_with(Instant::now);
-    let ms = f64::from(output.infer_ms);
+    let ms = f64::from(counters.infer_ms);
     log.interval_infer.0 += ms;
     log.interval_infer.1 += 1;
     log.infer.0 += ms;
     log.infer.1 += 1;
     match phase.get() {
         ResearchPhase::Training => {
-            if let Some(stats) = &output.trainer
+            if let Some(stats) = &status.trainer
                 && stats.step > log.last_step
             {
                 log.last_step = stats.step;
@@ -77,18 +75,9 @@ pub(super) fn collect(
                 log.interval.push(s.model, s.baseline);
                 log.training.push(s.model, s.baseline);
             }
-            frames.clear();
         }
         ResearchPhase::HeldOut => {
             log.heldout_frames += 1;
-            let (w, h) = (settings.config.width, settings.config.height);
-            for f in frames.read() {
-                if f.tick >= log.heldout_from
-                    && let Ok(frame) = Frame::from_rgba(w, h, &f.rgba, w * 4)
-                {
-                    log.reals.insert(f.tick, frame);
-                }
-            }
             let target = plan.heldout.as_ref().map_or(1, |p| p.ticks);
             for s in scored
                 .read()
@@ -99,32 +88,22 @@ pub(super) fn collect(
                 let every = (target / SAMPLES).max(1);
                 if log.heldout.scored.is_multiple_of(every)
                     && (log.samples.len() as u64) < SAMPLES
-                    && let Some(pair) = output.last_frames.as_ref().filter(|p| p.tick == s.tick)
+                    && let Some(pair) = scores.last_frames.as_ref().filter(|p| p.tick == s.tick)
                 {
                     log.samples.push(pair.clone());
                 }
             }
-            if let Some(strip) = &output.strip
+            if let Some(strip) = &scores.strip
                 && strip.start >= log.heldout_from
                 && log.last_strip.is_none_or(|t| t < strip.start)
-                && log.horizons.push(strip, &log.reals)
+                && log.horizons.push(strip)
             {
                 log.last_strip = Some(strip.start);
-                let reals = log
-                    .reals
-                    .range(strip.start..=strip.start + strip.frames.len() as u64)
-                    .map(|(t, f)| (*t, f.clone()))
-                    .collect();
-                log.last_dream = Some((strip.clone(), reals));
-            }
-            if let Some((&newest, _)) = log.reals.last_key_value() {
-                let keep = newest.saturating_sub(KEEP_TICKS);
-                log.reals = log.reals.split_off(&keep);
+                log.last_dream = Some(strip.clone());
             }
         }
         ResearchPhase::Done => {
             scored.clear();
-            frames.clear();
         }
     }
 }

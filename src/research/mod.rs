@@ -18,8 +18,8 @@ use std::path::PathBuf;
 use bevy::prelude::*;
 use bevy_procgen::{LevelSpec, LoadLevel};
 use bevy_world_model::{
-    FinishRecording, Learning, ModelClock, ResetLatent, SaveCheckpoint, ScoreTotals,
-    WorldModelOutput, WorldModelSettings, WorldModelSystems,
+    FinishRecording, Learning, ModelClock, ModelCounters, ModelStatus, ResetLatent, SaveCheckpoint,
+    ScoreTotals, WorldModelSettings, WorldModelSystems,
 };
 
 use crate::autopilot::{Autopilot, AutopilotMode};
@@ -38,8 +38,6 @@ const SETTLE_TICKS: u64 = 30;
 const CHECKPOINT_EVERY_MIN: u64 = 2;
 /// Prediction samples kept for `predictions.png`.
 const SAMPLES: u64 = 6;
-/// Real frames kept for scoring rollouts.
-const KEEP_TICKS: u64 = 64;
 
 /// What a research run does.
 #[derive(Resource, Clone, Debug)]
@@ -123,7 +121,7 @@ fn progress(
     phase: Res<State<ResearchPhase>>,
     plan: Res<ResearchPlan>,
     clock: Res<ModelClock>,
-    output: Res<WorldModelOutput>,
+    status: Res<ModelStatus>,
     mut log: ResMut<ResearchLog>,
 ) {
     let t = log.elapsed();
@@ -131,8 +129,8 @@ fn progress(
         return;
     }
     log.last_line = t;
-    let step = output.trainer.as_ref().map_or(0, |s| s.step);
-    let rate = output.trainer.as_ref().map_or(0.0, |s| s.steps_per_sec);
+    let step = status.trainer.as_ref().map_or(0, |s| s.step);
+    let rate = status.trainer.as_ref().map_or(0.0, |s| s.steps_per_sec);
     let scores = phase_scores(&log.interval);
     let vs = scores.map_or("no changed views scored yet".into(), |s| {
         format!(
@@ -186,7 +184,8 @@ fn advance(
     mut next_learning: ResMut<NextState<Learning>>,
     plan: Res<ResearchPlan>,
     clock: Res<ModelClock>,
-    output: Res<WorldModelOutput>,
+    status: Res<ModelStatus>,
+    counters: Res<ModelCounters>,
     settings: Res<WorldModelSettings>,
     mut log: ResMut<ResearchLog>,
     mut saves: MessageWriter<SaveCheckpoint>,
@@ -215,7 +214,7 @@ fn advance(
                 return;
             }
             log.train_wall_s = t;
-            log.train_steps = output.trainer.as_ref().map_or(0, |s| s.step);
+            log.train_steps = status.trainer.as_ref().map_or(0, |s| s.step);
             let Some(held) = &plan.heldout else {
                 println!("learned for {}; exiting", clock_text(t));
                 exit.write(AppExit::Success);
@@ -266,7 +265,7 @@ fn advance(
                     log.heldout.scored, held.ticks, log.heldout_frames
                 );
             }
-            let result = write_report(&plan, held, &log, &output, &settings, clock.tick);
+            let result = write_report(&plan, held, &log, &status, &counters, &settings, clock.tick);
             match result {
                 Ok(line) => {
                     println!("{line}");

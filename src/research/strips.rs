@@ -1,8 +1,6 @@
 //! The report's PNG strips: what the model predicted next to what the camera saw, and an
 //! open-loop dream next to the real frames of the same ticks, with the error between them.
 
-use std::collections::BTreeMap;
-
 use bevy_world_model::world_model::{Frame, error_heatmap};
 use bevy_world_model::{DreamStrip, ScoredFrames};
 
@@ -23,11 +21,13 @@ pub fn predictions(samples: &[ScoredFrames], full_scale: f64) -> Option<Frame> {
     compose(&rows)
 }
 
-/// Three rows: the real frames of the ticks a rollout imagined, the imagined frames, and the
-/// error between them.
-pub fn dream(strip: &DreamStrip, reals: &BTreeMap<u64, Frame>, full_scale: f64) -> Option<Frame> {
-    let real: Vec<Frame> = (1..=strip.frames.len() as u64)
-        .map(|k| reals.get(&(strip.start + k)).cloned())
+/// Three rows: the real frames of the ticks a rollout imagined (as the plugin scored them),
+/// the imagined frames, and the error between them.
+pub fn dream(strip: &DreamStrip, full_scale: f64) -> Option<Frame> {
+    let real: Vec<Frame> = strip
+        .horizons
+        .iter()
+        .map(|h| h.as_ref().map(|h| h.real.clone()))
         .collect::<Option<_>>()?;
     let heat: Vec<Frame> = strip
         .frames
@@ -71,15 +71,15 @@ mod tests {
 
     #[test]
     fn a_dream_needs_every_real_frame() {
-        let strip = DreamStrip {
-            start: 5,
-            frames: vec![Frame::filled(2, 2, [9; 3]); 2],
-            psnr: vec![None; 2],
-        };
-        let mut reals = BTreeMap::from([(6, Frame::filled(2, 2, [9; 3]))]);
-        assert!(dream(&strip, &reals, 64.0).is_none());
-        reals.insert(7, Frame::filled(2, 2, [9; 3]));
-        let img = dream(&strip, &reals, 64.0).unwrap();
+        let mut strip = DreamStrip::new(
+            5,
+            Frame::filled(2, 2, [0; 3]),
+            vec![Frame::filled(2, 2, [9; 3]); 2],
+        );
+        strip.score(6, &Frame::filled(2, 2, [9; 3]));
+        assert!(dream(&strip, 64.0).is_none());
+        strip.score(7, &Frame::filled(2, 2, [9; 3]));
+        let img = dream(&strip, 64.0).unwrap();
         assert_eq!(img.height, 3 * 2 * SCALE + 2 * GAP);
     }
 }

@@ -1,9 +1,7 @@
 //! Running sums behind the report: loss per interval and open-loop error per horizon.
 
-use std::collections::BTreeMap;
-
+use bevy_world_model::world_model::LossParts;
 use bevy_world_model::world_model::metrics::psnr_from_mse;
-use bevy_world_model::world_model::{Frame, LossParts, compare};
 use bevy_world_model::{DreamStrip, ScoreTotals};
 
 use super::report::{HorizonScore, PhaseScores};
@@ -62,7 +60,8 @@ impl LossTally {
 }
 
 /// Open-loop rollouts pooled per horizon: the model's imagined frame `k` steps ahead and the
-/// rollout's start frame (the baseline, copied `k` steps ahead), each against the real frame.
+/// rollout's start frame (the baseline, copied `k` steps ahead), each against the real frame,
+/// as the plugin scored them ([`DreamStrip::horizons`]).
 #[derive(Clone, Debug, Default)]
 pub struct HorizonTally {
     /// Per horizon: (model MSE sum, baseline MSE sum, rollouts).
@@ -70,32 +69,23 @@ pub struct HorizonTally {
 }
 
 impl HorizonTally {
-    /// Scores a strip against the real frames by tick (`start` and every tick it predicts
-    /// must be there); horizons whose view did not change since `start` are skipped, for model
-    /// and baseline alike. Returns false when frames were missing.
-    pub fn push(&mut self, strip: &DreamStrip, reals: &BTreeMap<u64, Frame>) -> bool {
-        let Some(start) = reals.get(&strip.start) else {
-            return false;
-        };
-        let needed =
-            (1..=strip.frames.len() as u64).all(|k| reals.contains_key(&(strip.start + k)));
-        if !needed {
+    /// Adds a strip once every horizon is scored; horizons whose view did not change since
+    /// `start` are skipped, for model and baseline alike. Returns false (and adds nothing)
+    /// while some horizon's real frame is missing.
+    pub fn push(&mut self, strip: &DreamStrip) -> bool {
+        if !strip.is_scored() {
             return false;
         }
-        if self.sums.len() < strip.frames.len() {
-            self.sums.resize(strip.frames.len(), (0.0, 0.0, 0));
+        if self.sums.len() < strip.horizons.len() {
+            self.sums.resize(strip.horizons.len(), (0.0, 0.0, 0));
         }
-        for (k, imagined) in strip.frames.iter().enumerate() {
-            let real = &reals[&(strip.start + k as u64 + 1)];
-            let (Ok(model), Ok(base)) = (compare(imagined, real), compare(start, real)) else {
-                return false;
-            };
-            if base.mse <= 0.0 {
+        for (k, h) in strip.horizons.iter().flatten().enumerate() {
+            if h.baseline.mse <= 0.0 {
                 continue;
             }
             let s = &mut self.sums[k];
-            s.0 += model.mse;
-            s.1 += base.mse;
+            s.0 += h.model.mse;
+            s.1 += h.baseline.mse;
             s.2 += 1;
         }
         true
@@ -120,22 +110,37 @@ impl HorizonTally {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
+
+    use bevy_world_model::world_model::Frame;
 
     fn grey(v: u8) -> Frame {
         Frame::filled(4, 4, [v; 3])
+    }
+
+    /// A strip imagined from `reals[start]`, scored by the plugin's rule against the real
+    /// frames that are there.
+    fn scored(start: u64, frames: Vec<Frame>, reals: &BTreeMap<u64, Frame>) -> DreamStrip {
+        let mut strip = DreamStrip::new(start, reals[&start].clone(), frames);
+        for k in 1..=strip.frames.len() as u64 {
+            if let Some(real) = reals.get(&(start + k)) {
+                strip.score(start + k, real);
+            }
+        }
+        strip
     }
 
     #[test]
     fn horizons_pool_model_and_baseline_against_the_same_real_frames() {
         // Real frames brighten by 10 per tick; the model imagines them off by 5.
         let reals: BTreeMap<u64, Frame> = (10..=13).map(|t| (t, grey((t * 10) as u8))).collect();
-        let strip = DreamStrip {
-            start: 10,
-            frames: (1..=3).map(|k| grey((100 + k * 10 + 5) as u8)).collect(),
-            psnr: vec![None; 3],
-        };
+        let strip = scored(
+            10,
+            (1..=3).map(|k| grey((100 + k * 10 + 5) as u8)).collect(),
+            &reals,
+        );
         let mut tally = HorizonTally::default();
-        assert!(tally.push(&strip, &reals));
+        assert!(tally.push(&strip));
         let s = tally.scores();
         assert_eq!(s.len(), 3);
         for (i, h) in s.iter().enumerate() {
@@ -145,22 +150,17 @@ mod tests {
             assert!((h.baseline_psnr - psnr_from_mse((10.0 * k).powi(2))).abs() < 1e-9);
         }
         // A strip whose real frames have not all arrived is not counted.
-        let mut late = strip.clone();
-        late.start = 12;
-        assert!(!tally.push(&late, &reals));
+        let late = scored(12, strip.frames.clone(), &reals);
+        assert!(!tally.push(&late));
         assert_eq!(tally.scores()[0].rollouts, 1);
     }
 
     #[test]
     fn unchanged_views_are_skipped_for_both() {
         let reals: BTreeMap<u64, Frame> = (0..=2).map(|t| (t, grey(50))).collect();
-        let strip = DreamStrip {
-            start: 0,
-            frames: vec![grey(60), grey(60)],
-            psnr: vec![None; 2],
-        };
+        let strip = scored(0, vec![grey(60), grey(60)], &reals);
         let mut tally = HorizonTally::default();
-        assert!(tally.push(&strip, &reals));
+        assert!(tally.push(&strip));
         assert!(tally.scores().is_empty());
     }
 

@@ -1,6 +1,6 @@
 //! The end of a research run: report.json, the PNG strips, and the summary line.
 
-use bevy_world_model::{WorldModelOutput, WorldModelSettings};
+use bevy_world_model::{ModelCounters, ModelStatus, WorldModelSettings};
 
 use super::log::ResearchLog;
 use super::report::{self, HeldOutReport, LossTrend, Report, Throughput};
@@ -12,7 +12,8 @@ pub(super) fn write_report(
     plan: &ResearchPlan,
     held: &HeldOutPlan,
     log: &ResearchLog,
-    output: &WorldModelOutput,
+    status: &ModelStatus,
+    counters: &ModelCounters,
     settings: &WorldModelSettings,
     ticks: u64,
 ) -> Result<String, String> {
@@ -23,13 +24,15 @@ pub(super) fn write_report(
     let full_scale = settings.heatmap_full_scale;
     let mut files = Vec::new();
     if let Some(img) = strips::predictions(&log.samples, full_scale) {
-        img.save_png(&dir.join("predictions.png"))?;
+        img.save_png(&dir.join("predictions.png"))
+            .map_err(|e| e.to_string())?;
         files.push("predictions.png".to_string());
     }
-    if let Some((strip, reals)) = &log.last_dream
-        && let Some(img) = strips::dream(strip, reals, full_scale)
+    if let Some(strip) = &log.last_dream
+        && let Some(img) = strips::dream(strip, full_scale)
     {
-        img.save_png(&dir.join("dream.png"))?;
+        img.save_png(&dir.join("dream.png"))
+            .map_err(|e| e.to_string())?;
         files.push("dream.png".to_string());
     }
     for minute in (1..=log.saved_minute).filter(|m| m.is_multiple_of(CHECKPOINT_EVERY_MIN)) {
@@ -51,7 +54,7 @@ pub(super) fn write_report(
         ticks_scored: s.ticks_scored,
         ticks_unchanged: s.ticks_unchanged,
         horizons: log.horizons.scores(),
-        weights_step: output.weights_step,
+        weights_step: status.weights_step,
     });
     let losses: Vec<f32> = log
         .series
@@ -76,17 +79,17 @@ pub(super) fn write_report(
         },
         command: plan.command.clone(),
         run: plan.run.clone(),
-        config: settings.config.clone(),
-        device: output.device.clone(),
-        model_source: output.model_source.clone(),
+        config: status.config().clone(),
+        device: status.device.clone(),
+        model_source: status.model_source.clone(),
         throughput: Throughput {
             wall_s,
             ticks,
             ticks_per_s: ticks as f64 / wall_s.max(1e-9),
             train_steps: log.train_steps,
             train_steps_per_s: log.train_steps as f64 / log.train_wall_s.max(1e-9),
-            frames_sent: output.sent,
-            frames_dropped: output.dropped,
+            frames_sent: counters.sent,
+            frames_dropped: counters.dropped,
             infer_ms_mean: log.infer.0 / log.infer.1.max(1) as f64,
         },
         training: phase_scores(&log.training),

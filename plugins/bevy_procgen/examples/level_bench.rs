@@ -8,15 +8,18 @@ use std::path::Path;
 use std::time::Instant;
 
 use bevy_procgen::spec::MAX_SIDE;
-use bevy_procgen::{Generator, Grid, LevelSpec, NoiseSpec, Props, mesh};
+use bevy_procgen::{
+    Generator, Grid, LEVEL_EXTENSION, LevelSpec, NoiseSpec, Props, load_level, mesh,
+};
 
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/levels");
+    let suffix = format!(".{LEVEL_EXTENSION}");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("assets/levels")
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "ron"))
+        .filter(|p| p.to_string_lossy().ends_with(&suffix))
         .collect();
     files.sort();
     println!(
@@ -25,7 +28,7 @@ fn main() {
     );
     let mut specs: Vec<LevelSpec> = files
         .iter()
-        .map(|p| LevelSpec::load(p).unwrap_or_else(|e| panic!("{e}")))
+        .map(|p| load_level(p).unwrap_or_else(|e| panic!("{e}")))
         .collect();
     // The largest level the format allows, with each generator and every kind of prop.
     for (name, generator) in [

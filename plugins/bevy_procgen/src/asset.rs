@@ -1,18 +1,25 @@
-//! Level files through Bevy's asset system: [`LevelLoader`] turns `.ron` files into
+//! Level files through Bevy's asset system: [`LevelLoader`] turns `.level.ron` files into
 //! [`LevelAsset`]s, so they hot-reload with the `file_watcher` feature.
 
 use bevy::asset::io::Reader;
 use bevy::asset::{Asset, AssetLoader, LoadContext};
 use bevy::reflect::TypePath;
 
-use crate::spec::{LevelError, LevelSpec};
+use crate::generate::parse_level;
+use crate::spec::{LEVEL_EXTENSION, LevelError, LevelSpec};
 
-/// A parsed and validated level file.
+/// A parsed level file, checked as [`parse_level`] checks it: it can be laid out.
 #[derive(Asset, TypePath, Clone, Debug)]
 pub struct LevelAsset(pub LevelSpec);
 
-/// Loads `.ron` level files; a bad file fails the load with a [`LevelError`] naming the
-/// file, the line and the problem.
+/// Loads level files (`.level.ron`, [`LEVEL_EXTENSION`]); a bad file fails the load with a
+/// [`LevelError`] naming the file, the line and the problem, which the plugin reports as
+/// [`LevelEvent::Failed`](crate::LevelEvent::Failed).
+///
+/// It claims only the double extension, not every `.ron`, so a game's other RON assets keep
+/// their own loaders. A file with another extension still loads as a level when asked for
+/// by type (`asset_server.load::<LevelAsset>("old.ron")`), since no other loader makes a
+/// [`LevelAsset`].
 #[derive(Default, TypePath)]
 pub struct LevelLoader;
 
@@ -40,10 +47,10 @@ impl AssetLoader for LevelLoader {
             path: path.clone(),
             reason: format!("not UTF-8 text: {e}"),
         })?;
-        LevelSpec::from_ron(&text, &path).map(LevelAsset)
+        parse_level(&text, &path).map(LevelAsset)
     }
 
     fn extensions(&self) -> &[&str] {
-        &["ron"]
+        &[LEVEL_EXTENSION]
     }
 }

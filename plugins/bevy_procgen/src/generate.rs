@@ -1,13 +1,80 @@
-//! The generators behind [`Generator`]: mazes, rooms and corridors, caves, scattered
-//! blocks; then connectivity repair, the spawn rule and props. Everything draws from one
-//! [`SeedRng`], so the same seed and spec give the same level on every machine.
+//! From a spec to a grid: [`Grid::from_spec`] lays out a level with the generators behind
+//! [`Generator`] (mazes, rooms and corridors, caves, scattered blocks), then connectivity
+//! repair, the spawn rule and props. Everything draws from one [`SeedRng`], so the same seed
+//! and spec give the same level on every machine.
+//!
+//! Level files come in through [`parse_level`] and [`load_level`]: they parse and check the
+//! values (in [`crate::spec`]) and then try the layout, since only building it shows that a
+//! hand-made layout has cells the start cannot reach.
 
 use std::collections::VecDeque;
+use std::path::Path;
 
 use bevy::math::IVec2;
 
 use crate::grid::{DIRS, Grid, Prop, PropKind, SeedRng};
-use crate::spec::{Generator, LevelSpec, Props, Spawn};
+use crate::spec::{Generator, LevelError, LevelSpec, Props, Spawn};
+
+impl Grid {
+    /// Builds the grid a spec describes: its hand-made layout, or one generated from `seed`
+    /// by the spec's generator; then the start cell and the props.
+    /// Every open cell is reachable from the start, or this is an error naming one that is
+    /// not (only a hand-made layout can fail so: generated ones are repaired).
+    pub fn from_spec(spec: &LevelSpec, seed: u64) -> Result<Self, LevelError> {
+        spec.validate()?;
+        let mut grid = match &spec.layout {
+            Some(rows) => Grid::from_layout(rows),
+            None => walls(spec, seed),
+        };
+        if grid.open_cells().next().is_none() {
+            return Err(LevelError::Invalid {
+                origin: format!("level '{}'", spec.name),
+                line: None,
+                field: "generator".into(),
+                reason: "left no open cell".into(),
+            });
+        }
+        if spec.layout.is_none() {
+            grid.set_start(spawn(&grid, spec.spawn, seed));
+        }
+        if let Some(cell) = grid.first_unreachable() {
+            let start = grid.start();
+            return Err(LevelError::Invalid {
+                origin: format!("level '{}'", spec.name),
+                line: None,
+                field: "layout".into(),
+                reason: format!(
+                    "open cell ({}, {}) cannot be reached from the start ({}, {})",
+                    cell.x, cell.y, start.x, start.y
+                ),
+            });
+        }
+        for prop in props(&grid, &spec.props, seed) {
+            grid.add_prop(prop);
+        }
+        Ok(grid)
+    }
+}
+
+/// Parses a level file's text as [`LevelSpec::from_ron`] does, then makes sure it can be laid
+/// out, so a broken file is refused when it is read (with its file and line: `origin` names
+/// it) rather than when the level is built. This is what the asset loader and the game's
+/// `--level` use.
+///
+/// Only a hand-made layout is tried: its connectivity does not depend on the seed, while a
+/// generated level is connected by construction for every seed.
+pub fn parse_level(text: &str, origin: &str) -> Result<LevelSpec, LevelError> {
+    let spec = LevelSpec::from_ron(text, origin)?;
+    if spec.layout.is_some() {
+        Grid::from_spec(&spec, 0).map_err(|e| e.locate(origin, text))?;
+    }
+    Ok(spec)
+}
+
+/// Reads a level file and checks it as [`parse_level`] does, errors naming the path.
+pub fn load_level(path: &Path) -> Result<LevelSpec, LevelError> {
+    parse_level(&crate::spec::read_text(path)?, &path.display().to_string())
+}
 
 /// The walls of a generated level (the border is always wall); every open cell is reachable
 /// from every other.
@@ -338,8 +405,9 @@ pub fn props(grid: &Grid, spec: &Props, seed: u64) -> Vec<Prop> {
 
 #[cfg(test)]
 mod tests {
+    use bevy::math::Vec2;
+
     use super::*;
-    use crate::spec::LevelSpec;
 
     /// A random valid spec: any generator, size, density and props.
     fn random_spec(rng: &mut SeedRng) -> LevelSpec {
@@ -468,6 +536,110 @@ mod tests {
         connect(&mut g);
         assert_eq!(regions(&g).1.len(), 1);
         assert!(g.is_wall(IVec2::new(0, 1)), "the border stays");
+    }
+
+    fn maze_spec() -> LevelSpec {
+        LevelSpec {
+            width: 31,
+            height: 25,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn same_seed_same_grid_other_seed_other_grid() {
+        let a = Grid::from_spec(&maze_spec(), 42).unwrap();
+        let b = Grid::from_spec(&maze_spec(), 42).unwrap();
+        let c = Grid::from_spec(&maze_spec(), 43).unwrap();
+        assert_eq!(a.hash(), b.hash());
+        assert_eq!(a, b);
+        assert_ne!(a.hash(), c.hash());
+    }
+
+    #[test]
+    fn every_open_cell_is_reachable_for_many_seeds() {
+        for seed in 0..200 {
+            let s = LevelSpec {
+                generator: crate::spec::Generator::Maze {
+                    rooms: (seed % 6) as usize,
+                    loop_chance: (seed % 5) as f32 * 0.2,
+                },
+                ..maze_spec()
+            };
+            let g = Grid::from_spec(&s, seed).unwrap();
+            assert_eq!(g.first_unreachable(), None, "seed {seed}");
+            assert!(!g.is_wall(g.start()));
+            let open = g.open_cells().count();
+            assert!(
+                open > g.width() * g.height() / 4,
+                "seed {seed}: only {open} open"
+            );
+            // The border is solid.
+            for x in 0..g.width() as i32 {
+                assert!(
+                    g.is_wall(IVec2::new(x, 0)) && g.is_wall(IVec2::new(x, g.height() as i32 - 1))
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn layouts_with_islands_are_rejected() {
+        let s = LevelSpec {
+            layout: Some(vec!["#######".into(), "#S.#..#".into(), "#######".into()]),
+            ..Default::default()
+        };
+        let err = Grid::from_spec(&s, 0).unwrap_err();
+        assert!(
+            err.to_string().contains("(4, 1) cannot be reached"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn sliding_never_enters_a_wall() {
+        let g = Grid::from_spec(&maze_spec(), 7).unwrap();
+        let mut rng = SeedRng::new(3);
+        let mut p = g.start().as_vec2() + Vec2::splat(0.5);
+        for _ in 0..20_000 {
+            let d = Vec2::new(rng.unit() - 0.5, rng.unit() - 0.5) * 1.5;
+            p = g.slide(p, d, 0.2);
+            assert!(!g.overlaps(p, 0.2), "agent at {p} overlaps a wall");
+        }
+    }
+
+    #[test]
+    fn an_impossible_layout_is_refused_with_its_line() {
+        let text = "(\n  name: \"islands\",\n  layout: Some([\n    \"#######\",\n    \"#S.#..#\",\n    \"#######\",\n  ]),\n)";
+        assert!(
+            LevelSpec::from_ron(text, "h.ron").is_ok(),
+            "parsing alone does not lay the level out"
+        );
+        let err = parse_level(text, "h.ron").unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("h.ron:3: layout:") && msg.contains("cannot be reached"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn shipped_levels_parse() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/levels");
+        let suffix = format!(".{}", crate::spec::LEVEL_EXTENSION);
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.ends_with(&suffix) {
+                load_level(&path).unwrap();
+                n += 1;
+            } else {
+                // The loader claims only `.level.ron`: a plain `.ron` here would not load.
+                assert!(!name.ends_with(".ron"), "{name} should be named *{suffix}");
+            }
+        }
+        assert!(n >= 4, "expected shipped levels in {}", dir.display());
     }
 
     #[test]

@@ -1,10 +1,12 @@
-//! The level grid: seeded generation with guaranteed connectivity, reachability, collision.
+//! The level grid and what gameplay asks of it: walls and props, reachability, collision.
+//! It is plain data; the generators that fill it live in [`crate::generate`] (which also
+//! builds a grid from a spec: [`Grid::from_spec`]), so collision and minimap code need not
+//! know how a level was made. Also the seeded random numbers and the stable hash that make a
+//! seed mean the same level on every machine.
 
 use std::collections::VecDeque;
 
 use bevy::math::{IVec2, Vec2};
-
-use crate::spec::{LevelError, LevelSpec};
 
 /// SplitMix64: tiny, fast and stable across releases, so a seed means the same level forever.
 #[derive(Clone, Debug)]
@@ -108,44 +110,6 @@ pub struct Grid {
 pub(crate) const DIRS: [IVec2; 4] = [IVec2::X, IVec2::NEG_X, IVec2::Y, IVec2::NEG_Y];
 
 impl Grid {
-    /// Builds the grid a spec describes: its hand-made layout, or one generated from `seed`
-    /// by the spec's generator (see [`crate::generate`]); then the start cell and the props.
-    /// Every open cell is reachable from the start, or this is an error naming one that is
-    /// not.
-    pub fn from_spec(spec: &LevelSpec, seed: u64) -> Result<Self, LevelError> {
-        spec.validate()?;
-        let mut grid = match &spec.layout {
-            Some(rows) => Self::from_layout(rows),
-            None => crate::generate::walls(spec, seed),
-        };
-        if grid.open_cells().next().is_none() {
-            return Err(LevelError::Invalid {
-                origin: format!("level '{}'", spec.name),
-                line: None,
-                field: "generator".into(),
-                reason: "left no open cell".into(),
-            });
-        }
-        if spec.layout.is_none() {
-            grid.start = crate::generate::spawn(&grid, spec.spawn, seed);
-        }
-        if let Some(cell) = grid.first_unreachable() {
-            return Err(LevelError::Invalid {
-                origin: format!("level '{}'", spec.name),
-                line: None,
-                field: "layout".into(),
-                reason: format!(
-                    "open cell ({}, {}) cannot be reached from the start ({}, {})",
-                    cell.x, cell.y, grid.start.x, grid.start.y
-                ),
-            });
-        }
-        for prop in crate::generate::props(&grid, &spec.props, seed) {
-            grid.add_prop(prop);
-        }
-        Ok(grid)
-    }
-
     /// A `width` x `height` grid, all wall or all open, start at `(1, 1)`, no props.
     pub fn filled(width: usize, height: usize, wall: bool) -> Self {
         Self {
@@ -158,7 +122,10 @@ impl Grid {
         }
     }
 
-    fn from_layout(rows: &[String]) -> Self {
+    /// The grid a hand-made layout draws (`#` wall, anything else open), starting at its `S`
+    /// cell, or at the first open cell when it has none. The rows are validated beforehand
+    /// ([`LevelSpec::validate`](crate::spec::LevelSpec::validate)): equal lengths, not empty.
+    pub(crate) fn from_layout(rows: &[String]) -> Self {
         let height = rows.len();
         let width = rows[0].chars().count();
         let mut grid = Self::filled(width, height, true);
@@ -184,6 +151,11 @@ impl Grid {
             self.solid[i] = self.solid[i].max(prop.kind.half_size());
             self.props.push(prop);
         }
+    }
+
+    /// Moves the start (the spawn rule picks it after the walls are laid).
+    pub(crate) fn set_start(&mut self, cell: IVec2) {
+        self.start = cell;
     }
 
     /// The props, in placement order.
@@ -331,83 +303,13 @@ impl Grid {
 mod tests {
     use super::*;
 
-    fn spec() -> LevelSpec {
-        LevelSpec {
-            width: 31,
-            height: 25,
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn same_seed_same_grid_other_seed_other_grid() {
-        let a = Grid::from_spec(&spec(), 42).unwrap();
-        let b = Grid::from_spec(&spec(), 42).unwrap();
-        let c = Grid::from_spec(&spec(), 43).unwrap();
-        assert_eq!(a.hash(), b.hash());
-        assert_eq!(a, b);
-        assert_ne!(a.hash(), c.hash());
-    }
-
-    #[test]
-    fn every_open_cell_is_reachable_for_many_seeds() {
-        for seed in 0..200 {
-            let s = LevelSpec {
-                generator: crate::spec::Generator::Maze {
-                    rooms: (seed % 6) as usize,
-                    loop_chance: (seed % 5) as f32 * 0.2,
-                },
-                ..spec()
-            };
-            let g = Grid::from_spec(&s, seed).unwrap();
-            assert_eq!(g.first_unreachable(), None, "seed {seed}");
-            assert!(!g.is_wall(g.start()));
-            let open = g.open_cells().count();
-            assert!(
-                open > g.width() * g.height() / 4,
-                "seed {seed}: only {open} open"
-            );
-            // The border is solid.
-            for x in 0..g.width() as i32 {
-                assert!(
-                    g.is_wall(IVec2::new(x, 0)) && g.is_wall(IVec2::new(x, g.height() as i32 - 1))
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn layouts_with_islands_are_rejected() {
-        let s = LevelSpec {
-            layout: Some(vec!["#######".into(), "#S.#..#".into(), "#######".into()]),
-            ..Default::default()
-        };
-        let err = Grid::from_spec(&s, 0).unwrap_err();
-        assert!(
-            err.to_string().contains("(4, 1) cannot be reached"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn sliding_never_enters_a_wall() {
-        let g = Grid::from_spec(&spec(), 7).unwrap();
-        let mut rng = SeedRng::new(3);
-        let mut p = g.start().as_vec2() + Vec2::splat(0.5);
-        for _ in 0..20_000 {
-            let d = Vec2::new(rng.unit() - 0.5, rng.unit() - 0.5) * 1.5;
-            p = g.slide(p, d, 0.2);
-            assert!(!g.overlaps(p, 0.2), "agent at {p} overlaps a wall");
-        }
-    }
-
     #[test]
     fn walking_into_a_wall_stops_at_its_face() {
-        let s = LevelSpec {
-            layout: Some(vec!["#####".into(), "#S..#".into(), "#####".into()]),
-            ..Default::default()
-        };
-        let g = Grid::from_spec(&s, 0).unwrap();
+        let g = Grid::from_layout(&[
+            "#####".to_string(),
+            "#S..#".to_string(),
+            "#####".to_string(),
+        ]);
         let p = g.slide(Vec2::new(1.5, 1.5), Vec2::new(10.0, 0.0), 0.25);
         assert!((p.x - 3.75).abs() < 0.2, "stopped at {p}");
         assert!(p.x < 3.75 + 1e-4);

@@ -3,8 +3,8 @@
 //! Seeded procedural levels for Bevy: a grid of walls from one of four generators (maze,
 //! rooms and corridors, caves, scatter) with guaranteed connectivity, props, baked light and
 //! fog, merged into four meshes; the grid stays available as [`CurrentLevel`] for collision
-//! ([`CurrentLevel::slide`]) and minimaps. Level files load through the asset system
-//! ([`LevelLoader`]) and hot-reload.
+//! ([`CurrentLevel::slide`]) and minimaps. Level files (`*.level.ron`) load through the asset
+//! system ([`LevelLoader`]) and hot-reload.
 //!
 //! ```no_run
 //! use bevy::prelude::*;
@@ -17,6 +17,12 @@
 //! ```
 //!
 //! Levels are RON files ([`LevelSpec`]); see `assets/levels/` and the README for the format.
+//!
+//! The modules build on each other in one direction, each using only those before it:
+//! [`spec`] (the file format, its checks and errors) -> [`grid`] (the level as data,
+//! collision) -> [`generate`] (a spec laid out into a grid; level files read and tried) ->
+//! [`mesh`] -> [`asset`] -> [`plugin`]. So the format can be read without the generators,
+//! and a grid used without knowing how it was made.
 #![warn(missing_docs)]
 
 pub mod asset;
@@ -27,12 +33,13 @@ pub mod plugin;
 pub mod spec;
 
 pub use asset::{LevelAsset, LevelLoader};
+pub use generate::{load_level, parse_level};
 pub use grid::{Fnv1a, Grid, Prop, PropKind, SeedRng};
 pub use plugin::{
     CurrentLevel, LevelEvent, LevelRoot, LoadLevel, LoadLevelFile, MinimapFocus, ProcgenPlugin,
     ProcgenSystems, WatchedLevel,
 };
 pub use spec::{
-    FORMAT_VERSION, Fog, Generator, LevelError, LevelSpec, Lighting, NoiseSpec, Palette, Props,
-    Spawn,
+    FORMAT_VERSION, Fog, Generator, LEVEL_EXTENSION, LevelError, LevelSpec, Lighting, NoiseSpec,
+    Palette, Props, Spawn,
 };

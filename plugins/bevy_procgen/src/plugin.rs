@@ -4,7 +4,7 @@
 use bevy::math::{IVec2, Vec2, Vec3};
 use bevy::prelude::*;
 
-use bevy::asset::AssetLoadFailedEvent;
+use bevy::asset::{AssetLoadError, AssetLoadFailedEvent};
 use bevy::pbr::{DistanceFog, FogFalloff};
 
 use crate::asset::{LevelAsset, LevelLoader};
@@ -38,7 +38,7 @@ impl ProcgenPlugin {
     }
 
     /// A plugin that loads the level file at `path` (an asset path such as
-    /// `levels/maze.ron`) and keeps it in play as the file changes.
+    /// `levels/maze.level.ron`) and keeps it in play as the file changes.
     #[must_use]
     pub fn from_file(path: impl Into<String>) -> Self {
         Self {
@@ -149,7 +149,7 @@ pub struct LoadLevel {
     pub seed: u64,
 }
 
-/// Request to load a level file (asset path, e.g. `levels/caves.ron`) and keep it in play,
+/// Request to load a level file (asset path, e.g. `levels/caves.level.ron`) and keep it in play,
 /// rebuilt whenever the file changes.
 #[derive(Message, Clone, Debug)]
 pub struct LoadLevelFile {
@@ -267,7 +267,7 @@ fn apply_level_files(
         return;
     };
     for failure in failures.read().filter(|f| f.id == id) {
-        let error = LevelError::from_load_error(&failure.error.to_string());
+        let error = load_failure(&failure.error);
         error!("{error}; keeping the current level");
         events.write(LevelEvent::Failed(error));
     }
@@ -292,6 +292,20 @@ fn apply_level_files(
             seed: watched.seed,
         });
     }
+}
+
+/// The [`LevelError`] behind a failed load of a level file: the loader's own, as it was
+/// returned (it names the file, the line and the problem), when the loader ran; else the
+/// asset server's message (a missing file, no loader), first line only, since a Bevy error's
+/// text may carry a backtrace.
+fn load_failure(error: &AssetLoadError) -> LevelError {
+    if let AssetLoadError::AssetLoaderError(loader) = error
+        && let Some(level) = loader.error().downcast_ref::<LevelError>()
+    {
+        return level.clone();
+    }
+    let text = error.to_string();
+    LevelError::Rejected(text.lines().next().unwrap_or_default().trim().to_string())
 }
 
 /// Distance fog on every 3D camera, as the level asks.
@@ -404,4 +418,25 @@ fn spawn_requested_level(
         generation: current.map_or(1, |c| c.generation + 1),
         reloaded,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use bevy::asset::io::AssetReaderError;
+
+    use super::*;
+
+    /// The loader's own errors come back whole (`tests/hot_reload.rs` loads a broken file);
+    /// the server's are kept as their message.
+    #[test]
+    fn other_load_failures_keep_the_servers_message() {
+        let missing = AssetLoadError::AssetReaderError(AssetReaderError::NotFound(PathBuf::from(
+            "levels/b.level.ron",
+        )));
+        let error = load_failure(&missing);
+        assert!(matches!(error, LevelError::Rejected(_)), "{error:?}");
+        assert_eq!(error.to_string(), "Path not found: levels/b.level.ron");
+    }
 }

@@ -1,14 +1,16 @@
 //! Level files hot-reload: a headless app loads a level file through the asset server, the
 //! file is edited on disk, and the world is rebuilt from the new version; a broken edit is
-//! reported with the file and line, and the level in play stays.
+//! reported with the file and line, and the level in play stays; so is a file that is not
+//! there.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
-use bevy_procgen::{CurrentLevel, LevelEvent, ProcgenPlugin};
+use bevy_procgen::{CurrentLevel, LevelError, LevelEvent, ProcgenPlugin};
 
-fn app(assets: &Path) -> App {
+/// A headless app that plays the level file `file` (asset path) under `assets`.
+fn app(assets: &Path, file: &str) -> App {
     let mut app = App::new();
     app.add_plugins((
         MinimalPlugins,
@@ -21,7 +23,7 @@ fn app(assets: &Path) -> App {
     ))
     .init_asset::<Mesh>()
     .init_asset::<StandardMaterial>()
-    .add_plugins(ProcgenPlugin::from_file("levels/test.ron").with_seed(5));
+    .add_plugins(ProcgenPlugin::from_file(file).with_seed(5));
     app.finish();
     app.cleanup();
     app
@@ -60,11 +62,11 @@ fn level(app: &App) -> Option<(usize, u64, u64)> {
 #[test]
 fn editing_a_level_file_rebuilds_the_world() {
     let dir = std::env::temp_dir().join(format!("procgen-hot-{}", std::process::id()));
-    let file = dir.join("levels/test.ron");
+    let file = dir.join("levels/test.level.ron");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, "(name: \"test\", width: 11, height: 11)").unwrap();
 
-    let mut app = app(&dir);
+    let mut app = app(&dir, "levels/test.level.ron");
     run_until(&mut app, "the first load", |app, _| level(app).is_some());
     let (w, hash, generation) = level(&app).unwrap();
     assert_eq!(w, 11);
@@ -92,21 +94,52 @@ fn editing_a_level_file_rebuilds_the_world() {
     let events = run_until(&mut app, "the error", |_, events| {
         events.iter().any(|e| matches!(e, LevelEvent::Failed(_)))
     });
-    let text = events
+    let err = events
         .iter()
         .find_map(|e| match e {
-            LevelEvent::Failed(err) => Some(err.to_string()),
+            LevelEvent::Failed(err) => Some(err.clone()),
             _ => None,
         })
         .unwrap();
+    let text = err.to_string();
     assert!(
-        text.starts_with("levels/test.ron:3: wall_density") && !text.contains('\n'),
+        text.starts_with("levels/test.level.ron:3: wall_density") && !text.contains('\n'),
         "{text}"
+    );
+    // The loader's own error, not the asset server's text about it.
+    assert!(
+        matches!(err, LevelError::Invalid { line: Some(3), .. }),
+        "{err:?}"
     );
     assert_eq!(
         level(&app),
         Some((w2, hash2, generation2)),
         "the old level stays"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_missing_level_file_is_reported() {
+    let dir = std::env::temp_dir().join(format!("procgen-missing-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("levels")).unwrap();
+    let mut app = app(&dir, "levels/none.level.ron");
+    let events = run_until(&mut app, "the error", |_, events| {
+        events.iter().any(|e| matches!(e, LevelEvent::Failed(_)))
+    });
+    let err = events
+        .iter()
+        .find_map(|e| match e {
+            LevelEvent::Failed(err) => Some(err.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let text = err.to_string();
+    assert!(
+        matches!(err, LevelError::Rejected(_)) && text.contains("none.level.ron"),
+        "{err:?}"
+    );
+    assert!(!text.contains('\n'), "{text}");
+    assert!(level(&app).is_none(), "nothing to play");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use bevy::prelude::*;
 
-use crate::settings::EgoMotionScale;
+use crate::capture::{ModelClock, WorldModelCamera};
+use crate::settings::{EgoMotionScale, WorldModelSettings};
+use crate::status::ModelStatus;
 
 /// An action vector the game writes each tick: the action that led from the previous tick's
 /// frame to this tick's. Its length should be the config's `action_dim` (extra values are
@@ -59,10 +61,14 @@ pub(crate) fn fit_action(v: &[f32], dim: usize) -> Vec<f32> {
 
 /// The action of each recent tick: `actions[t]` led from the frame of `t - 1` to that of `t`.
 /// Frames arrive a few ticks late, so the log keeps the last [`ActionLog::KEEP`] ticks.
-#[derive(Debug, Default)]
+#[derive(Resource, Debug, Default)]
 pub(crate) struct ActionLog {
     actions: BTreeMap<u64, Vec<f32>>,
     last_pose: Option<GlobalTransform>,
+    /// The tagged camera the model follows (the first one found; another when it goes).
+    pub camera: Option<Entity>,
+    /// The tick whose action was recorded last (one action per tick).
+    last_tick: Option<u64>,
 }
 
 impl ActionLog {
@@ -86,6 +92,35 @@ impl ActionLog {
     pub fn swap_pose(&mut self, pose: GlobalTransform) -> Option<GlobalTransform> {
         self.last_pose.replace(pose)
     }
+}
+
+/// Records, once per tick, the action that led to this tick's frame: the game's
+/// [`WorldModelAction`] when the camera has one, else its ego-motion since the last tick.
+pub(crate) fn record_actions(
+    clock: Res<ModelClock>,
+    settings: Res<WorldModelSettings>,
+    status: Res<ModelStatus>,
+    mut log: ResMut<ActionLog>,
+    cameras: Query<(Entity, &GlobalTransform, Option<&WorldModelAction>), With<WorldModelCamera>>,
+) {
+    if log.camera.is_none_or(|c| !cameras.contains(c)) {
+        log.camera = cameras.iter().next().map(|(e, ..)| e);
+    }
+    let Some(Ok((_, pose, game_action))) = log.camera.map(|c| cameras.get(c)) else {
+        return;
+    };
+    if log.last_tick == Some(clock.tick) {
+        return;
+    }
+    log.last_tick = Some(clock.tick);
+    let dim = status.config().action_dim;
+    let previous = log.swap_pose(*pose);
+    let action = match (game_action, previous) {
+        (Some(a), _) => fit_action(&a.0, dim),
+        (None, Some(prev)) => ego_motion(&prev, pose, settings.ego_motion, dim),
+        (None, None) => vec![0.0; dim],
+    };
+    log.record(clock.tick, action);
 }
 
 #[cfg(test)]

@@ -2,6 +2,9 @@
 //! to the CPU every frame; each frame arrives tagged with the [`ModelClock`] tick at which it
 //! was rendered, not the tick at which it arrived (readback lags 1-2 frames).
 //!
+//! The readback's row padding is stripped here, once, by [`Frame::from_rgba`]: every
+//! reader of [`FrameCaptured`] gets a [`Frame`].
+//!
 //! How the tag stays exact: when the render world prepares a frame whose capture image exists
 //! on the GPU (exactly the condition under which Bevy's readback copies it), it appends the
 //! extracted tick to a queue shared with the main world; readbacks complete in submission
@@ -20,6 +23,45 @@ use bevy::render::render_asset::RenderAssets;
 use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat, TextureUsages};
 use bevy::render::texture::GpuImage;
 use bevy::render::{Extract, ExtractSchedule, Render, RenderApp, RenderSystems};
+use world_model::Frame;
+
+use crate::schedule::WorldModelSystems;
+
+/// Captures every [`WorldModelCamera`] to the CPU each frame, tagged by tick.
+///
+/// Works with `DefaultPlugins` (a renderer is needed for frames to arrive) and with
+/// `MinimalPlugins` plus `AssetPlugin` and `ImagePlugin` (cameras are set up, no frames come).
+#[derive(Default, Debug, Clone, Copy)]
+pub struct CapturePlugin;
+
+impl Plugin for CapturePlugin {
+    fn build(&self, app: &mut App) {
+        // Resources
+        let ticks = SubmittedTicks::default();
+        app.init_resource::<ModelClock>()
+            .init_resource::<LatestFrames>()
+            .init_resource::<CaptureInbox>()
+            .insert_resource(ticks.clone())
+            .add_message::<FrameCaptured>();
+        // Main schedule
+        app.configure_sets(
+            First,
+            WorldModelSystems::Tick
+                .after(bevy::time::TimeSystems)
+                .after(bevy::ecs::message::MessageUpdateSystems),
+        )
+        .configure_sets(PreUpdate, WorldModelSystems::Capture)
+        .add_systems(First, advance_clock.in_set(WorldModelSystems::Tick))
+        .add_systems(
+            PreUpdate,
+            (emit_frames, attach_capture)
+                .chain()
+                .in_set(WorldModelSystems::Capture),
+        );
+        // Render world
+        build_render_side(app, ticks);
+    }
+}
 
 /// Tag a camera with this to have the world model see what it sees.
 ///
@@ -63,7 +105,7 @@ pub struct CaptureSource {
 /// trained model's actions) does not depend on the frame rate.
 #[derive(Resource, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ModelClock {
-    /// Current tick; advances in [`WorldModelSystems::Tick`](crate::WorldModelSystems::Tick).
+    /// Current tick; advances in [`WorldModelSystems::Tick`].
     pub tick: u64,
     /// App updates per tick (0 reads as 1), when there is no `period`.
     pub frames_per_tick: u32,
@@ -107,12 +149,8 @@ pub struct FrameCaptured {
     pub camera: Entity,
     /// [`ModelClock`] tick at which the frame was rendered.
     pub tick: u64,
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels.
-    pub height: u32,
-    /// RGBA, sRGB-encoded, rows top first, no padding.
-    pub rgba: Vec<u8>,
+    /// What the camera saw: sRGB-encoded RGB, rows top first, the GPU's row padding gone.
+    pub frame: Frame,
 }
 
 /// The newest captured frame of each tagged camera.
@@ -121,11 +159,11 @@ pub struct LatestFrames(pub HashMap<Entity, FrameCaptured>);
 
 /// Frames that completed during extraction, waiting for [`emit_frames`].
 #[derive(Resource, Default)]
-pub(crate) struct CaptureInbox(VecDeque<FrameCaptured>);
+struct CaptureInbox(VecDeque<FrameCaptured>);
 
 /// Ticks of submitted readbacks, per readback entity, shared by both worlds.
 #[derive(Resource, Clone, Default)]
-pub(crate) struct SubmittedTicks(Arc<Mutex<HashMap<Entity, VecDeque<u64>>>>);
+struct SubmittedTicks(Arc<Mutex<HashMap<Entity, VecDeque<u64>>>>);
 
 /// Readback sources seen at this frame's extraction, with the tick they were extracted at.
 #[derive(Resource, Default)]
@@ -135,12 +173,12 @@ struct ExtractedSources(Vec<(Entity, AssetId<Image>, u64)>);
 /// never grow memory.
 const MAX_PENDING: usize = 64;
 
-pub(crate) fn advance_clock(time: Res<Time>, mut clock: ResMut<ModelClock>) {
+fn advance_clock(time: Res<Time>, mut clock: ResMut<ModelClock>) {
     clock.advance(time.delta());
 }
 
 /// Gives every newly tagged camera its render target image and a readback entity.
-pub(crate) fn attach_capture(
+fn attach_capture(
     mut commands: Commands,
     mut images: ResMut<Assets<Image>>,
     cameras: Query<(Entity, &WorldModelCamera), Added<WorldModelCamera>>,
@@ -205,30 +243,24 @@ fn on_readback(
         return;
     };
     let (w, h) = (spec.width.max(1) as usize, spec.height.max(1) as usize);
-    let row = (w * 4).div_ceil(256) * 256;
-    if ev.data.len() < row * (h - 1) + w * 4 {
-        warn!(
-            "capture readback has {} bytes, expected {}; dropped",
-            ev.data.len(),
-            row * h
-        );
-        return;
-    }
-    let mut rgba = Vec::with_capacity(w * h * 4);
-    for y in 0..h {
-        rgba.extend_from_slice(&ev.data[y * row..y * row + w * 4]);
-    }
+    // Bevy's texture readback pads each row to a multiple of 256 bytes.
+    let row_bytes = (w * 4).div_ceil(256) * 256;
+    let frame = match Frame::from_rgba(w, h, &ev.data, row_bytes) {
+        Ok(frame) => frame,
+        Err(e) => {
+            warn!("capture readback dropped: {e}");
+            return;
+        }
+    };
     inbox.0.push_back(FrameCaptured {
         camera: source.camera,
         tick,
-        width: w as u32,
-        height: h as u32,
-        rgba,
+        frame,
     });
 }
 
 /// Turns frames that completed since the last update into [`FrameCaptured`] messages.
-pub(crate) fn emit_frames(
+fn emit_frames(
     mut inbox: ResMut<CaptureInbox>,
     mut latest: ResMut<LatestFrames>,
     mut writer: MessageWriter<FrameCaptured>,
@@ -272,7 +304,7 @@ fn record_submitted_ticks(
 }
 
 /// Adds the render-world half of capture tagging (when there is a renderer).
-pub(crate) fn build_render_side(app: &mut App, ticks: SubmittedTicks) {
+fn build_render_side(app: &mut App, ticks: SubmittedTicks) {
     let Some(render_app) = app.get_sub_app_mut(RenderApp) else {
         return;
     };

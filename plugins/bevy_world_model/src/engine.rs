@@ -4,13 +4,53 @@
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use bevy::prelude::*;
+use thiserror::Error;
 use world_model::{
-    Device, Learner, Predictor, TrainerHandle, WorldModelConfig, checkpoint, trainer::Control,
+    CheckpointError, ConfigError, Device, DeviceChoice, DeviceError, Learner, Predictor,
+    TrainerHandle, WorldModelConfig, checkpoint, trainer::Control,
 };
 
-use crate::settings::WorldModelSettings;
+/// Why the world model could not start or a checkpoint could not be swapped in.
+#[non_exhaustive]
+#[derive(Debug, Error)]
+pub enum EngineError {
+    /// The model config is invalid (the engine does not start).
+    #[error("world model config: {0}")]
+    Config(#[from] ConfigError),
+    /// The requested device cannot be used (the engine does not start).
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+    /// The checkpoint could not be read, or its network does not fit the config.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+}
 
-/// Inference model, trainer thread and the device they run on.
+/// What the engine is built from: the plugin's build-time choices (removed once it started).
+#[derive(Resource, Clone, Debug)]
+pub(crate) struct EngineSetup {
+    pub config: WorldModelConfig,
+    pub device: DeviceChoice,
+    pub start_checkpoint: Option<PathBuf>,
+    /// Threads of the trainer's pool; `None` takes all cores but one.
+    pub trainer_threads: Option<usize>,
+}
+
+impl EngineSetup {
+    /// The trainer pool size this machine gets: all cores but one (at least one), so the
+    /// frame loop's inference and the renderer keep a core.
+    pub fn trainer_pool_size(&self) -> usize {
+        self.trainer_threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get().saturating_sub(1))
+                .max(1)
+        })
+    }
+}
+
+/// Inference model, trainer thread and the device they run on. A resource only once it
+/// started: systems take `Option<ResMut<Engine>>`.
+#[derive(Resource)]
 pub(crate) struct Engine {
     pub predictor: Predictor,
     pub trainer: TrainerHandle,
@@ -32,20 +72,19 @@ pub(crate) struct Started {
     /// Milliseconds reading and building the start checkpoint took (0 without one).
     pub load_ms: f64,
     /// A start checkpoint that could not be used (the engine runs on random weights).
-    pub checkpoint_error: Option<String>,
+    pub checkpoint_error: Option<EngineError>,
 }
 
 impl Engine {
-    /// Resolves the device and starts from `settings.start_checkpoint` when it loads, else
+    /// Resolves the device and starts from `setup.start_checkpoint` when it loads, else
     /// from random weights. Only an invalid config or an unusable device is fatal.
-    pub fn start(settings: &WorldModelSettings) -> Result<Started, String> {
-        let cfg = settings.config.clone();
-        cfg.validate()
-            .map_err(|e| format!("world model config: {e}"))?;
-        let resolved = settings.device.resolve()?;
-        let threads = settings.trainer_pool_size();
+    pub fn start(setup: &EngineSetup) -> Result<Started, EngineError> {
+        let cfg = setup.config.clone();
+        cfg.validate()?;
+        let resolved = setup.device.resolve()?;
+        let threads = setup.trainer_pool_size();
         let mut checkpoint_error = None;
-        if let Some(path) = &settings.start_checkpoint {
+        if let Some(path) = &setup.start_checkpoint {
             let started = std::time::Instant::now();
             match learner_from(path, &cfg, &resolved.device) {
                 Ok((learner, source)) => {
@@ -63,8 +102,7 @@ impl Engine {
                 Err(e) => checkpoint_error = Some(e),
             }
         }
-        let learner = Learner::new(cfg.clone(), &resolved.device)
-            .map_err(|e| format!("world model config: {e}"))?;
+        let learner = Learner::new(cfg.clone(), &resolved.device)?;
         Ok(Started {
             engine: Self::assemble(learner, resolved.device, cfg, threads),
             device: resolved.description,
@@ -97,7 +135,7 @@ impl Engine {
 
     /// Swaps in a checkpoint's weights and trainer state. On error nothing changes.
     /// Returns a description of the new source and its step.
-    pub fn load(&mut self, path: &Path, learning: bool) -> Result<(String, u64), String> {
+    pub fn load(&mut self, path: &Path, learning: bool) -> Result<(String, u64), EngineError> {
         let (learner, source) = learner_from(path, &self.cfg, &self.device)?;
         let steps = learner.steps();
         self.predictor.set_model(learner.inference_model());
@@ -128,11 +166,10 @@ fn learner_from(
     path: &Path,
     cfg: &WorldModelConfig,
     device: &Device,
-) -> Result<(Learner, String), String> {
-    let ckpt = checkpoint::load(path, Some(cfg), device).map_err(|e| e.to_string())?;
+) -> Result<(Learner, String), EngineError> {
+    let ckpt = checkpoint::load(path, Some(cfg), device)?;
     let steps = ckpt.meta.steps;
-    let learner = Learner::from_checkpoint(cfg.clone(), ckpt, device)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let learner = Learner::from_checkpoint(cfg.clone(), ckpt, device)?;
     // Relative to the working directory when inside it: the dashboard has little room.
     let shown = std::env::current_dir()
         .ok()

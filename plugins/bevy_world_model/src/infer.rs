@@ -1,51 +1,74 @@
-//! The per-frame model work: record the tick's action, feed real frames in tick order
-//! (score the prediction made for them, filter them into the state, predict the next frame,
-//! hand the transition to the trainer), and run the pure dream.
+//! [`WorldModelSystems::Infer`](crate::WorldModelSystems::Infer): the per-frame model work.
+//! Real frames are fed in tick order (the prediction made for each is scored, the frame is
+//! filtered into the state, the next frame is predicted, the transition goes to the
+//! trainer); the dream strip grows by one imagined frame; the pure dream rolls forward.
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
+use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 use world_model::{Frame, Step, compare, error_heatmap};
 
-use crate::WorldModelAction;
-use crate::action::{ego_motion, fit_action};
-use crate::capture::{FrameCaptured, ModelClock, WorldModelCamera};
-use crate::messages::{PredictionScored, WorldModelNotice};
+use crate::action::ActionLog;
+use crate::capture::{FrameCaptured, ModelClock};
+use crate::engine::Engine;
+use crate::latent::CodeUsage;
+use crate::messages::PredictionScored;
 use crate::modes::{DreamMode, Learning};
-use crate::output::{ScoredFrames, WorldModelOutput};
-use crate::queue::Pushed;
-use crate::record::record_step;
-use crate::runtime::WorldModelRuntime;
+use crate::present::PresentQueue;
+use crate::queue::{FrameQueue, Pushed};
+use crate::record::Recorder;
+use crate::scores::{ModelScores, ScoredFrames};
 use crate::settings::WorldModelSettings;
-use crate::strip::StripBuilder;
+use crate::status::{ModelCounters, ModelStatus, Notify};
+use crate::strip::{PendingStrip, StripBuilder};
 
-/// Records, once per tick, the action that led to this tick's frame: the game's
-/// [`WorldModelAction`] when the camera has one, else its ego-motion since the last tick.
-pub(crate) fn record_actions(
-    clock: Res<ModelClock>,
-    settings: Res<WorldModelSettings>,
-    mut runtime: ResMut<WorldModelRuntime>,
-    cameras: Query<(Entity, &GlobalTransform, Option<&WorldModelAction>), With<WorldModelCamera>>,
-) {
-    let rt = &mut *runtime;
-    if rt.camera.is_none_or(|c| !cameras.contains(c)) {
-        rt.camera = cameras.iter().next().map(|(e, ..)| e);
+/// Predictions waiting for the real frame of the tick they predict, and where the state
+/// stands: the last real frame (the baseline's guess for the next) and the dream's tick.
+#[derive(Resource, Default)]
+pub(crate) struct Predictions {
+    /// Predictions by the tick they predict; `true` when dreamed.
+    pending: BTreeMap<u64, (Frame, bool)>,
+    /// The last real frame processed, with its tick.
+    pub last_frame: Option<(u64, Frame)>,
+    /// Tick the dream has advanced to; `None` while observing or before the dream starts.
+    pub dream_tick: Option<u64>,
+    /// Set by [`restart`](Self::restart): the next real frame starts the state afresh.
+    pub reset_requested: bool,
+}
+
+impl Predictions {
+    /// Forgets every pending prediction and the dream; the next real frame starts the
+    /// state afresh (after a reset, a load, or the end of a dream).
+    pub fn restart(&mut self) {
+        self.pending.clear();
+        self.dream_tick = None;
+        self.reset_requested = true;
     }
-    let Some(Ok((_, pose, game_action))) = rt.camera.map(|c| cameras.get(c)) else {
-        return;
-    };
-    if rt.last_action_tick == Some(clock.tick) {
-        return;
+
+    /// Forgets predictions older than `tick` (they can no longer be scored).
+    fn forget_before(&mut self, tick: u64) {
+        while let Some((&t, _)) = self.pending.first_key_value() {
+            if t >= tick {
+                break;
+            }
+            self.pending.pop_first();
+        }
     }
-    rt.last_action_tick = Some(clock.tick);
-    let dim = settings.config.action_dim;
-    let previous = rt.actions.swap_pose(*pose);
-    let action = match (game_action, previous) {
-        (Some(a), _) => fit_action(&a.0, dim),
-        (None, Some(prev)) => ego_motion(&prev, pose, settings.ego_motion, dim),
-        (None, None) => vec![0.0; dim],
-    };
-    rt.actions.record(clock.tick, action);
+}
+
+/// What the inference stage writes each tick besides the predictions.
+#[derive(SystemParam)]
+pub(crate) struct InferOutput<'w> {
+    scores: ResMut<'w, ModelScores>,
+    counters: ResMut<'w, ModelCounters>,
+    present: ResMut<'w, PresentQueue>,
+    code_usage: ResMut<'w, CodeUsage>,
+    strip: ResMut<'w, PendingStrip>,
+    recorder: ResMut<'w, Recorder>,
+    scored: MessageWriter<'w, PredictionScored>,
+    notify: Notify<'w>,
 }
 
 /// Feeds captured frames of the model's camera to the model, in tick order.
@@ -55,122 +78,128 @@ pub(crate) fn process_frames(
     settings: Res<WorldModelSettings>,
     learning: Res<State<Learning>>,
     mode: Res<State<DreamMode>>,
-    mut runtime: ResMut<WorldModelRuntime>,
-    mut output: ResMut<WorldModelOutput>,
+    actions: Res<ActionLog>,
+    mut engine: Option<ResMut<Engine>>,
+    mut queue: ResMut<FrameQueue>,
+    mut predictions: ResMut<Predictions>,
     mut frames: MessageReader<FrameCaptured>,
-    mut scored: MessageWriter<PredictionScored>,
-    mut notices: MessageWriter<WorldModelNotice>,
+    mut out: InferOutput,
 ) {
-    let rt = &mut *runtime;
-    let (w, h) = (settings.config.width, settings.config.height);
+    let (w, h, groups, classes) = {
+        let c = out.notify.status.config();
+        (c.width, c.height, c.stoch, c.classes)
+    };
     for f in frames.read() {
-        if Some(f.camera) != rt.camera {
+        if Some(f.camera) != actions.camera {
             continue;
         }
-        if (f.width as usize, f.height as usize) != (w, h) {
-            if !rt.size_error_reported {
-                rt.size_error_reported = true;
-                let text = format!(
+        if (f.frame.width, f.frame.height) != (w, h) {
+            if !queue.size_error_reported {
+                queue.size_error_reported = true;
+                out.notify.error(format!(
                     "camera frames are {}x{} but the world model expects {w}x{h}; set the same \
                      size on WorldModelCamera and WorldModelPlugin",
-                    f.width, f.height
-                );
-                error!("{text}");
-                output.last_error = Some(text.clone());
-                notices.write(WorldModelNotice::error(text));
+                    f.frame.width, f.frame.height
+                ));
             }
             continue;
         }
-        let Ok(frame) = Frame::from_rgba(w, h, &f.rgba, w * 4) else {
-            continue;
-        };
-        if rt.queue.push(f.tick, frame) == Pushed::Late {
-            output.late_frames += 1;
+        if queue.push(f.tick, f.frame.clone()) == Pushed::Late {
+            out.counters.late_frames += 1;
         }
     }
     let dreaming = *mode.get() == DreamMode::Dreaming;
     let send = *learning.get() == Learning::On;
-    while let Some(ready) = rt.queue.pop_ready(clock.tick) {
+    let p = &mut *predictions;
+    while let Some(ready) = queue.pop_ready(clock.tick) {
         let tick = ready.tick;
         let frame = ready.frame;
-        let contiguous = ready.contiguous && !rt.reset_requested;
-        let (Some(prev_action), Some(next_action)) = (
-            rt.actions.get(tick).cloned(),
-            rt.actions.get(tick + 1).cloned(),
-        ) else {
+        let contiguous = ready.contiguous && !p.reset_requested;
+        let (Some(prev_action), Some(next_action)) =
+            (actions.get(tick).cloned(), actions.get(tick + 1).cloned())
+        else {
             // The camera changed or the log was cut: start afresh from the next frame.
-            rt.last_frame = Some((tick, frame));
+            p.last_frame = Some((tick, frame));
             continue;
         };
 
         // Score the prediction made for this tick against the real frame, exactly.
         if let (Some((pred, dreamed)), Some((last_tick, last))) =
-            (rt.predictions.remove(&tick), rt.last_frame.as_ref())
+            (p.pending.remove(&tick), p.last_frame.as_ref())
             && *last_tick + 1 == tick
             && let (Ok(model), Ok(baseline)) = (compare(&pred, &frame), compare(last, &frame))
         {
-            output.averages.push(model, baseline);
+            out.scores.averages.push(model, baseline);
             let score = PredictionScored {
                 tick,
                 model,
                 baseline,
                 dreamed,
             };
-            output.last_score = Some(score.clone());
-            scored.write(score);
-            rt.show_heatmap = error_heatmap(&pred, &frame, settings.heatmap_full_scale).ok();
-            output.last_frames = Some(ScoredFrames {
+            out.scores.last_score = Some(score.clone());
+            out.scored.write(score);
+            out.present.heatmap = error_heatmap(&pred, &frame, settings.heatmap_full_scale).ok();
+            out.scores.last_frames = Some(ScoredFrames {
                 tick,
                 predicted: pred,
                 real: frame.clone(),
             });
         }
-        rt.forget_before(tick + 1);
+        p.forget_before(tick + 1);
 
         // Filter the frame into the state and predict the next one, unless a dream runs.
-        if !(dreaming && rt.dream_tick.is_some())
-            && let Some(engine) = rt.engine.as_mut()
+        if !(dreaming && p.dream_tick.is_some())
+            && let Some(engine) = engine.as_mut()
         {
             let start = Instant::now();
-            rt.reset_requested = false;
-            let predicted = engine.infer(|p| {
+            p.reset_requested = false;
+            let predicted = engine.infer(|pr| {
                 if !contiguous {
-                    p.reset();
+                    pr.reset();
                 }
-                let state = p.observe(&frame, &prev_action)?;
-                let pred = p.predict_next(&next_action)?;
+                let state = pr.observe(&frame, &prev_action)?;
+                let pred = pr.predict_next(&next_action)?;
                 let (h, z) = state.values();
                 Ok::<_, world_model::PredictError>((pred, state, h, z))
             });
-            output.infer_ms = start.elapsed().as_secs_f32() * 1000.0;
+            out.counters.infer_ms = start.elapsed().as_secs_f32() * 1000.0;
             match predicted {
                 Ok((pred, state, h, z)) => {
                     if let Some(pred) = pred {
-                        rt.show_prediction = Some(pred.clone());
-                        rt.predictions.insert(tick + 1, (pred, false));
+                        out.present.prediction = Some(pred.clone());
+                        p.pending.insert(tick + 1, (pred, false));
                     }
-                    let cfg = &settings.config;
-                    output.latent = Some(rt.code_usage.push(&z, &h, cfg.stoch, cfg.classes));
-                    let scoring = output.strip.as_ref().is_some_and(|s| s.awaits_reals(tick));
-                    if rt.strip.is_none() && !dreaming && !scoring {
-                        rt.strip = Some(StripBuilder::new(tick, state, next_action.clone()));
+                    out.notify.status.latent = Some(out.code_usage.push(&z, &h, groups, classes));
+                    let scoring = out
+                        .scores
+                        .strip
+                        .as_ref()
+                        .is_some_and(|s| s.awaits_reals(tick));
+                    if out.strip.0.is_none() && !dreaming && !scoring {
+                        out.strip.0 = Some(StripBuilder::new(
+                            tick,
+                            frame.clone(),
+                            state,
+                            next_action.clone(),
+                        ));
                     }
                 }
                 Err(e) => {
-                    output.last_error = Some(format!("prediction: {e}"));
+                    // Not a notice: it would repeat every frame; the status shows it.
+                    out.notify.status.last_error = Some(format!("prediction: {e}"));
                 }
             }
         }
 
-        if let Some(builder) = rt.strip.as_mut() {
+        if let Some(builder) = out.strip.0.as_mut() {
             builder.see_real(tick, &frame);
         }
-        let out = &mut *output;
-        if let Some(strip) = out.strip.as_mut()
+        let scores = &mut *out.scores;
+        if let Some(strip) = scores.strip.as_mut()
             && strip.score(tick, &frame)
             && strip.is_scored()
         {
-            out.horizons.push(strip);
+            scores.horizons.push(strip);
         }
 
         let step = Step {
@@ -179,25 +208,30 @@ pub(crate) fn process_frames(
             action: next_action,
             first: !ready.contiguous,
         };
-        record_step(rt, &settings, &mut output, &mut notices, &step);
-        if send && let Some(engine) = &rt.engine {
+        match out.recorder.record(&step) {
+            Ok(written) => out.counters.recorded += u64::from(written),
+            Err(e) => out.notify.error(e.to_string()),
+        }
+        if send && let Some(engine) = &engine {
             if engine.trainer.send_step(step) {
-                output.sent += 1;
+                out.counters.sent += 1;
             } else {
-                output.dropped += 1;
+                out.counters.dropped += 1;
             }
         }
-        rt.last_frame = Some((tick, frame));
+        p.last_frame = Some((tick, frame));
     }
 }
 
 /// Advances the dream strip by one imagined frame; when it has all of them, publishes it.
 pub(crate) fn build_strip(
-    mut runtime: ResMut<WorldModelRuntime>,
-    mut output: ResMut<WorldModelOutput>,
+    engine: Option<ResMut<Engine>>,
+    mut pending: ResMut<PendingStrip>,
+    mut scores: ResMut<ModelScores>,
+    mut present: ResMut<PresentQueue>,
+    mut status: ResMut<ModelStatus>,
 ) {
-    let rt = &mut *runtime;
-    let (Some(engine), Some(builder)) = (rt.engine.as_mut(), rt.strip.as_mut()) else {
+    let (Some(mut engine), Some(builder)) = (engine, pending.0.as_mut()) else {
         return;
     };
     match engine.infer(|p| p.rollout_step(&builder.state, &builder.action)) {
@@ -206,41 +240,46 @@ pub(crate) fn build_strip(
             builder.frames.push(frame);
         }
         Err(e) => {
-            output.last_error = Some(format!("dream strip: {e}"));
-            rt.strip = None;
+            status.last_error = Some(format!("dream strip: {e}"));
+            pending.0 = None;
             return;
         }
     }
     if builder.is_done()
-        && let Some(builder) = rt.strip.take()
+        && let Some(builder) = pending.0.take()
     {
         let strip = builder.finish();
-        rt.show_strip = Frame::grid(std::slice::from_ref(&strip.frames), 0);
+        present.strip = Frame::grid(std::slice::from_ref(&strip.frames), 0);
         if strip.is_scored() {
-            output.horizons.push(&strip);
+            scores.horizons.push(&strip);
         }
-        output.strip = Some(strip);
+        scores.strip = Some(strip);
     }
 }
 
 /// The pure dream: from the last observed state, roll forward on the prior with the live
 /// actions up to the current tick. Real frames still score the dream as they arrive.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn dream(
     clock: Res<ModelClock>,
     settings: Res<WorldModelSettings>,
-    mut runtime: ResMut<WorldModelRuntime>,
-    mut output: ResMut<WorldModelOutput>,
+    actions: Res<ActionLog>,
+    engine: Option<ResMut<Engine>>,
+    mut predictions: ResMut<Predictions>,
+    mut counters: ResMut<ModelCounters>,
+    mut present: ResMut<PresentQueue>,
+    mut status: ResMut<ModelStatus>,
 ) {
-    let rt = &mut *runtime;
-    let Some(engine) = rt.engine.as_mut() else {
+    let Some(mut engine) = engine else {
         return;
     };
     if engine.predictor.state().is_none() {
         return; // waits for a real frame (start, or after a reset)
     }
-    let from = match rt.dream_tick {
+    let p = &mut *predictions;
+    let from = match p.dream_tick {
         Some(t) => t,
-        None => match &rt.last_frame {
+        None => match &p.last_frame {
             Some((t, _)) => *t,
             None => return,
         },
@@ -248,26 +287,26 @@ pub(crate) fn dream(
     let start = Instant::now();
     let mut tick = from;
     while tick < clock.tick {
-        let Some(action) = rt.actions.get(tick + 1).cloned() else {
+        let Some(action) = actions.get(tick + 1).cloned() else {
             break;
         };
         let temperature = settings.temperature;
-        match engine.infer(|p| p.dream_step(&action, temperature)) {
+        match engine.infer(|pr| pr.dream_step(&action, temperature)) {
             Ok(Some(frame)) => {
-                rt.show_prediction = Some(frame.clone());
-                rt.predictions.insert(tick + 1, (frame, true));
-                output.dream_ticks += 1;
+                present.prediction = Some(frame.clone());
+                p.pending.insert(tick + 1, (frame, true));
+                counters.dream_ticks += 1;
             }
             Ok(None) => break,
             Err(e) => {
-                output.last_error = Some(format!("dream: {e}"));
+                status.last_error = Some(format!("dream: {e}"));
                 break;
             }
         }
         tick += 1;
     }
     if tick > from {
-        output.infer_ms = start.elapsed().as_secs_f32() * 1000.0 / (tick - from) as f32;
+        counters.infer_ms = start.elapsed().as_secs_f32() * 1000.0 / (tick - from) as f32;
     }
-    rt.dream_tick = Some(tick);
+    p.dream_tick = Some(tick);
 }

@@ -3,6 +3,8 @@
 
 use std::collections::VecDeque;
 
+use bevy::prelude::*;
+
 /// A summary of recent latent states, for dashboards.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LatentInfo {
@@ -22,7 +24,7 @@ pub struct LatentInfo {
 }
 
 /// Class counts over the last [`CodeUsage::WINDOW`] codes.
-#[derive(Debug, Default)]
+#[derive(Resource, Debug, Default)]
 pub(crate) struct CodeUsage {
     codes: VecDeque<Vec<u16>>,
     counts: Vec<Vec<u32>>,

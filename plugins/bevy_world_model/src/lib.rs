@@ -22,101 +22,61 @@
 //! go to a trainer thread over a bounded channel (dropped and counted when it is full). The
 //! action is the camera's ego-motion unless the game writes a [`WorldModelAction`].
 //!
-//! Public surface: [`WorldModelSettings`] (builder on the plugin), the [`Learning`] and
-//! [`DreamMode`] states, command messages ([`ToggleLearning`], [`ToggleDream`],
-//! [`ResetLatent`], [`SaveCheckpoint`], [`LoadCheckpoint`]), and [`WorldModelOutput`] plus
-//! [`PredictionScored`] and [`WorldModelNotice`] out. [`CapturePlugin`] alone gives frames
-//! without a model.
+//! The stages run in the [`WorldModelSystems`] sets, one file each: [`capture`],
+//! `train_sync`, `commands`, `infer`, [`present`]; each owns its own small state.
+//!
+//! Public surface:
+//! - in: [`WorldModelSettings`] (live) and the plugin's builder (fixed at start); the
+//!   [`Learning`] and [`DreamMode`] states; command messages ([`ToggleLearning`],
+//!   [`ToggleDream`], [`ResetLatent`], [`SaveCheckpoint`], [`LoadCheckpoint`],
+//!   [`FinishRecording`]); [`WorldModelAction`] on the camera.
+//! - out: [`ModelImages`], [`ModelScores`], [`ModelStatus`], [`ModelCounters`] (also as
+//!   diagnostics with [`WorldModelDiagnosticsPlugin`]), and the [`PredictionScored`] and
+//!   [`WorldModelNotice`] messages.
+//!
+//! [`CapturePlugin`] alone gives frames without a model.
 #![warn(missing_docs)]
 
 pub mod action;
 pub mod capture;
-mod control;
+mod commands;
+pub mod diagnostics;
 mod engine;
 mod infer;
 pub mod latent;
 pub mod messages;
 pub mod modes;
-pub mod output;
 mod plugin;
+pub mod present;
 mod queue;
 mod record;
-mod runtime;
+mod schedule;
+pub mod scores;
 pub mod settings;
+pub mod status;
 pub mod strip;
-
-use bevy::prelude::*;
+mod train_sync;
 
 pub use action::{WorldModelAction, ego_motion};
 pub use capture::{
-    CaptureImage, CaptureSource, FrameCaptured, LatestFrames, ModelClock, WorldModelCamera,
+    CaptureImage, CapturePlugin, CaptureSource, FrameCaptured, LatestFrames, ModelClock,
+    WorldModelCamera,
 };
-pub use engine::utc_timestamp;
+pub use diagnostics::{WorldModelDiagnostics, WorldModelDiagnosticsPlugin};
+pub use engine::{EngineError, utc_timestamp};
 pub use latent::LatentInfo;
 pub use messages::{
     FinishRecording, LoadCheckpoint, NoticeLevel, PredictionScored, ResetLatent, SaveCheckpoint,
     ToggleDream, ToggleLearning, WorldModelNotice,
 };
 pub use modes::{DreamMode, Learning};
-pub use output::{ScoreTotals, ScoreWindow, ScoredFrames, WorldModelOutput};
 pub use plugin::WorldModelPlugin;
-pub use runtime::WorldModelRuntime;
+pub use present::ModelImages;
+pub use record::RecordError;
+pub use schedule::WorldModelSystems;
+pub use scores::{ModelScores, ScoreWindow, ScoredFrames};
 pub use settings::{EgoMotionScale, WorldModelSettings};
+pub use status::{ModelCounters, ModelStatus};
 pub use strip::{DreamStrip, HorizonStats};
 pub use world_model;
-
-/// Ordering hooks of the world-model plugins, in the order they run each frame.
-#[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
-pub enum WorldModelSystems {
-    /// `First`: advances [`ModelClock`]. Everything that tags data with a tick runs after it.
-    Tick,
-    /// `PreUpdate`: turns completed readbacks into [`FrameCaptured`] messages and sets up
-    /// newly tagged cameras. Readers of [`FrameCaptured`] run after it.
-    Capture,
-    /// `PostUpdate`, after transform propagation: takes the trainer's new weights and stats
-    /// and applies the game's commands (send them before this set).
-    TrainSync,
-    /// `PostUpdate`: records the tick's action, feeds frames to the model in tick order,
-    /// scores predictions, runs the dream. Write [`WorldModelAction`] before this set.
-    Infer,
-    /// `PostUpdate`: draws the prediction and heatmap into [`WorldModelOutput`]'s images.
-    /// Read the output after this set.
-    Present,
-}
-
-/// Captures every [`WorldModelCamera`] to the CPU each frame, tagged by tick.
-///
-/// Works with `DefaultPlugins` (a renderer is needed for frames to arrive) and with
-/// `MinimalPlugins` plus `AssetPlugin` and `ImagePlugin` (cameras are set up, no frames come).
-#[derive(Default, Debug, Clone, Copy)]
-pub struct CapturePlugin;
-
-impl Plugin for CapturePlugin {
-    fn build(&self, app: &mut App) {
-        // Resources
-        let ticks = capture::SubmittedTicks::default();
-        app.init_resource::<ModelClock>()
-            .init_resource::<LatestFrames>()
-            .init_resource::<capture::CaptureInbox>()
-            .insert_resource(ticks.clone())
-            .add_message::<FrameCaptured>();
-        // Main schedule
-        app.configure_sets(
-            First,
-            WorldModelSystems::Tick.after(bevy::time::TimeSystems),
-        )
-        .configure_sets(PreUpdate, WorldModelSystems::Capture)
-        .add_systems(
-            First,
-            capture::advance_clock.in_set(WorldModelSystems::Tick),
-        )
-        .add_systems(
-            PreUpdate,
-            (capture::emit_frames, capture::attach_capture)
-                .chain()
-                .in_set(WorldModelSystems::Capture),
-        );
-        // Render world
-        capture::build_render_side(app, ticks);
-    }
-}
+pub use world_model::metrics::ScoreTotals;

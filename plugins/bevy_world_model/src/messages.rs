@@ -1,5 +1,5 @@
 //! Messages in (commands a game sends) and out (what the model did), the plugin's public
-//! surface besides [`WorldModelOutput`](crate::WorldModelOutput).
+//! surface besides its resources ([`ModelStatus`](crate::ModelStatus) and the others).
 
 use std::path::PathBuf;
 

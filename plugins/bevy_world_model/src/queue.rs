@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use bevy::prelude::*;
 use world_model::Frame;
 
 /// What happened to a pushed frame.
@@ -25,11 +26,13 @@ pub(crate) struct Ready {
     pub contiguous: bool,
 }
 
-/// Frames waiting for their turn, by tick.
-#[derive(Debug, Default)]
+/// Frames of the model's camera waiting for their turn, by tick.
+#[derive(Resource, Debug, Default)]
 pub(crate) struct FrameQueue {
     pending: BTreeMap<u64, Frame>,
     last: Option<u64>,
+    /// A frame-size mismatch was reported already (report once, not every frame).
+    pub size_error_reported: bool,
 }
 
 impl FrameQueue {

@@ -2,19 +2,34 @@
 //! `world-model-train` reads. Turned on with
 //! [`WorldModelPlugin::with_recording`](crate::WorldModelPlugin::with_recording).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use bevy::prelude::*;
-use world_model::{DatasetHeader, DatasetWriter, Step};
+use thiserror::Error;
+use world_model::{DatasetError, DatasetHeader, DatasetWriter, Step};
 
-use crate::messages::{FinishRecording, WorldModelNotice};
-use crate::output::WorldModelOutput;
-use crate::runtime::WorldModelRuntime;
-use crate::settings::WorldModelSettings;
+use crate::messages::FinishRecording;
+
+/// Why recording stopped (reported once; the game goes on without recording).
+#[non_exhaustive]
+#[derive(Debug, Error)]
+pub enum RecordError {
+    /// The dataset could not be created, written or flushed.
+    #[error("recording stopped: {0}")]
+    Dataset(#[from] DatasetError),
+}
+
+/// The recording: where it goes, and the open dataset or why it stopped.
+#[derive(Resource, Default)]
+pub(crate) struct Recorder {
+    /// Dataset file and its header; `None`: recording is off.
+    target: Option<(PathBuf, DatasetHeader)>,
+    state: RecordState,
+}
 
 /// The open dataset, or why recording stopped.
 #[derive(Default)]
-pub(crate) enum Recorder {
+enum RecordState {
     /// Not started (no path set, or before the first transition).
     #[default]
     Idle,
@@ -27,73 +42,68 @@ pub(crate) enum Recorder {
 }
 
 impl Recorder {
-    /// Appends `step` to the dataset at `path`, creating it on the first call; true when it
-    /// was written. A failure is returned once; after it, or once finished, nothing is written.
-    pub(crate) fn write(
-        &mut self,
-        path: &Path,
-        header: DatasetHeader,
-        step: &Step,
-    ) -> Result<bool, String> {
-        if matches!(self, Self::Idle) {
-            match DatasetWriter::create(path, header) {
-                Ok(w) => {
-                    info!("recording transitions to {}", path.display());
-                    *self = Self::Writing(w);
-                }
-                Err(e) => {
-                    *self = Self::Failed;
-                    return Err(format!("recording stopped: {e}"));
-                }
-            }
+    /// Records to `path` (created on the first transition) with frames of `header`'s shape.
+    pub(crate) fn to(path: PathBuf, header: DatasetHeader) -> Self {
+        Self {
+            target: Some((path, header)),
+            state: RecordState::Idle,
         }
-        let Self::Writing(writer) = self else {
+    }
+
+    /// Appends `step` when recording is on; true when it was written. A failure is
+    /// returned once; after it, or once finished, nothing is written.
+    pub(crate) fn record(&mut self, step: &Step) -> Result<bool, RecordError> {
+        let Some((path, header)) = &self.target else {
             return Ok(false);
         };
-        match writer.write(step) {
-            Ok(()) => Ok(true),
-            Err(e) => {
-                *self = Self::Failed;
-                Err(format!("recording stopped: {e}"))
-            }
-        }
+        write(&mut self.state, path, *header, step)
     }
 
     /// Flushes the dataset to disk and closes it for good; returns the steps written.
-    pub(crate) fn finish(&mut self) -> Option<Result<u64, String>> {
-        match std::mem::replace(self, Self::Finished) {
-            Self::Writing(w) => Some(w.finish().map_err(|e| e.to_string())),
-            Self::Failed => {
-                *self = Self::Failed;
+    pub(crate) fn finish(&mut self) -> Option<Result<u64, RecordError>> {
+        match std::mem::replace(&mut self.state, RecordState::Finished) {
+            RecordState::Writing(w) => Some(w.finish().map_err(RecordError::from)),
+            RecordState::Failed => {
+                self.state = RecordState::Failed;
                 None
             }
-            Self::Idle | Self::Finished => None,
+            RecordState::Idle | RecordState::Finished => None,
         }
+    }
+
+    /// The dataset file, when recording is on.
+    pub(crate) fn path(&self) -> Option<&Path> {
+        self.target.as_ref().map(|(p, _)| p.as_path())
     }
 }
 
-/// Appends one transition when recording is on; errors become a notice.
-pub(crate) fn record_step(
-    rt: &mut WorldModelRuntime,
-    settings: &WorldModelSettings,
-    output: &mut WorldModelOutput,
-    notices: &mut MessageWriter<WorldModelNotice>,
+/// Appends `step` to the dataset at `path`, creating it on the first call.
+fn write(
+    state: &mut RecordState,
+    path: &Path,
+    header: DatasetHeader,
     step: &Step,
-) {
-    let Some(path) = &settings.record_to else {
-        return;
+) -> Result<bool, RecordError> {
+    if matches!(state, RecordState::Idle) {
+        match DatasetWriter::create(path, header) {
+            Ok(w) => {
+                info!("recording transitions to {}", path.display());
+                *state = RecordState::Writing(w);
+            }
+            Err(e) => {
+                *state = RecordState::Failed;
+                return Err(e.into());
+            }
+        }
+    }
+    let RecordState::Writing(writer) = state else {
+        return Ok(false);
     };
-    let header = DatasetHeader {
-        width: settings.config.width,
-        height: settings.config.height,
-        action_dim: settings.config.action_dim,
-    };
-    match rt.recorder.write(path, header, step) {
-        Ok(written) => output.recorded += u64::from(written),
+    match writer.write(step) {
+        Ok(()) => Ok(true),
         Err(e) => {
-            error!("{e}");
-            output.last_error = Some(e.clone());
-            notices.write(WorldModelNotice::error(e));
+            *state = RecordState::Failed;
+            Err(e.into())
         }
     }
 }
@@ -103,22 +113,18 @@ pub(crate) fn record_step(
 pub(crate) fn finish_recording(
     mut exits: MessageReader<AppExit>,
     mut requests: MessageReader<FinishRecording>,
-    settings: Res<WorldModelSettings>,
-    mut runtime: ResMut<WorldModelRuntime>,
+    mut recorder: ResMut<Recorder>,
 ) {
     let requested = requests.read().count() > 0;
     if exits.read().next().is_none() && !requested {
         return;
     }
-    match runtime.recorder.finish() {
-        Some(Ok(n)) => info!(
-            "recorded {n} transitions to {}",
-            settings
-                .record_to
-                .as_deref()
-                .map_or("?".into(), |p| p.display().to_string())
-        ),
-        Some(Err(e)) => error!("recording: {e}"),
+    let shown = recorder
+        .path()
+        .map_or("?".into(), |p| p.display().to_string());
+    match recorder.finish() {
+        Some(Ok(n)) => info!("recorded {n} transitions to {shown}"),
+        Some(Err(e)) => error!("recording {shown}: {e}"),
         None => {}
     }
 }
@@ -146,13 +152,13 @@ mod tests {
             height: 4,
             action_dim: 3,
         };
-        let mut rec = Recorder::default();
+        let mut rec = Recorder::to(path.clone(), header);
         for t in 0..5 {
-            assert_eq!(rec.write(&path, header, &step(t)), Ok(true));
+            assert!(matches!(rec.record(&step(t)), Ok(true)));
         }
-        assert_eq!(rec.finish(), Some(Ok(5)));
-        assert_eq!(rec.write(&path, header, &step(5)), Ok(false));
-        assert_eq!(rec.finish(), None);
+        assert!(matches!(rec.finish(), Some(Ok(5))));
+        assert!(matches!(rec.record(&step(5)), Ok(false)));
+        assert!(rec.finish().is_none());
         let ds = Dataset::load(&path).unwrap();
         assert_eq!(ds.steps.len(), 5);
         assert_eq!(ds.steps[3], step(3));
@@ -168,15 +174,10 @@ mod tests {
             height: 4,
             action_dim: 3,
         };
-        let mut rec = Recorder::default();
-        let err = rec
-            .write(&blocker.join("run.wmds"), header, &step(0))
-            .unwrap_err();
+        let mut rec = Recorder::to(blocker.join("run.wmds"), header);
+        let err = rec.record(&step(0)).unwrap_err().to_string();
         assert!(err.contains("recording stopped"), "{err}");
-        assert_eq!(
-            rec.write(&blocker.join("run.wmds"), header, &step(1)),
-            Ok(false)
-        );
+        assert!(matches!(rec.record(&step(1)), Ok(false)));
         let _ = std::fs::remove_file(&blocker);
     }
 }

@@ -5,26 +5,46 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use bevy::prelude::*;
 use world_model::metrics::psnr_from_mse;
-use world_model::{Frame, Latent, compare};
+use world_model::{Frame, FrameMetrics, Latent, compare};
 
 /// Frames per strip.
 pub const HORIZON: usize = 8;
 
-/// A finished strip and how well each horizon matched reality.
+/// A finished strip and how well each horizon matched reality: scored here, once, for the
+/// dashboard and for research reports alike.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DreamStrip {
     /// Tick of the real frame the rollout started from; frame `k` predicts tick `start + k + 1`.
     pub start: u64,
+    /// The real frame of `start`: the copy-last-frame baseline's guess for every horizon.
+    pub start_frame: Frame,
     /// The imagined frames.
     pub frames: Vec<Frame>,
-    /// PSNR of frame `k` against the real frame of its tick, once that frame arrived.
-    pub psnr: Vec<Option<f64>>,
+    /// Horizon `k`'s real frame and scores, once the frame of its tick arrived.
+    pub horizons: Vec<Option<HorizonScore>>,
 }
+
+/// One horizon of a [`DreamStrip`] against the real frame of its tick.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HorizonScore {
+    /// What the camera saw at that tick.
+    pub real: Frame,
+    /// The imagined frame against it.
+    pub model: FrameMetrics,
+    /// The strip's start frame (copied `k + 1` ticks ahead) against it.
+    pub baseline: FrameMetrics,
+}
+
+/// The strip being imagined, one step per tick; `None` between strips.
+#[derive(Resource, Default)]
+pub(crate) struct PendingStrip(pub Option<StripBuilder>);
 
 /// A strip being built, with the real frames that arrived meanwhile.
 pub(crate) struct StripBuilder {
     pub start: u64,
+    start_frame: Frame,
     pub action: Vec<f32>,
     pub state: Latent,
     pub frames: Vec<Frame>,
@@ -32,9 +52,11 @@ pub(crate) struct StripBuilder {
 }
 
 impl StripBuilder {
-    pub fn new(start: u64, state: Latent, action: Vec<f32>) -> Self {
+    /// A strip from the posterior `state` of the real `start_frame` of tick `start`.
+    pub fn new(start: u64, start_frame: Frame, state: Latent, action: Vec<f32>) -> Self {
         Self {
             start,
+            start_frame,
             action,
             state,
             frames: Vec::with_capacity(HORIZON),
@@ -55,11 +77,7 @@ impl StripBuilder {
 
     /// The finished strip, scored against the real frames seen so far.
     pub fn finish(self) -> DreamStrip {
-        let mut strip = DreamStrip {
-            start: self.start,
-            psnr: vec![None; self.frames.len()],
-            frames: self.frames,
-        };
+        let mut strip = DreamStrip::new(self.start, self.start_frame, self.frames);
         for (tick, frame) in &self.reals {
             strip.score(*tick, frame);
         }
@@ -68,24 +86,48 @@ impl StripBuilder {
 }
 
 impl DreamStrip {
+    /// An unscored strip of `frames` imagined from `start_frame`, the real frame of `start`.
+    pub fn new(start: u64, start_frame: Frame, frames: Vec<Frame>) -> Self {
+        Self {
+            start,
+            start_frame,
+            horizons: vec![None; frames.len()],
+            frames,
+        }
+    }
+
     /// Scores the frame predicted for `tick` against the real `frame`; false if the strip
-    /// does not cover `tick`.
+    /// does not cover `tick`, already scored it, or the sizes differ.
     pub fn score(&mut self, tick: u64, frame: &Frame) -> bool {
         let Some(k) = tick.checked_sub(self.start + 1).map(|k| k as usize) else {
             return false;
         };
-        match (self.frames.get(k), self.psnr.get_mut(k)) {
-            (Some(pred), Some(slot)) if slot.is_none() => {
-                *slot = compare(pred, frame).ok().map(|m| m.psnr);
-                true
-            }
-            _ => false,
+        let (Some(pred), Some(slot)) = (self.frames.get(k), self.horizons.get_mut(k)) else {
+            return false;
+        };
+        if slot.is_some() {
+            return false;
         }
+        let (Ok(model), Ok(baseline)) = (compare(pred, frame), compare(&self.start_frame, frame))
+        else {
+            return false;
+        };
+        *slot = Some(HorizonScore {
+            real: frame.clone(),
+            model,
+            baseline,
+        });
+        true
+    }
+
+    /// PSNR of horizon `k`'s imagined frame, once scored.
+    pub fn psnr(&self, k: usize) -> Option<f64> {
+        self.horizons.get(k)?.as_ref().map(|h| h.model.psnr)
     }
 
     /// True once every horizon is scored.
     pub fn is_scored(&self) -> bool {
-        self.psnr.iter().all(Option::is_some)
+        self.horizons.iter().all(Option::is_some)
     }
 
     /// True while the real frame of some horizon can still arrive, given that the newest
@@ -114,9 +156,10 @@ impl HorizonStats {
             return;
         }
         let mse = strip
-            .psnr
+            .horizons
             .iter()
-            .map(|p| 255.0f64.powi(2) / 10f64.powf(p.unwrap_or(0.0) / 10.0))
+            .flatten()
+            .map(|h| h.model.mse)
             .collect();
         self.mse.push_back(mse);
         while self.mse.len() > Self::STRIPS {
@@ -154,13 +197,13 @@ mod tests {
     use super::*;
 
     fn strip(start: u64) -> DreamStrip {
-        DreamStrip {
+        DreamStrip::new(
             start,
-            frames: (0..HORIZON)
+            Frame::filled(2, 2, [200; 3]),
+            (0..HORIZON)
                 .map(|k| Frame::filled(2, 2, [k as u8 * 10; 3]))
                 .collect(),
-            psnr: vec![None; HORIZON],
-        }
+        )
     }
 
     #[test]
@@ -174,9 +217,12 @@ mod tests {
         assert!(!s.score(101, &Frame::filled(2, 2, [9; 3])), "scored once");
         assert!(s.score(108, &Frame::filled(2, 2, [70; 3])));
         assert!(!s.score(109, &Frame::filled(2, 2, [0; 3])));
-        assert_eq!(s.psnr[0], Some(psnr_from_mse(0.0)));
-        assert_eq!(s.psnr[7], Some(psnr_from_mse(0.0)));
-        assert!(s.psnr[1..7].iter().all(Option::is_none));
+        assert_eq!(s.psnr(0), Some(psnr_from_mse(0.0)));
+        assert_eq!(s.psnr(7), Some(psnr_from_mse(0.0)));
+        assert!((1..7).all(|k| s.psnr(k).is_none()));
+        let first = s.horizons[0].as_ref().unwrap();
+        assert_eq!(first.baseline.mse, 200.0 * 200.0, "the start frame, copied");
+        assert_eq!(first.real, Frame::filled(2, 2, [0; 3]));
         assert!(!s.is_scored());
         assert!(s.awaits_reals(107), "ticks 102-107 can still arrive");
         assert!(!s.awaits_reals(108), "its last tick has passed");

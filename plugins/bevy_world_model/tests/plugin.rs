@@ -92,9 +92,7 @@ fn captured(camera: Entity, tick: u64, frame: &Frame) -> FrameCaptured {
     FrameCaptured {
         camera,
         tick,
-        width: frame.width as u32,
-        height: frame.height as u32,
-        rgba: frame.to_rgba(),
+        frame: frame.clone(),
     }
 }
 
@@ -188,7 +186,7 @@ fn predictions_are_scored_against_the_frame_of_the_tick_they_predict() {
         );
         assert!(!s.dreamed);
     }
-    let out = app.world().resource::<WorldModelOutput>();
+    let out = app.world().resource::<ModelCounters>();
     assert_eq!(out.late_frames, 0);
     assert_eq!(out.sent, 0, "learning is off");
 }
@@ -206,12 +204,13 @@ fn learning_off_sends_nothing_and_on_trains() {
         step(&mut app, camera, &ep, &[u - 1]);
     }
     {
-        let out = app.world().resource::<WorldModelOutput>();
+        let out = app.world().resource::<ModelCounters>();
         assert_eq!((out.sent, out.dropped), (0, 0));
+        let scores = app.world().resource::<ModelScores>();
         assert!(
-            out.averages.scored > 20,
+            scores.averages.scored > 20,
             "prediction goes on: {}",
-            out.averages.scored
+            scores.averages.scored
         );
     }
     assert_eq!(
@@ -224,20 +223,21 @@ fn learning_off_sends_nothing_and_on_trains() {
     loop {
         step(&mut app, camera, &ep, &[u - 1]);
         u += 1;
-        let out = app.world().resource::<WorldModelOutput>();
-        if out.weights_step > 0 || Instant::now() > deadline || u >= 199 {
+        let status = app.world().resource::<ModelStatus>();
+        if status.weights_step > 0 || Instant::now() > deadline || u >= 199 {
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let out = app.world().resource::<WorldModelOutput>();
+    let out = app.world().resource::<ModelCounters>();
+    let status = app.world().resource::<ModelStatus>();
     assert_eq!(
         *app.world().resource::<State<Learning>>().get(),
         Learning::On
     );
     assert!(out.sent > 0, "transitions must flow once learning is on");
     assert!(
-        out.weights_step > 0,
+        status.weights_step > 0,
         "trained weights must reach the predictor"
     );
 }
@@ -266,7 +266,7 @@ fn a_full_trainer_queue_drops_and_counts_instead_of_blocking() {
         delivered += ticks.len() as u64;
         step(&mut app, camera, &ep, &ticks);
     }
-    let out = app.world().resource::<WorldModelOutput>();
+    let out = app.world().resource::<ModelCounters>();
     assert_eq!(
         out.sent + out.dropped,
         delivered,
@@ -301,9 +301,9 @@ fn checkpoints_save_and_load_and_bad_files_change_nothing() {
     app.world_mut().write_message(LoadCheckpoint(bad.clone()));
     step(&mut app, camera, &ep, &[u - 1]);
     u += 1;
-    let scored_before = app.world().resource::<WorldModelOutput>().averages.scored;
+    let scored_before = app.world().resource::<ModelScores>().averages.scored;
     {
-        let out = app.world().resource::<WorldModelOutput>();
+        let out = app.world().resource::<ModelStatus>();
         let err = out.last_error.clone().expect("the error is shown");
         assert!(err.contains("corrupt.ckpt"), "{err}");
         assert_eq!(out.model_source, "random init");
@@ -319,7 +319,7 @@ fn checkpoints_save_and_load_and_bad_files_change_nothing() {
         u += 1;
     }
     assert!(
-        app.world().resource::<WorldModelOutput>().averages.scored >= scored_before + 9,
+        app.world().resource::<ModelScores>().averages.scored >= scored_before + 9,
         "the old model keeps predicting"
     );
 
@@ -344,7 +344,7 @@ fn checkpoints_save_and_load_and_bad_files_change_nothing() {
     app.world_mut()
         .write_message(LoadCheckpoint(std::path::PathBuf::from(&saved)));
     step(&mut app, camera, &ep, &[u - 1]);
-    let out = app.world().resource::<WorldModelOutput>();
+    let out = app.world().resource::<ModelStatus>();
     assert!(
         out.model_source.contains("world-model-"),
         "{}",
@@ -378,7 +378,7 @@ fn the_dream_runs_on_live_actions_and_resets_from_a_real_frame() {
         *app.world().resource::<State<DreamMode>>().get(),
         DreamMode::Dreaming
     );
-    let dreamed = app.world().resource::<WorldModelOutput>().dream_ticks;
+    let dreamed = app.world().resource::<ModelCounters>().dream_ticks;
     assert!(dreamed >= 18, "one dream step per tick, got {dreamed}");
     let dreamed_scores = app
         .world()
@@ -395,7 +395,7 @@ fn the_dream_runs_on_live_actions_and_resets_from_a_real_frame() {
     app.world_mut().write_message(ResetLatent);
     step(&mut app, camera, &ep, &[u - 1]);
     u += 1;
-    let after_reset = app.world().resource::<WorldModelOutput>().dream_ticks;
+    let after_reset = app.world().resource::<ModelCounters>().dream_ticks;
     assert!(
         after_reset <= 1,
         "the dream restarts from the next real frame: {after_reset}"
@@ -405,7 +405,7 @@ fn the_dream_runs_on_live_actions_and_resets_from_a_real_frame() {
         u += 1;
     }
     assert!(
-        app.world().resource::<WorldModelOutput>().dream_ticks >= 3,
+        app.world().resource::<ModelCounters>().dream_ticks >= 3,
         "the dream restarted"
     );
 
@@ -447,4 +447,42 @@ fn with_a_tick_rate_the_model_ticks_on_time_not_per_frame() {
         "{} ticks in 2 s",
         clock.tick
     );
+}
+
+/// Settings are live: a checkpoint directory set while the game runs is where the next save
+/// without a path goes (the plugin reads `WorldModelSettings` at each use, never a copy).
+#[test]
+fn a_checkpoint_dir_changed_at_run_time_takes_effect_at_the_next_save() {
+    let first = std::env::temp_dir().join(format!("wm-plugin-live-a-{}", std::process::id()));
+    let second = std::env::temp_dir().join(format!("wm-plugin-live-b-{}", std::process::id()));
+    let (mut app, camera) = app(WorldModelPlugin::default()
+        .with_config(tiny_config())
+        .with_checkpoint_dir(&first));
+    with_collector(&mut app);
+    app.update();
+    let ep = episode(400, 13);
+    let mut u = 2u64;
+    for _ in 0..5 {
+        step(&mut app, camera, &ep, &[u - 1]);
+        u += 1;
+    }
+    app.world_mut()
+        .resource_mut::<WorldModelSettings>()
+        .checkpoint_dir = second.clone();
+    app.world_mut().write_message(SaveCheckpoint(None));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let saved = loop {
+        step(&mut app, camera, &ep, &[u - 1]);
+        u += 1;
+        let notices = &app.world().resource::<Collected>().notices;
+        if let Some(n) = notices.iter().find(|n| n.text.starts_with("saved ")) {
+            break std::path::PathBuf::from(n.text.trim_start_matches("saved "));
+        }
+        assert!(Instant::now() < deadline, "no save notice: {notices:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(saved.starts_with(&second), "{}", saved.display());
+    assert!(saved.is_file());
+    assert!(!first.exists(), "nothing was saved to the old directory");
+    std::fs::remove_dir_all(&second).ok();
 }

@@ -25,7 +25,7 @@ fn plot(ui: &mut egui::Ui, id: &str, lines: Vec<(&str, Vec<[f64; 2]>)>) {
 }
 
 /// Loss parts, PSNR and SSIM against the baseline, gradient norm, throughput.
-pub fn curves(ui: &mut egui::Ui, h: &History) {
+pub(crate) fn curves(ui: &mut egui::Ui, h: &History) {
     ui.label("Loss per pixel (recon, pred) and KL / 100");
     plot(
         ui,
@@ -78,7 +78,7 @@ pub fn curves(ui: &mut egui::Ui, h: &History) {
 
 /// Code usage, deterministic norm and the current code as a grid (one row per group, the
 /// chosen class lit).
-pub fn latent_view(ui: &mut egui::Ui, info: Option<&LatentInfo>) {
+pub(crate) fn latent_view(ui: &mut egui::Ui, info: Option<&LatentInfo>) {
     let Some(info) = info else {
         ui.label("Latent: no state yet");
         return;

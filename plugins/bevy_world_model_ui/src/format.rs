@@ -1,9 +1,10 @@
-//! Number formatting shared by the panels, kept apart so it is tested.
+//! Number formatting shared by the panels, kept apart from egui so it is tested.
 
 use bevy_world_model::world_model::FrameMetrics;
 
 /// `model vs baseline` for one metric, with the model's advantage signed so positive means
-/// the model wins (`higher_is_better` says which way the metric points).
+/// the model wins (`higher_is_better` says which way the metric points): a reader never has
+/// to remember which way each metric points.
 pub fn versus(model: f64, baseline: f64, higher_is_better: bool, decimals: usize) -> String {
     let gain = if higher_is_better {
         model - baseline
@@ -18,7 +19,8 @@ pub fn versus(model: f64, baseline: f64, higher_is_better: bool, decimals: usize
     format!("{model:.decimals$} vs {baseline:.decimals$} ({gain:+.decimals$}, {verdict})")
 }
 
-/// One line per metric: model against the copy-last-frame baseline.
+/// One line per metric: model against the copy-last-frame baseline, the yardstick a
+/// next-frame predictor has to beat to be worth anything.
 pub fn metric_lines(model: &FrameMetrics, baseline: &FrameMetrics) -> Vec<(&'static str, String)> {
     let rgb = |m: &FrameMetrics| {
         format!(
@@ -39,7 +41,8 @@ pub fn metric_lines(model: &FrameMetrics, baseline: &FrameMetrics) -> Vec<(&'sta
     ]
 }
 
-/// Where the running weights came from and how long they have learned online since:
+/// Where the running weights came from and how long they have learned online since, so
+/// what the model learned here is told apart from what it started with:
 /// `weights of step 4120 · online 1m 05s, +120 steps`.
 pub fn online_summary(start_step: u64, weights_step: u64, online: std::time::Duration) -> String {
     let secs = online.as_secs();

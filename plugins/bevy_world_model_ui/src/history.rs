@@ -1,13 +1,19 @@
 //! The numbers behind the training curves: one sample of everything every half second, the
-//! last five minutes kept.
+//! last five minutes kept, so a trend is visible at a glance.
+//!
+//! Counters and timings come from Bevy's [`DiagnosticsStore`], where
+//! [`WorldModelDiagnosticsPlugin`](bevy_world_model::WorldModelDiagnosticsPlugin) publishes
+//! them; the trainer's loss parts and the score window, which are not diagnostics, from the
+//! plugin's resources.
 
 use std::collections::VecDeque;
 
-use bevy::diagnostic::{DiagnosticsStore, FrameTimeDiagnosticsPlugin};
+use bevy::diagnostic::{DiagnosticPath, DiagnosticsStore, FrameTimeDiagnosticsPlugin};
 use bevy::prelude::*;
-use bevy_world_model::WorldModelOutput;
+use bevy_world_model::world_model::TrainStats;
+use bevy_world_model::{ModelScores, ModelStatus, ScoreWindow, WorldModelDiagnostics};
 
-/// One point of every curve.
+/// One point of every curve, all read at the same instant so the curves line up in time.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Sample {
     /// Seconds since the start.
@@ -40,7 +46,8 @@ pub struct Sample {
     pub fps: f64,
 }
 
-/// The curves' samples, oldest first.
+/// The curves' samples, oldest first: egui keeps nothing between frames, so the curves
+/// live here.
 #[derive(Resource, Default, Debug)]
 pub struct History {
     /// Samples, at most [`History::LEN`].
@@ -87,10 +94,60 @@ impl History {
     }
 }
 
-/// Samples the model's numbers every [`History::EVERY`] seconds.
+/// The newest value of a diagnostic: the one reading every panel uses, so a figure in the
+/// text and the same figure on a curve agree. `None` before its first measurement.
+pub fn latest(diagnostics: &DiagnosticsStore, path: &DiagnosticPath) -> Option<f64> {
+    diagnostics.get(path).and_then(|d| d.value())
+}
+
+impl Sample {
+    /// The sample at `now` (seconds since startup): a pure reading of the store, the
+    /// trainer's last stats and the score window, so it can be tested without an app.
+    /// What has not been measured yet is a gap (NaN) in its curve.
+    pub fn read(
+        now: f64,
+        diagnostics: &DiagnosticsStore,
+        trainer: Option<&TrainStats>,
+        averages: &ScoreWindow,
+    ) -> Self {
+        type D = WorldModelDiagnostics;
+        let value = |path: &DiagnosticPath| latest(diagnostics, path).unwrap_or(f64::NAN);
+        let mut s = Sample {
+            t: now,
+            infer_ms: value(&D::INFER_MS),
+            dropped: value(&D::DROPPED),
+            // Published with the trainer's stats: none yet means no step yet.
+            steps_per_sec: latest(diagnostics, &D::TRAIN_STEPS_PER_SEC).unwrap_or(0.0),
+            fps: diagnostics
+                .get(&FrameTimeDiagnosticsPlugin::FPS)
+                .and_then(|d| d.smoothed())
+                .unwrap_or(f64::NAN),
+            psnr: (f64::NAN, f64::NAN),
+            ssim: (f64::NAN, f64::NAN),
+            ..default()
+        };
+        if let Some(t) = trainer {
+            s.loss = f64::from(t.loss.total);
+            s.recon = f64::from(t.loss.recon);
+            s.pred = f64::from(t.loss.pred);
+            s.kl = f64::from(t.loss.kl);
+            s.grad_norm = f64::from(t.grad_norm);
+            s.lr = t.lr;
+            s.replay_fill = t.buffer_len as f64 / t.buffer_capacity.max(1) as f64;
+        }
+        if let Some((model, baseline)) = averages.mean() {
+            s.psnr = (model.psnr, baseline.psnr);
+            s.ssim = (model.ssim, baseline.ssim);
+        }
+        s
+    }
+}
+
+/// Samples the model's numbers every [`History::EVERY`] seconds, while a world model runs.
 pub(crate) fn sample(
     time: Res<Time>,
-    output: Option<Res<WorldModelOutput>>,
+    status: Option<Res<ModelStatus>>,
+    scores: Option<Res<ModelScores>>,
     diagnostics: Res<DiagnosticsStore>,
     mut history: ResMut<History>,
 ) {
@@ -99,36 +156,15 @@ pub(crate) fn sample(
         return;
     }
     history.next_at = now + History::EVERY;
-    let Some(out) = output else {
+    let (Some(status), Some(scores)) = (status, scores) else {
         return;
     };
-    let mut s = Sample {
-        t: now,
-        infer_ms: f64::from(out.infer_ms),
-        dropped: out.dropped as f64,
-        fps: diagnostics
-            .get(&FrameTimeDiagnosticsPlugin::FPS)
-            .and_then(|d| d.smoothed())
-            .unwrap_or(f64::NAN),
-        psnr: (f64::NAN, f64::NAN),
-        ssim: (f64::NAN, f64::NAN),
-        ..default()
-    };
-    if let Some(t) = &out.trainer {
-        s.loss = f64::from(t.loss.total);
-        s.recon = f64::from(t.loss.recon);
-        s.pred = f64::from(t.loss.pred);
-        s.kl = f64::from(t.loss.kl);
-        s.grad_norm = f64::from(t.grad_norm);
-        s.lr = t.lr;
-        s.steps_per_sec = t.steps_per_sec;
-        s.replay_fill = t.buffer_len as f64 / t.buffer_capacity.max(1) as f64;
-    }
-    if let Some((model, baseline)) = out.averages.mean() {
-        s.psnr = (model.psnr, baseline.psnr);
-        s.ssim = (model.ssim, baseline.ssim);
-    }
-    history.push(s);
+    history.push(Sample::read(
+        now,
+        &diagnostics,
+        status.trainer.as_ref(),
+        &scores.averages,
+    ));
 }
 
 /// Where a curve is heading (`rising`, `falling`, `flat`) and whether that is good: the mean
@@ -197,5 +233,44 @@ mod tests {
         // Every 4th sample of 600 is kept, all of them odd: the NaN (even) ones are skipped.
         assert_eq!(h.series(|s| s.loss).len(), 150);
         assert_eq!(h.recent(3, |s| s.t), vec![607.0, 608.0, 609.0]);
+    }
+
+    #[test]
+    fn samples_read_counters_from_the_store_and_leave_gaps_for_the_unmeasured() {
+        use bevy::diagnostic::{Diagnostic, DiagnosticMeasurement};
+        use bevy::platform::time::Instant;
+
+        let mut store = DiagnosticsStore::default();
+        for (path, value) in [
+            (WorldModelDiagnostics::INFER_MS, 2.5),
+            (WorldModelDiagnostics::DROPPED, 3.0),
+        ] {
+            let mut d = Diagnostic::new(path);
+            d.add_measurement(DiagnosticMeasurement {
+                time: Instant::now(),
+                value,
+            });
+            store.add(d);
+        }
+        let trainer = TrainStats {
+            lr: 1e-4,
+            buffer_len: 50,
+            buffer_capacity: 200,
+            ..default()
+        };
+        let s = Sample::read(7.0, &store, Some(&trainer), &ScoreWindow::default());
+        assert_eq!((s.t, s.infer_ms, s.dropped), (7.0, 2.5, 3.0));
+        assert_eq!((s.lr, s.replay_fill), (1e-4, 0.25));
+        assert_eq!(s.steps_per_sec, 0.0, "no trainer step published yet");
+        assert!(s.fps.is_nan(), "no frame time diagnostics");
+        assert!(s.psnr.0.is_nan() && s.ssim.1.is_nan(), "nothing scored yet");
+        let empty = Sample::read(
+            0.0,
+            &DiagnosticsStore::default(),
+            None,
+            &ScoreWindow::default(),
+        );
+        assert!(empty.infer_ms.is_nan() && empty.dropped.is_nan());
+        assert_eq!(empty.loss, 0.0);
     }
 }

@@ -5,7 +5,8 @@ use bevy_egui::egui;
 use bevy_procgen::CurrentLevel;
 
 /// Paints `level` into a square of `size` points, with the agent at `pose`
-/// (world position, forward direction) as a dot and a heading line.
+/// (world position, forward direction) as a dot and a heading line, so a viewer knows what
+/// the agent is looking at. Public so a game's own panels can show the same map.
 pub fn draw_minimap(
     ui: &mut egui::Ui,
     level: &CurrentLevel,

@@ -1,44 +1,80 @@
 //! The world model's numbers: scores against the copy-last-frame baseline, trainer, device.
+//! Counters come from the diagnostics store, where the plugin publishes them, so that the
+//! panel, the curves and any log show the same figures.
 
+use bevy::diagnostic::{DiagnosticPath, DiagnosticsStore};
 use bevy_egui::egui;
-use bevy_world_model::{DreamMode, WorldModelOutput, WorldModelSettings};
+use bevy_world_model::{
+    DreamMode, ModelScores, ModelStatus, WorldModelDiagnostics, WorldModelSettings,
+};
 
 use crate::format::{metric_lines, online_summary};
-use crate::history::{History, trend};
+use crate::history::{History, latest, trend};
+
+/// The plugin's counters as the panel prints them; zero until first published.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct Counts {
+    /// Milliseconds of the last inference.
+    pub infer_ms: f64,
+    /// Ticks the current dream has run.
+    pub dream_ticks: u64,
+    /// Transitions handed to the trainer.
+    pub sent: u64,
+    /// Transitions dropped because the trainer's queue was full.
+    pub dropped: u64,
+}
+
+impl Counts {
+    /// The newest published values.
+    pub(crate) fn read(diagnostics: &DiagnosticsStore) -> Self {
+        type D = WorldModelDiagnostics;
+        let value = |path: &DiagnosticPath| latest(diagnostics, path).unwrap_or(0.0);
+        Self {
+            infer_ms: value(&D::INFER_MS),
+            dream_ticks: value(&D::DREAM_TICKS) as u64,
+            sent: value(&D::SENT) as u64,
+            dropped: value(&D::DROPPED) as u64,
+        }
+    }
+}
 
 /// Draws the model's scores and trainer state.
-pub fn model_stats(
+pub(crate) fn model_stats(
     ui: &mut egui::Ui,
-    output: &WorldModelOutput,
+    status: &ModelStatus,
+    scores: &ModelScores,
+    counts: Counts,
     history: &History,
     settings: Option<&WorldModelSettings>,
     mode: Option<DreamMode>,
 ) {
     ui.horizontal_wrapped(|ui| {
-        ui.label(format!("model: {}", output.model_source));
+        ui.label(format!("model: {}", status.model_source));
         ui.separator();
-        ui.label(format!("device: {}", output.device));
+        ui.label(format!("device: {}", status.device));
         ui.separator();
         ui.label(online_summary(
-            output.start_step,
-            output.weights_step,
-            output.online_since.elapsed(),
+            status.start_step,
+            status.weights_step,
+            status.online_since.elapsed(),
         ));
         ui.separator();
-        ui.label(format!("inference {:.1} ms", output.infer_ms));
+        ui.label(format!("inference {:.1} ms", counts.infer_ms));
         ui.separator();
         let temperature = settings.map_or(1.0, |s| s.temperature);
         if mode == Some(DreamMode::Dreaming) {
             ui.label(format!(
                 "DREAM for {} ticks · temperature {temperature:.1} ([ ])",
-                output.dream_ticks
+                counts.dream_ticks
             ));
         } else {
             ui.label(format!("dream temperature {temperature:.1} ([ ])"));
         }
     });
-    ui.horizontal_wrapped(|ui| match &output.trainer {
+    ui.horizontal_wrapped(|ui| match &status.trainer {
         Some(t) => {
+            let config = status.config();
+            let sampling = format!("{:?}", config.sampling).to_lowercase();
             ui.label(format!(
                 "trainer: step {} · {:.2} steps/s · {:.0} frames/s · loss {:.4} (recon {:.4}, pred {:.4}, KL {:.2}) · grad {:.1} · lr {:.1e}",
                 t.step,
@@ -56,21 +92,21 @@ pub fn model_stats(
                 "replay {}/{} ({} sampling, batch {} x {} steps) · sent {} · dropped {}",
                 t.buffer_len,
                 t.buffer_capacity,
-                settings.map_or("?".to_string(), |s| format!("{:?}", s.config.sampling).to_lowercase()),
-                settings.map_or(0, |s| s.config.batch),
-                settings.map_or(0, |s| s.config.seq_len),
-                output.sent,
-                output.dropped
+                sampling,
+                config.batch,
+                config.seq_len,
+                counts.sent,
+                counts.dropped
             ));
         }
         None => {
             ui.label(format!(
                 "trainer: waiting for frames · sent {} · dropped {}",
-                output.sent, output.dropped
+                counts.sent, counts.dropped
             ));
         }
     });
-    match output.averages.mean() {
+    match scores.averages.mean() {
         Some((model, baseline)) => {
             let (arrow, good) = trend(&history.recent(20, |s| s.psnr.0 - s.psnr.1), true, 0.1);
             let color = if good {
@@ -81,13 +117,13 @@ pub fn model_stats(
             ui.horizontal(|ui| {
                 ui.label(format!(
                     "Model vs copy-last-frame: now (tick {}) and mean of the last {} ticks in which the view changed ({} unchanged skipped); gain trend",
-                    output.last_score.as_ref().map_or(0, |s| s.tick),
-                    output.averages.len(),
-                    output.averages.unchanged
+                    scores.last_score.as_ref().map_or(0, |s| s.tick),
+                    scores.averages.len(),
+                    scores.averages.unchanged
                 ));
                 ui.colored_label(color, arrow);
             });
-            let now = output
+            let now = scores
                 .last_score
                 .as_ref()
                 .map(|s| metric_lines(&s.model, &s.baseline));
@@ -104,7 +140,37 @@ pub fn model_stats(
             ui.label("No prediction scored yet (the first real frames are on their way).");
         }
     }
-    if let Some(e) = &output.last_error {
+    if let Some(e) = &status.last_error {
         ui.colored_label(egui::Color32::from_rgb(255, 120, 100), e);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bevy::diagnostic::{Diagnostic, DiagnosticMeasurement};
+    use bevy::platform::time::Instant;
+
+    #[test]
+    fn counts_are_the_newest_published_values_and_zero_before() {
+        let mut store = DiagnosticsStore::default();
+        assert_eq!(Counts::read(&store), Counts::default());
+        for (path, value) in [
+            (WorldModelDiagnostics::SENT, 40.0),
+            (WorldModelDiagnostics::SENT, 41.0),
+            (WorldModelDiagnostics::INFER_MS, 1.5),
+        ] {
+            if store.get(&path).is_none() {
+                store.add(Diagnostic::new(path.clone()));
+            }
+            let time = Instant::now();
+            store
+                .get_mut(&path)
+                .unwrap()
+                .add_measurement(DiagnosticMeasurement { time, value });
+        }
+        let counts = Counts::read(&store);
+        assert_eq!((counts.sent, counts.infer_ms), (41, 1.5));
+        assert_eq!((counts.dropped, counts.dream_ticks), (0, 0));
     }
 }

@@ -2,24 +2,28 @@
 //!
 //! The agent's view changes every frame; the model's images (prediction, error heatmap,
 //! dream strip) once per model tick; the numbers and curves are read a few times a second.
-//! Drawing every panel every frame costs a software rasteriser (lavapipe) about 15 ms a
-//! frame, so the UI camera keeps last frame's pixels (it clears only on a full redraw) and
-//! other frames paint only the images that moved, over the retained ones, at the places the
-//! last full redraw laid them out.
+//! On a software rasteriser (lavapipe) drawing every panel every frame costs a large share
+//! of the frame (figures in `docs/performance.md`), so the UI camera keeps last frame's
+//! pixels (it clears only on a full redraw) and other frames paint only the images that
+//! moved, over the retained ones, at the places the last full redraw laid them out.
 //!
-//! A full redraw happens at least every [`UiSettings::max_redraw_interval`](crate::UiSettings),
-//! on mouse buttons and wheel (so clicks and plot hovers land on laid-out widgets), on a
-//! resize and on a settings change.
+//! A full redraw happens at least every
+//! [`UiSettings::max_redraw_interval`](crate::UiSettings::max_redraw_interval), on mouse
+//! buttons and wheel (so clicks and plot hovers land on laid-out widgets), on a resize and
+//! on a settings change.
+//!
+//! [`DashboardRefresh::decide`] is the rule, a pure function of [`FrameInputs`]; the system
+//! around it only gathers the inputs and tells the UI camera whether to clear.
 
 use bevy::input::mouse::MouseWheel;
 use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
 use bevy_egui::egui;
-use bevy_world_model::{LatestFrames, WorldModelOutput};
+use bevy_world_model::{LatestFrames, ModelCounters};
 
-use crate::{UiCamera, UiSettings};
+use crate::settings::{UiCamera, UiSettings};
 
-/// What one frame redraws.
+/// What one frame redraws: the cheapest kind that leaves the window correct.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Redraw {
     /// Every panel, on a cleared window.
@@ -40,7 +44,8 @@ pub(crate) struct LiveRects {
     pub strip: Option<egui::Rect>,
 }
 
-/// This frame's [`Redraw`], and counts of each kind so far.
+/// This frame's [`Redraw`], and counts of each kind so far, so the status bar can show how
+/// much the partial frames save.
 #[derive(Resource, Debug, Default)]
 pub struct DashboardRefresh {
     /// What this frame redraws.
@@ -61,19 +66,21 @@ pub struct DashboardRefresh {
 pub struct FrameInputs {
     /// Seconds since startup.
     pub now: f64,
-    /// What the model's output has seen: the newest captured frame's tick and the dream's
-    /// length (both move once per model tick, when the output does).
+    /// What the model's images have seen: the newest captured frame's tick and the dream's
+    /// length ([`ModelCounters::dream_ticks`]); both move once per model tick, when the
+    /// images do, so a change means the images need repainting.
     pub content: [u64; 2],
     /// The window's physical size.
     pub window: UVec2,
     /// A mouse button went down or up, or the wheel turned.
     pub pointer_event: bool,
-    /// [`UiSettings`] changed (a key toggled a panel, the scale changed).
+    /// [`UiSettings`] changed (a toggle message flipped a panel, the scale changed).
     pub settings_changed: bool,
 }
 
 impl DashboardRefresh {
-    /// Decides what the frame described by `inputs` redraws, and records it.
+    /// Decides what the frame described by `inputs` redraws, and records it. Pure, so the
+    /// rule is tested without a window.
     pub fn decide(&mut self, inputs: FrameInputs, settings: &UiSettings) -> Redraw {
         let full = settings.redraw_every_frame
             || inputs.pointer_event
@@ -98,7 +105,7 @@ impl DashboardRefresh {
         redraw
     }
 
-    /// Share of frames drawn in full, 0 to 1.
+    /// Share of frames drawn in full, 0 to 1: how much of the full cost the dashboard pays.
     pub fn full_share(&self) -> f64 {
         let all = self.full_frames + self.image_frames + self.view_frames;
         if all == 0 {
@@ -109,13 +116,14 @@ impl DashboardRefresh {
     }
 }
 
-/// Decides this frame's kind and sets the UI camera to clear only on a full redraw.
+/// Decides this frame's kind and sets the UI camera to clear only on a full redraw. Runs
+/// after [`WorldModelSystems::Present`](bevy_world_model::WorldModelSystems::Present), when this frame's counters are final.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn decide(
     mut refresh: ResMut<DashboardRefresh>,
     settings: Res<UiSettings>,
     latest: Res<LatestFrames>,
-    output: Option<Res<WorldModelOutput>>,
+    counters: Option<Res<ModelCounters>>,
     time: Res<Time<Real>>,
     buttons: Option<Res<ButtonInput<MouseButton>>>,
     mut wheel: MessageReader<MouseWheel>,
@@ -134,7 +142,7 @@ pub(crate) fn decide(
             now: time.elapsed_secs_f64(),
             content: [
                 latest.0.values().map(|f| f.tick).max().unwrap_or(0),
-                output.map_or(0, |o| o.dream_ticks),
+                counters.map_or(0, |c| c.dream_ticks),
             ],
             window,
             pointer_event,

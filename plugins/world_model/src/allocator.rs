@@ -2,14 +2,19 @@
 //!
 //! A training step allocates and frees tens of megabytes of multi-megabyte buffers. With
 //! glibc's defaults each such buffer is a fresh `mmap` (or the heap top is trimmed after it is
-//! freed), so the next step page-faults and zeroes all of it again: on the reference network
-//! 106,000 page faults in one bench run instead of 22,000, and 9% of the step time. PyTorch
-//! avoids the same cost with its caching allocator. Keeping freed memory in the heap costs
-//! resident memory equal to
-//! the peak of one step (tens of MB for our networks).
+//! freed), so the next step page-faults and zeroes all of it again, a visible share of the
+//! step time (the counts are in `docs/performance.md`). PyTorch avoids the same cost with its
+//! caching allocator. Keeping freed memory in the heap costs resident memory equal to the peak
+//! of one step.
+//!
+//! The setting is process-wide, so the library never makes it on its own: nothing in this
+//! crate (not the [`trainer`](crate::trainer) thread either) calls [`keep_freed_memory`].
+//! Programs that train call it once at start: `world-model-train` and `world-model-bench` do
+//! (the bench's `--default-malloc` leaves it out, to measure it), as does the game's `main`.
 
 /// Keeps freed memory in the process heap (glibc only; elsewhere nothing). Call it once at
-/// start-up in programs that train; the trainer thread calls it when it starts.
+/// start-up, before training, in programs that train; it changes the allocator of the whole
+/// process, so a library or plugin should leave the choice to the program.
 pub fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only adjusts allocator tunables; any value is accepted or refused

@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 use burn::module::{Module, ModuleMapper, Param};
 use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
-use burn::store::ModuleRecord;
+use burn::store::{ModuleRecord, RecordError};
 use burn::tensor::{Bytes, FloatDType};
 use serde::{Deserialize, Serialize};
 
-use crate::config::WorldModelConfig;
+use crate::config::{ConfigError, WorldModelConfig};
 use crate::model::WorldModel;
 
 const MAGIC: &[u8; 8] = b"MDWMCKPT";
@@ -43,10 +43,14 @@ pub struct Checkpoint {
     pub model: WorldModel,
     /// Optimizer state bytes, if the checkpoint has them (apply with [`restore_optimizer`]).
     pub optimizer: Option<Vec<u8>>,
+    /// The file it was read from (named in the errors of
+    /// [`Learner::from_checkpoint`](crate::Learner::from_checkpoint)).
+    pub path: PathBuf,
 }
 
-/// Why a checkpoint could not be written or read.
+/// Why a checkpoint could not be written, read or resumed from.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CheckpointError {
     /// The file could not be read or written.
     #[error("checkpoint {path}: {source}")]
@@ -102,6 +106,52 @@ pub enum CheckpointError {
         /// Burn's message.
         reason: String,
     },
+    /// The checkpoint could not be serialised (writing only).
+    #[error("{path}: cannot serialise the checkpoint: {source}")]
+    Encode {
+        /// File involved.
+        path: PathBuf,
+        /// What failed.
+        source: CheckpointEncodeError,
+    },
+    /// The config to resume under is invalid
+    /// ([`Learner::from_checkpoint`](crate::Learner::from_checkpoint)).
+    #[error(transparent)]
+    InvalidConfig(#[from] ConfigError),
+    /// The saved optimizer state could not be restored
+    /// ([`Learner::from_checkpoint`](crate::Learner::from_checkpoint)).
+    #[error("{path}: optimizer state: {source}")]
+    Optimizer {
+        /// File involved.
+        path: PathBuf,
+        /// What failed.
+        source: OptimizerRestoreError,
+    },
+}
+
+/// Why a checkpoint could not be serialised ([`to_bytes`], [`to_bytes_compact`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckpointEncodeError {
+    /// The header could not be written as JSON.
+    #[error(transparent)]
+    Header(#[from] serde_json::Error),
+    /// Burn could not serialise the weights or the optimizer state.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+}
+
+/// Why saved optimizer state could not be applied ([`restore_optimizer`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OptimizerRestoreError {
+    /// Burn panicked while restoring the state (it materialises it on `Device::default()`,
+    /// which panics when no such device can start).
+    #[error("restoring optimizer state panicked inside Burn")]
+    Panicked,
+    /// Burn could not read the saved state.
+    #[error(transparent)]
+    Record(#[from] RecordError),
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -134,14 +184,17 @@ pub fn to_bytes(
     meta: &CheckpointMeta,
     model: &WorldModel,
     optimizer: Option<&ModuleOptimizer>,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, CheckpointEncodeError> {
     assemble(meta, model.valid(), optimizer)
 }
 
 /// A checkpoint to ship with a game: weights in half precision and no optimizer state, a
 /// sixth of a full checkpoint's size. Loads like any other (weights come back as f32);
 /// training resumed from it starts Adam afresh, with a new learning-rate warm-up.
-pub fn to_bytes_compact(meta: &CheckpointMeta, model: &WorldModel) -> Result<Vec<u8>, String> {
+pub fn to_bytes_compact(
+    meta: &CheckpointMeta,
+    model: &WorldModel,
+) -> Result<Vec<u8>, CheckpointEncodeError> {
     let half = model.valid().map(&mut CastFloats(FloatDType::F16));
     assemble(meta, half, None)
 }
@@ -150,14 +203,11 @@ fn assemble(
     meta: &CheckpointMeta,
     model: WorldModel,
     optimizer: Option<&ModuleOptimizer>,
-) -> Result<Vec<u8>, String> {
-    let header = serde_json::to_vec_pretty(meta).map_err(|e| e.to_string())?;
-    let weights = model
-        .into_record()
-        .into_bytes()
-        .map_err(|e| e.to_string())?;
+) -> Result<Vec<u8>, CheckpointEncodeError> {
+    let header = serde_json::to_vec_pretty(meta)?;
+    let weights = model.into_record().into_bytes()?;
     let optim = match optimizer {
-        Some(o) => o.into_bytes().map_err(|e| e.to_string())?.to_vec(),
+        Some(o) => o.into_bytes()?.to_vec(),
         None => Vec::new(),
     };
     let mut out = Vec::with_capacity(header.len() + weights.len() + optim.len() + 48);
@@ -212,10 +262,13 @@ pub fn save_compact(
     write_bytes(path, to_bytes_compact(meta, model))
 }
 
-fn write_bytes(path: &Path, bytes: Result<Vec<u8>, String>) -> Result<(), CheckpointError> {
-    let bytes = bytes.map_err(|reason| CheckpointError::Weights {
+fn write_bytes(
+    path: &Path,
+    bytes: Result<Vec<u8>, CheckpointEncodeError>,
+) -> Result<(), CheckpointError> {
+    let bytes = bytes.map_err(|source| CheckpointError::Encode {
         path: path.into(),
-        reason,
+        source,
     })?;
     write_atomic(path, &bytes).map_err(|source| CheckpointError::Io {
         path: path.into(),
@@ -340,6 +393,7 @@ pub fn load(
         meta,
         model,
         optimizer: (!sections.optim.is_empty()).then(|| sections.optim.to_vec()),
+        path: path.into(),
     })
 }
 
@@ -348,14 +402,15 @@ pub fn load(
 /// Burn 0.22 materialises the state on `Device::default()` (the first GPU backend, which on a
 /// machine without a GPU is a software Vulkan adapter) and moves it to each parameter's device
 /// on the next step. That works, but if no such device can start Burn panics; the panic is
-/// caught here and reported as an error so the caller can continue with fresh moments.
+/// caught here and reported as [`OptimizerRestoreError::Panicked`] so the caller can continue
+/// with fresh moments.
 pub fn restore_optimizer(
     optim: ModuleOptimizer,
     bytes: Vec<u8>,
-) -> Result<ModuleOptimizer, String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+) -> Result<ModuleOptimizer, OptimizerRestoreError> {
+    let restored = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         optim.from_bytes(Bytes::from_bytes_vec(bytes))
     }))
-    .map_err(|_| "restoring optimizer state panicked inside Burn".to_string())?
-    .map_err(|e| e.to_string())
+    .map_err(|_| OptimizerRestoreError::Panicked)?;
+    Ok(restored?)
 }

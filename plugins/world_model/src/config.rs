@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 /// How the decoder doubles its spatial resolution at each stage.
 ///
-/// Measured with `world-model-bench --upsample` on the flex CPU backend; see the README.
+/// Measured with `world-model-bench --upsample` on the flex CPU backend; see the README and
+/// `docs/performance.md`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Upsample {
@@ -65,8 +66,8 @@ pub struct WorldModelConfig {
     pub classes: usize,
     /// Width of the hidden layers of the prior, posterior and GRU input. Default: `256`
     pub hidden: usize,
-    /// Decoder upsampling. Default: `conv_transpose` (the fastest on flex: a default-config
-    /// training step takes 442 ms against 518 ms with pixel shuffle and 871 ms with resize-conv)
+    /// Decoder upsampling. Default: `conv_transpose` (the fastest of the three on flex for a
+    /// default-config training step; see `docs/performance.md`)
     pub upsample: Upsample,
     /// Share of the uniform distribution mixed into every categorical, so no class has
     /// probability zero and the KL stays finite. Default: `0.01`
@@ -86,8 +87,8 @@ pub struct WorldModelConfig {
     /// Decode each frame as a change to the previous one (the real frame while observing,
     /// the imagined one in a dream) instead of from scratch: a fresh model then starts at the
     /// copy-last-frame baseline rather than at grey. Off by default: on the synthetic world's
-    /// fast motion it learned far less in 600 steps (+0.8 dB over copying, against +5.2 dB
-    /// for the plain decoder). Default: `false`
+    /// fast motion it learned far less than the plain decoder in the same steps (see
+    /// `docs/performance.md`). Default: `false`
     pub residual: bool,
     /// With `residual`: before the decoded change is added, every pixel of the previous frame
     /// is moved by its own decoded amount, up to `warp_radius` pixels across and down. The

@@ -11,7 +11,8 @@ use burn::tensor::wgpu::wgpu;
 #[serde(rename_all = "lowercase")]
 pub enum DeviceChoice {
     /// wgpu when it finds a hardware GPU, otherwise flex. A software adapter (lavapipe, which
-    /// wgpu reports as device type `Cpu`) counts as no GPU: it is ~50x slower than flex.
+    /// wgpu reports as device type `Cpu`) counts as no GPU: it is far slower than flex (see
+    /// `docs/performance.md`).
     #[default]
     Auto,
     /// The pure-Rust CPU backend (SIMD, multi-threaded).
@@ -20,16 +21,29 @@ pub enum DeviceChoice {
     Wgpu,
 }
 
+/// Why a device name was not understood or a device could not start.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeviceError {
+    /// The name is none of `auto`, `flex` (`cpu`) and `wgpu` (`gpu`).
+    #[error("unknown device '{0}': expected auto, flex or wgpu")]
+    UnknownName(String),
+    /// wgpu was asked for and could not start.
+    #[error("cannot start wgpu: {reason}")]
+    WgpuUnavailable {
+        /// wgpu's message.
+        reason: String,
+    },
+}
+
 impl FromStr for DeviceChoice {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = DeviceError;
+    fn from_str(s: &str) -> Result<Self, DeviceError> {
         match s.to_ascii_lowercase().as_str() {
             "auto" => Ok(Self::Auto),
             "flex" | "cpu" => Ok(Self::Flex),
             "wgpu" | "gpu" => Ok(Self::Wgpu),
-            other => Err(format!(
-                "unknown device '{other}': expected auto, flex or wgpu"
-            )),
+            other => Err(DeviceError::UnknownName(other.to_string())),
         }
     }
 }
@@ -56,7 +70,7 @@ pub struct ResolvedDevice {
 impl DeviceChoice {
     /// Opens the device. `Auto` tries wgpu and falls back to flex when the adapter is a
     /// software one or wgpu cannot start; `Wgpu` reports that failure instead.
-    pub fn resolve(self) -> Result<ResolvedDevice, String> {
+    pub fn resolve(self) -> Result<ResolvedDevice, DeviceError> {
         let flex = || ResolvedDevice {
             device: Device::flex(),
             description: "flex (CPU)".into(),
@@ -88,7 +102,7 @@ impl DeviceChoice {
                         d.description = format!("flex (CPU; wgpu unavailable: {e})");
                         Ok(d)
                     }
-                    Err(e) => Err(format!("cannot start wgpu: {e}")),
+                    Err(reason) => Err(DeviceError::WgpuUnavailable { reason }),
                 }
             }
         }
@@ -103,7 +117,7 @@ mod tests {
     fn parses_names_and_rejects_unknown() {
         assert_eq!("FLEX".parse::<DeviceChoice>(), Ok(DeviceChoice::Flex));
         assert_eq!("auto".parse::<DeviceChoice>(), Ok(DeviceChoice::Auto));
-        let err = "tpu".parse::<DeviceChoice>().unwrap_err();
+        let err = "tpu".parse::<DeviceChoice>().unwrap_err().to_string();
         assert!(err.contains("auto, flex or wgpu"), "{err}");
     }
 }

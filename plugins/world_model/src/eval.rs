@@ -3,63 +3,66 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::{FrameMetrics, compare, psnr_from_mse};
+use crate::metrics::{FrameMetrics, ScoreTotals, compare, psnr_from_mse};
 use crate::predictor::Predictor;
 use crate::replay::Step;
 
-/// Mean metrics of the model and of the copy-last-frame baseline over the same pairs.
+/// Mean metrics of the model and of the copy-last-frame baseline over the same pairs, pooled
+/// by [`ScoreTotals`] under the rule the game's reports follow: a pair whose real frame equals
+/// the previous one (nothing moved, so copying is exact) is left out of every average, for
+/// model and baseline alike, and only counted in `unchanged`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct EvalReport {
-    /// Prediction/target pairs scored.
+    /// Prediction/target pairs seen: `scored + unchanged`.
     pub pairs: usize,
-    /// Mean metrics of the model's one-step predictions.
+    /// Pairs averaged: the real frame differs from the previous one.
+    #[serde(default)]
+    pub scored: u64,
+    /// Pairs left out of the averages because the real frame equals the previous one.
+    #[serde(default)]
+    pub unchanged: u64,
+    /// Mean metrics of the model's one-step predictions over the scored pairs, PSNR that of
+    /// the pooled MSE ([`ScoreTotals::mean`]); all zero when no pair was scored.
     pub model: FrameMetrics,
-    /// Mean metrics of copying the previous frame.
+    /// Mean metrics of copying the previous frame over the same pairs.
     pub baseline: FrameMetrics,
     /// PSNR of the pooled MSE (model), dB; unlike the mean of per-frame PSNRs it is not
-    /// dominated by easy frames.
+    /// dominated by easy frames. Equals `model.psnr`, or the cap (100 dB) when no pair was
+    /// scored.
     pub model_psnr_pooled: f64,
     /// PSNR of the pooled MSE (baseline), dB.
     pub baseline_psnr_pooled: f64,
 }
 
 impl EvalReport {
+    /// The report of pooled totals.
+    pub fn from_totals(totals: &ScoreTotals) -> Self {
+        let (model, baseline) = totals.mean().unwrap_or_default();
+        Self {
+            pairs: (totals.scored + totals.unchanged) as usize,
+            scored: totals.scored,
+            unchanged: totals.unchanged,
+            model_psnr_pooled: psnr_from_mse(model.mse),
+            baseline_psnr_pooled: psnr_from_mse(baseline.mse),
+            model,
+            baseline,
+        }
+    }
+
     /// Model PSNR minus baseline PSNR (pooled), dB: positive means the model beats copying.
     pub fn gain_db(&self) -> f64 {
         self.model_psnr_pooled - self.baseline_psnr_pooled
     }
 }
 
-fn accumulate(sum: &mut FrameMetrics, m: &FrameMetrics) {
-    sum.mse += m.mse;
-    sum.mae += m.mae;
-    sum.psnr += m.psnr;
-    sum.ssim += m.ssim;
-    sum.hist_corr += m.hist_corr;
-    for c in 0..3 {
-        sum.rgb_mae[c] += m.rgb_mae[c];
-    }
-}
-
-fn divide(sum: &mut FrameMetrics, n: usize) {
-    let n = n.max(1) as f64;
-    sum.mse /= n;
-    sum.mae /= n;
-    sum.psnr /= n;
-    sum.ssim /= n;
-    sum.hist_corr /= n;
-    for c in 0..3 {
-        sum.rgb_mae[c] /= n;
-    }
-}
-
 /// Streams `steps` through `predictor` as the game does: observe frame `t` with the action
 /// that led to it, predict frame `t + 1` from action `t`, then score that prediction against
 /// the real frame `t + 1` (never against the frame it was computed from). Episode starts
-/// reset the state and are not scored.
+/// reset the state and are not scored; pairs whose view did not change are counted, not
+/// averaged (see [`EvalReport`]).
 pub fn one_step(predictor: &mut Predictor, steps: &[Step]) -> EvalReport {
     predictor.reset();
-    let mut report = EvalReport::default();
+    let mut totals = ScoreTotals::default();
     let mut prev: Option<&Step> = None;
     let mut pending = None;
     for step in steps {
@@ -73,9 +76,7 @@ pub fn one_step(predictor: &mut Predictor, steps: &[Step]) -> EvalReport {
         {
             let m = compare(&pred, &step.frame).expect("same size");
             let b = compare(&p.frame, &step.frame).expect("same size");
-            accumulate(&mut report.model, &m);
-            accumulate(&mut report.baseline, &b);
-            report.pairs += 1;
+            totals.push(m, b);
         }
         let zero = vec![0.0; step.action.len()];
         let prev_action = prev.filter(|_| continues).map_or(&zero, |p| &p.action);
@@ -85,12 +86,7 @@ pub fn one_step(predictor: &mut Predictor, steps: &[Step]) -> EvalReport {
         pending = predictor.predict_next(&step.action).ok().flatten();
         prev = Some(step);
     }
-    let (mse_m, mse_b) = (report.model.mse, report.baseline.mse);
-    divide(&mut report.model, report.pairs);
-    divide(&mut report.baseline, report.pairs);
-    report.model_psnr_pooled = psnr_from_mse(mse_m / report.pairs.max(1) as f64);
-    report.baseline_psnr_pooled = psnr_from_mse(mse_b / report.pairs.max(1) as f64);
-    report
+    EvalReport::from_totals(&totals)
 }
 
 /// Error of open-loop rollouts per horizon: from each start (every `stride` steps), observe
@@ -138,4 +134,54 @@ pub fn open_loop(
             (mse, psnr_from_mse(mse))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::PSNR_CAP;
+
+    fn mse(mse: f64) -> FrameMetrics {
+        FrameMetrics {
+            mse,
+            psnr: psnr_from_mse(mse),
+            ..Default::default()
+        }
+    }
+
+    /// Unchanged views count as pairs but enter neither average; with none scored both PSNRs
+    /// are the cap, as for an empty evaluation.
+    #[test]
+    fn reports_leave_unchanged_views_out_for_model_and_baseline() {
+        let mut totals = ScoreTotals::default();
+        totals.push(mse(9.0), mse(0.0));
+        let empty = EvalReport::from_totals(&totals);
+        assert_eq!((empty.pairs, empty.scored, empty.unchanged), (1, 0, 1));
+        assert_eq!(
+            (empty.model_psnr_pooled, empty.baseline_psnr_pooled),
+            (PSNR_CAP, PSNR_CAP)
+        );
+        totals.push(mse(10.0), mse(40.0));
+        totals.push(mse(30.0), mse(40.0));
+        let r = EvalReport::from_totals(&totals);
+        assert_eq!((r.pairs, r.scored, r.unchanged), (3, 2, 1));
+        assert!((r.model.mse - 20.0).abs() < 1e-9);
+        assert!((r.model_psnr_pooled - psnr_from_mse(20.0)).abs() < 1e-9);
+        assert_eq!(r.model.psnr, r.model_psnr_pooled);
+        assert!((r.gain_db() - (psnr_from_mse(20.0) - psnr_from_mse(40.0))).abs() < 1e-9);
+    }
+
+    /// Reports written before `scored` and `unchanged` existed still load.
+    #[test]
+    fn old_reports_deserialise() {
+        let old = serde_json::json!({
+            "pairs": 2,
+            "model": mse(4.0),
+            "baseline": mse(8.0),
+            "model_psnr_pooled": 1.0,
+            "baseline_psnr_pooled": 2.0
+        });
+        let r: EvalReport = serde_json::from_value(old).unwrap();
+        assert_eq!((r.pairs, r.scored, r.unchanged), (2, 0, 0));
+    }
 }

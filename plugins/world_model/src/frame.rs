@@ -1,5 +1,7 @@
 //! RGB u8 frames, the currency between the game, the replay buffer, metrics and the model.
 
+use std::path::{Path, PathBuf};
+
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +28,28 @@ pub struct FrameSizeError {
     pub expected: usize,
     /// Bytes given.
     pub got: usize,
+}
+
+/// Why a frame could not be read from or written to an image file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FrameIoError {
+    /// The file could not be read or decoded.
+    #[error("cannot read image {path}: {source}")]
+    Read {
+        /// File involved.
+        path: PathBuf,
+        /// The `image` crate's error.
+        source: image::ImageError,
+    },
+    /// The file could not be encoded or written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// File involved.
+        path: PathBuf,
+        /// The `image` crate's error.
+        source: image::ImageError,
+    },
 }
 
 impl Frame {
@@ -89,9 +113,12 @@ impl Frame {
     }
 
     /// Reads a PNG (any colour type the `image` crate decodes) as RGB.
-    pub fn load_png(path: &std::path::Path) -> Result<Self, String> {
+    pub fn load_png(path: &Path) -> Result<Self, FrameIoError> {
         let img = image::open(path)
-            .map_err(|e| format!("cannot read image {}: {e}", path.display()))?
+            .map_err(|source| FrameIoError::Read {
+                path: path.into(),
+                source,
+            })?
             .to_rgb8();
         let (w, h) = img.dimensions();
         Ok(Self {
@@ -150,7 +177,7 @@ impl Frame {
     }
 
     /// Writes the frame as an RGB PNG.
-    pub fn save_png(&self, path: &std::path::Path) -> Result<(), String> {
+    pub fn save_png(&self, path: &Path) -> Result<(), FrameIoError> {
         image::save_buffer(
             path,
             &self.rgb,
@@ -158,7 +185,10 @@ impl Frame {
             self.height as u32,
             image::ExtendedColorType::Rgb8,
         )
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        .map_err(|source| FrameIoError::Write {
+            path: path.into(),
+            source,
+        })
     }
 }
 

@@ -44,6 +44,34 @@ pub struct StepReport {
     pub seconds: f64,
 }
 
+/// Why [`Learner::push`] refused a step. Serialisable and comparable, so the trainer thread
+/// can report it as a [`TrainerEvent`](crate::TrainerEvent).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[non_exhaustive]
+pub enum PushError {
+    /// The frame is not the size the model was built for (or its buffer does not match its
+    /// size).
+    #[error("frame is {width}x{height}, the model expects {expected_width}x{expected_height}")]
+    FrameSize {
+        /// Width of the frame given.
+        width: usize,
+        /// Height of the frame given.
+        height: usize,
+        /// Width the config asks for.
+        expected_width: usize,
+        /// Height the config asks for.
+        expected_height: usize,
+    },
+    /// The action has the wrong length or a NaN or infinite entry.
+    #[error("action {action:?} must be {expected} finite numbers")]
+    Action {
+        /// The action given.
+        action: Vec<f32>,
+        /// Entries the config asks for (`action_dim`).
+        expected: usize,
+    },
+}
+
 /// Owns everything training needs; not thread-bound, not blocking.
 pub struct Learner {
     cfg: WorldModelConfig,
@@ -73,42 +101,41 @@ impl Learner {
 
     /// Resumes from a checkpoint loaded with [`checkpoint::load`]; training continues with the
     /// checkpoint's weights, optimizer state and counters, under `cfg` (whose network shape
-    /// must match the checkpoint's).
+    /// must match the checkpoint's: otherwise [`CheckpointError::ConfigMismatch`], as from
+    /// [`checkpoint::load`] with the same config). An invalid `cfg` is
+    /// [`CheckpointError::InvalidConfig`]; optimizer state Burn cannot restore is
+    /// [`CheckpointError::Optimizer`].
     pub fn from_checkpoint(
         cfg: WorldModelConfig,
         ckpt: Checkpoint,
         device: &Device,
-    ) -> Result<Self, ConfigError> {
+    ) -> Result<Self, CheckpointError> {
         cfg.validate()?;
-        let fields = ckpt.meta.config.shape_mismatches(&cfg);
+        let Checkpoint {
+            meta,
+            model,
+            optimizer,
+            path,
+        } = ckpt;
+        let fields = meta.config.shape_mismatches(&cfg);
         if !fields.is_empty() {
-            return Err(ConfigError(format!(
-                "checkpoint has another network shape: {}",
-                fields.join(", ")
-            )));
+            return Err(CheckpointError::ConfigMismatch { path, fields });
         }
         let ad = device.clone().autodiff();
-        ad.seed(cfg.seed.wrapping_add(ckpt.meta.steps));
-        let model = ckpt.model.to_device(&ad).train();
-        let (optim, warmup_from) = match ckpt.optimizer {
+        ad.seed(cfg.seed.wrapping_add(meta.steps));
+        let model = model.to_device(&ad).train();
+        let (optim, warmup_from) = match optimizer {
             Some(bytes) => (
                 Some(
                     checkpoint::restore_optimizer(Self::fresh_optim(&cfg), bytes)
-                        .map_err(|e| ConfigError(format!("optimizer state: {e}")))?,
+                        .map_err(|source| CheckpointError::Optimizer { path, source })?,
                 ),
                 0,
             ),
             // Fresh Adam moments make the first updates large: warm up again.
-            None => (None, ckpt.meta.steps),
+            None => (None, meta.steps),
         };
-        let mut learner = Self::assemble(
-            cfg,
-            ad,
-            model,
-            optim,
-            ckpt.meta.steps,
-            ckpt.meta.frames_seen,
-        );
+        let mut learner = Self::assemble(cfg, ad, model, optim, meta.steps, meta.frames_seen);
         learner.warmup_from = warmup_from;
         Ok(learner)
     }
@@ -167,22 +194,25 @@ impl Learner {
         &self.replay
     }
 
-    /// Stores a step of experience, rejecting one of the wrong size with a message.
-    pub fn push(&mut self, step: &Step) -> Result<(), String> {
+    /// Stores a step of experience, rejecting one whose frame or action does not fit the
+    /// config.
+    pub fn push(&mut self, step: &Step) -> Result<(), PushError> {
         let c = &self.cfg;
         if (step.frame.width, step.frame.height) != (c.width, c.height)
             || step.frame.rgb.len() != c.frame_bytes()
         {
-            return Err(format!(
-                "frame is {}x{}, the model expects {}x{}",
-                step.frame.width, step.frame.height, c.width, c.height
-            ));
+            return Err(PushError::FrameSize {
+                width: step.frame.width,
+                height: step.frame.height,
+                expected_width: c.width,
+                expected_height: c.height,
+            });
         }
         if step.action.len() != c.action_dim || step.action.iter().any(|a| !a.is_finite()) {
-            return Err(format!(
-                "action {:?} must be {} finite numbers",
-                step.action, c.action_dim
-            ));
+            return Err(PushError::Action {
+                action: step.action.clone(),
+                expected: c.action_dim,
+            });
         }
         self.replay.push(step);
         self.frames_seen += 1;

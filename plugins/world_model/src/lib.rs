@@ -44,14 +44,16 @@ pub mod rssm;
 pub mod synthetic;
 pub mod trainer;
 
-pub use checkpoint::{Checkpoint, CheckpointError, CheckpointMeta};
+pub use checkpoint::{
+    Checkpoint, CheckpointEncodeError, CheckpointError, CheckpointMeta, OptimizerRestoreError,
+};
 pub use config::{ConfigError, ReconLoss, Sampling, Upsample, WorldModelConfig};
 pub use dataset::{Dataset, DatasetError, DatasetHeader, DatasetWriter};
-pub use device::{DeviceChoice, ResolvedDevice};
+pub use device::{DeviceChoice, DeviceError, ResolvedDevice};
 pub use eval::EvalReport;
-pub use frame::Frame;
-pub use learner::{Learner, StepOutcome, StepReport};
-pub use metrics::{FrameMetrics, compare, error_heatmap};
+pub use frame::{Frame, FrameIoError};
+pub use learner::{Learner, PushError, StepOutcome, StepReport};
+pub use metrics::{FrameMetrics, ScoreTotals, compare, error_heatmap};
 pub use model::{LossParts, WorldModel};
 pub use predictor::{PredictError, Predictor};
 pub use replay::{ReplayBuffer, Step};

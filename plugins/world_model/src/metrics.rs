@@ -9,6 +9,9 @@
 //!   Frames smaller than the window fall back to one window over the whole frame.
 //! - Histogram correlation: 32 bins per channel, Pearson correlation over the bins (OpenCV's
 //!   `HISTCMP_CORREL`), averaged over the three channels, as the Python original.
+//!
+//! [`ScoreTotals`] pools the scores of many ticks, model and copy-last-frame baseline side by
+//! side, under the rule every report follows: ticks whose view did not change are left out.
 
 use serde::{Deserialize, Serialize};
 
@@ -79,6 +82,71 @@ pub fn psnr_from_mse(mse: f64) -> f64 {
         PSNR_CAP
     } else {
         (10.0 * (255.0f64 * 255.0 / mse).log10()).min(PSNR_CAP)
+    }
+}
+
+/// Sums of the model's and the copy-last-frame baseline's [`FrameMetrics`] over every tick
+/// in which the view changed, for averages over a whole run without keeping the ticks. A tick
+/// whose real frame equals the previous one (the baseline's MSE is 0) tells nothing about
+/// prediction: it is only counted (`unchanged`), for model and baseline alike. The mean PSNR
+/// is that of the pooled (mean) MSE, which easy frames do not dominate as they do a mean of
+/// per-frame PSNRs; the other metrics are plain means.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ScoreTotals {
+    /// Ticks summed (view changed).
+    pub scored: u64,
+    /// Ticks left out because the view did not change.
+    pub unchanged: u64,
+    model: FrameMetrics,
+    baseline: FrameMetrics,
+}
+
+impl ScoreTotals {
+    /// Adds one scored tick: the model's prediction and the previous frame, each against the
+    /// real frame.
+    pub fn push(&mut self, model: FrameMetrics, baseline: FrameMetrics) {
+        if baseline.mse <= 0.0 {
+            self.unchanged += 1;
+            return;
+        }
+        self.scored += 1;
+        add_scaled(&mut self.model, &model, 1.0);
+        add_scaled(&mut self.baseline, &baseline, 1.0);
+    }
+
+    /// Adds every tick of `other` (totals of another interval or another run).
+    pub fn merge(&mut self, other: &ScoreTotals) {
+        self.scored += other.scored;
+        self.unchanged += other.unchanged;
+        add_scaled(&mut self.model, &other.model, 1.0);
+        add_scaled(&mut self.baseline, &other.baseline, 1.0);
+    }
+
+    /// Mean (model, baseline); PSNR from the mean MSE (pooled), the rest plain means.
+    /// `None` before the first summed tick.
+    pub fn mean(&self) -> Option<(FrameMetrics, FrameMetrics)> {
+        if self.scored == 0 {
+            return None;
+        }
+        let w = 1.0 / self.scored as f64;
+        let avg = |sum: &FrameMetrics| {
+            let mut m = FrameMetrics::default();
+            add_scaled(&mut m, sum, w);
+            m.psnr = psnr_from_mse(m.mse);
+            m
+        };
+        Some((avg(&self.model), avg(&self.baseline)))
+    }
+}
+
+/// `acc += w * x` for every metric but PSNR (which is derived from the pooled MSE).
+fn add_scaled(acc: &mut FrameMetrics, x: &FrameMetrics, w: f64) {
+    acc.mse += x.mse * w;
+    acc.mae += x.mae * w;
+    acc.ssim += x.ssim * w;
+    acc.hist_corr += x.hist_corr * w;
+    for c in 0..3 {
+        acc.rgb_mae[c] += x.rgb_mae[c] * w;
     }
 }
 
@@ -225,6 +293,56 @@ mod tests {
             height: h,
             rgb,
         }
+    }
+
+    fn m(mse: f64) -> FrameMetrics {
+        FrameMetrics {
+            mse,
+            mae: mse / 2.0,
+            psnr: psnr_from_mse(mse),
+            ssim: 0.5,
+            hist_corr: 0.9,
+            rgb_mae: [1.0, 2.0, 3.0],
+        }
+    }
+
+    #[test]
+    fn totals_pool_every_changed_tick() {
+        let mut t = ScoreTotals::default();
+        assert!(t.mean().is_none());
+        t.push(m(5.0), m(0.0));
+        for mse in [10.0, 20.0, 30.0, 40.0] {
+            t.push(m(mse), m(50.0));
+        }
+        assert_eq!((t.scored, t.unchanged), (4, 1));
+        let (model, base) = t.mean().unwrap();
+        assert!((model.mse - 25.0).abs() < 1e-9);
+        assert!((model.psnr - psnr_from_mse(25.0)).abs() < 1e-9);
+        assert!((base.psnr - psnr_from_mse(50.0)).abs() < 1e-9);
+        assert!((model.ssim - 0.5).abs() < 1e-12);
+    }
+
+    /// Merging two intervals' totals pools their ticks as if pushed into one.
+    #[test]
+    fn merged_totals_equal_one_run_of_every_tick() {
+        let (mut a, mut b, mut all) = (
+            ScoreTotals::default(),
+            ScoreTotals::default(),
+            ScoreTotals::default(),
+        );
+        for (i, mse) in [0.0, 10.0, 20.0, 0.0, 30.0, 40.0].into_iter().enumerate() {
+            let part = if i < 3 { &mut a } else { &mut b };
+            part.push(m(mse + 1.0), m(mse));
+            all.push(m(mse + 1.0), m(mse));
+        }
+        a.merge(&b);
+        assert_eq!((a.scored, a.unchanged), (4, 2));
+        let ((ma, ba), (mall, ball)) = (a.mean().unwrap(), all.mean().unwrap());
+        for (x, y) in [(ma, mall), (ba, ball)] {
+            assert!((x.mse - y.mse).abs() < 1e-12 && (x.psnr - y.psnr).abs() < 1e-12);
+            assert!((x.hist_corr - y.hist_corr).abs() < 1e-12);
+        }
+        assert!((ma.mse - 26.0).abs() < 1e-12, "{}", ma.mse);
     }
 
     #[test]

@@ -90,8 +90,8 @@ impl ReplayBuffer {
     /// unrelated moments into one sequence.
     ///
     /// # Panics
-    /// If the frame or action size differs from the buffer's (a programming error; the trainer
-    /// checks sizes before pushing).
+    /// If the frame or action size differs from the buffer's (a programming error;
+    /// [`Learner::push`](crate::Learner::push) checks sizes before pushing).
     pub fn push(&mut self, step: &Step) {
         assert_eq!(
             (step.frame.width, step.frame.height, step.action.len()),

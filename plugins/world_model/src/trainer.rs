@@ -19,7 +19,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError, TrySen
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, WorldModelConfig};
-use crate::learner::{Learner, StepOutcome};
+use crate::learner::{Learner, PushError, StepOutcome};
 use crate::model::{LossParts, WorldModel};
 use crate::replay::Step;
 
@@ -44,11 +44,17 @@ pub struct Snapshot {
 }
 
 /// Something the UI should tell the user once.
+///
+/// Events are cloned, compared and serialised, so a variant carries a typed error only where
+/// that error can be: [`PushError`] can, while a [`CheckpointError`](crate::CheckpointError)
+/// holds an `std::io::Error` (neither `Clone` nor serialisable) and a panic's payload is
+/// whatever the panicking code gave; those two travel as their messages.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum TrainerEvent {
     /// A checkpoint was written.
     Saved(PathBuf),
-    /// Writing a checkpoint failed; training goes on.
+    /// Writing a checkpoint failed; training goes on. The
+    /// [`CheckpointError`](crate::CheckpointError)'s message.
     SaveFailed(String),
     /// A step had a NaN or infinite loss or gradient; the last good weights were restored.
     NonFinite {
@@ -58,8 +64,9 @@ pub enum TrainerEvent {
         loss: LossParts,
     },
     /// A step sent by the game was rejected (wrong size, NaN action).
-    BadStep(String),
-    /// The trainer thread panicked; the game keeps its last weights.
+    BadStep(PushError),
+    /// The trainer thread panicked; the game keeps its last weights. The panic's message
+    /// (`"unknown panic"` when it was not a string).
     Crashed(String),
 }
 
@@ -109,6 +116,9 @@ const STEP_CHANNEL: usize = 128;
 impl TrainerHandle {
     /// Starts a trainer thread around `learner`, using the process-wide thread pool for its
     /// tensor work (right for offline training, where nothing else runs).
+    ///
+    /// The host's allocator is left as it is: a program that trains calls
+    /// [`allocator::keep_freed_memory`](crate::allocator::keep_freed_memory) once at start.
     pub fn spawn(learner: Learner) -> Self {
         Self::spawn_with_threads(learner, None)
     }
@@ -116,9 +126,9 @@ impl TrainerHandle {
     /// Starts a trainer thread whose tensor work runs on its own pool of `threads` threads
     /// (`None`: the process-wide pool). A game passes a pool smaller than the machine so
     /// inference on the frame loop, which uses the process-wide pool, never queues behind a
-    /// training step: on 2 cores, sharing one pool made p99 inference 43 ms instead of 8.
+    /// training step: sharing one pool made the slowest inferences several times slower on a
+    /// 2-core machine (see `docs/performance.md`). The pool's threads run at a lower priority.
     pub fn spawn_with_threads(learner: Learner, threads: Option<usize>) -> Self {
-        crate::allocator::keep_freed_memory();
         let pool = threads.and_then(|n| {
             rayon::ThreadPoolBuilder::new()
                 .num_threads(n.max(1))
@@ -286,8 +296,8 @@ impl Worker {
                 }
             }
             for step in self.steps.try_iter() {
-                if let Err(msg) = self.learner.push(&step) {
-                    let _ = self.events.try_send(TrainerEvent::BadStep(msg));
+                if let Err(e) = self.learner.push(&step) {
+                    let _ = self.events.try_send(TrainerEvent::BadStep(e));
                 }
             }
             let outcome = if self.learning {
@@ -317,8 +327,8 @@ impl Worker {
                     // Nothing to do: sleep until a frame arrives (or a control, checked soon).
                     match self.steps.recv_timeout(Duration::from_millis(20)) {
                         Ok(step) => {
-                            if let Err(msg) = self.learner.push(&step) {
-                                let _ = self.events.try_send(TrainerEvent::BadStep(msg));
+                            if let Err(e) = self.learner.push(&step) {
+                                let _ = self.events.try_send(TrainerEvent::BadStep(e));
                             }
                         }
                         Err(RecvTimeoutError::Timeout) => {}

@@ -174,3 +174,27 @@ fn saving_never_leaves_a_partial_file_under_the_real_name() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Resuming under a config of another network shape is the same typed error as loading with
+/// it: `ConfigMismatch`, naming the file and the fields.
+#[test]
+fn resuming_under_another_shape_is_a_config_mismatch() {
+    let (cfg, learner) = trained();
+    let file = common::temp_path("resume-shape.wmck");
+    learner.save(&file).unwrap();
+    let ckpt = checkpoint::load(&file, None, &Device::flex()).unwrap();
+    assert_eq!(ckpt.path, file);
+    let other = WorldModelConfig {
+        deter: 64,
+        ..cfg.clone()
+    };
+    let err = Learner::from_checkpoint(other, ckpt, &Device::flex())
+        .err()
+        .expect("must fail");
+    assert!(
+        matches!(err, CheckpointError::ConfigMismatch { ref path, .. } if *path == file),
+        "{err}"
+    );
+    assert!(err.to_string().contains("deter: 32 vs 64"), "{err}");
+    std::fs::remove_file(&file).unwrap();
+}

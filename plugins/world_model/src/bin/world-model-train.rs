@@ -114,7 +114,7 @@ fn run(args: Args) -> Result<(), String> {
     }
     cfg.validate().map_err(|e| e.to_string())?;
 
-    let resolved = args.device.resolve()?;
+    let resolved = args.device.resolve().map_err(|e| e.to_string())?;
     eprintln!("device: {}", resolved.description);
     let mut learner = match &args.resume {
         Some(p) => {
@@ -126,7 +126,7 @@ fn run(args: Args) -> Result<(), String> {
         None => Learner::new(cfg.clone(), &resolved.device).map_err(|e| e.to_string())?,
     };
     for step in &train {
-        learner.push(step)?;
+        learner.push(step).map_err(|e| e.to_string())?;
     }
     if learner.replay().len() < cfg.min_frames.max(cfg.seq_len) {
         return Err(format!(
@@ -199,10 +199,13 @@ fn run(args: Args) -> Result<(), String> {
     )
     .map_err(|e| format!("cannot write report {}: {e}", report_path.display()))?;
     eprintln!(
-        "held-out one-step PSNR {:.2} dB vs copy-last-frame {:.2} dB ({:+.2} dB); report {}",
+        "held-out one-step PSNR {:.2} dB vs copy-last-frame {:.2} dB ({:+.2} dB) over {} pairs \
+         ({} unchanged left out); report {}",
         one_step.model_psnr_pooled,
         one_step.baseline_psnr_pooled,
         one_step.gain_db(),
+        one_step.scored,
+        one_step.unchanged,
         report_path.display()
     );
     Ok(())

@@ -4,8 +4,8 @@
 //! full pass with its own allocation and its own backward; its `tanh` backward recomputes the
 //! forward. Here each activation is one pass forward, and its backward one pass that reads the
 //! saved output (ELU, tanh, softmax) or input (SiLU). Burn's softmax is five passes (max,
-//! subtract, exp, sum, divide) and its backward as many again: on the warp decoder's
-//! 123k rows of 25 moves it took 24 ms forward and about 50 ms backward.
+//! subtract, exp, sum, divide) and its backward as many again, a large part of the warp
+//! decoder's step on its 123k rows of 25 moves (see `docs/performance.md`).
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;

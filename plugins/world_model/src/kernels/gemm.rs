@@ -1,9 +1,10 @@
 //! Matrix products written straight into a fresh f32 buffer.
 //!
 //! flex's `float_matmul` calls the same `gemm` crate, but first zero-fills a byte buffer and
-//! then copies it into an aligned one: two extra passes over every output, 15% of a
-//! reference training step in `perf` (`memset` + `memmove` under `FlexTensor::empty`). Here
-//! the output is allocated once and `gemm` writes it without reading it.
+//! then copies it into an aligned one: two extra passes over every output, a sizeable share
+//! of a reference training step in `perf` (`memset` + `memmove` under `FlexTensor::empty`;
+//! see `docs/performance.md`). Here the output is allocated once and `gemm` writes it
+//! without reading it.
 
 use burn::backend::flex::{FlexTensor, Layout};
 use burn::tensor::{DType, Shape};

@@ -3,8 +3,8 @@
 //!
 //! Burn's `Linear` is `x @ W + b` as two tracked ops: its backward runs flex's matmul (which
 //! zero-fills and copies every product) on transposed views and adds a broadcast bias
-//! gradient. The decoder's input layer (`320 -> 6144` on the reference network) spent 6.7 ms
-//! of a 47 ms step in that backward.
+//! gradient. On the reference network the decoder's input layer (`320 -> 6144`) spent a
+//! large share of the whole step in that backward (see `docs/performance.md`).
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -67,8 +67,8 @@ impl LinearKernels for Flex {
         let grad = slices::contiguous(grad);
         let dw = gemm::matmul(&Flex::float_swap_dims(x, 0, 1), &grad);
         let dx = if input_grad {
-            // As `(W @ g^T)^T`: `g @ W^T` reads the weight across its rows and took 4.1 ms
-            // on the decoder input's shape, this 1.1 ms.
+            // As `(W @ g^T)^T`: `g @ W^T` reads the weight across its rows, several times
+            // slower on the decoder input's shape (see `docs/performance.md`).
             let dx_t = gemm::matmul(&weight, &Flex::float_swap_dims(grad.clone(), 0, 1));
             slices::contiguous(Flex::float_swap_dims(dx_t, 0, 1))
         } else {

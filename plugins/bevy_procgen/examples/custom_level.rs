@@ -1,10 +1,11 @@
 //! A game building its own level, from code and from a file, with `bevy_procgen`.
 //!
 //! Starts on a level written in Rust (rooms and corridors with fog and lamps); press N to
-//! switch to `assets/levels/caves.ron` (loaded through the asset server and rebuilt whenever
-//! the file is saved) and back. A fly camera walks the level with the arrow keys.
+//! switch to `assets/levels/caves.level.ron` (loaded through the asset server and rebuilt
+//! whenever the file is saved) and back. A fly camera walks the level with the arrow keys.
 //!
-//! `cargo run --example custom_level` (add `-- 300` to exit after 300 frames).
+//! `cargo run -p bevy_procgen --example custom_level` (add `-- 300` to exit after 300
+//! frames). It builds only Bevy and this crate, not the world model.
 
 use bevy::prelude::*;
 use bevy_procgen::{
@@ -50,7 +51,8 @@ fn level_from_code() -> LevelSpec {
 
 fn main() {
     let frames: Option<u32> = std::env::args().nth(1).and_then(|a| a.parse().ok());
-    let assets = concat!(env!("CARGO_MANIFEST_DIR"), "/assets");
+    // The game's shipped levels, two folders up from this crate.
+    let assets = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets");
     App::new()
         .add_plugins(DefaultPlugins.set(AssetPlugin {
             file_path: assets.into(),
@@ -89,7 +91,7 @@ fn switch_level(
     }
     if level.is_some_and(|l| l.spec.name == "from-code") {
         from_file.write(LoadLevelFile {
-            path: "levels/caves.ron".into(),
+            path: "levels/caves.level.ron".into(),
             seed: 7,
         });
     } else {

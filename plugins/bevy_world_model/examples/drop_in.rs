@@ -11,10 +11,11 @@
 //! camera's own ego-motion, so the scene does nothing else for it. Every two seconds the log
 //! shows the model's one-step PSNR against copying the last frame.
 //!
-//! `cargo run --example drop_in` (add `-- 600` to exit after 600 frames).
+//! `cargo build --workspace --examples`, then `$CARGO_TARGET_DIR/debug/examples/drop_in`
+//! (add `600` to exit after 600 frames).
 
 use bevy::prelude::*;
-use bevy_world_model::{WorldModelCamera, WorldModelOutput, WorldModelPlugin};
+use bevy_world_model::{ModelScores, ModelStatus, WorldModelCamera, WorldModelPlugin};
 
 fn main() {
     let frames: Option<u32> = std::env::args().nth(1).and_then(|a| a.parse().ok());
@@ -104,13 +105,18 @@ fn fly_camera(time: Res<Time>, mut camera: Query<&mut Transform, With<Orbit>>) {
     }
 }
 
-fn report(time: Res<Time>, output: Res<WorldModelOutput>, mut next: Local<f32>) {
+fn report(
+    time: Res<Time>,
+    status: Res<ModelStatus>,
+    scores: Res<ModelScores>,
+    mut next: Local<f32>,
+) {
     if time.elapsed_secs() < *next {
         return;
     }
     *next = time.elapsed_secs() + 2.0;
-    let step = output.trainer.as_ref().map_or(0, |t| t.step);
-    match output.averages.mean() {
+    let step = status.trainer.as_ref().map_or(0, |t| t.step);
+    match scores.averages.mean() {
         Some((model, baseline)) => info!(
             "train step {step}: one-step PSNR {:.2} dB, copy-last-frame {:.2} dB ({:+.2} dB)",
             model.psnr,

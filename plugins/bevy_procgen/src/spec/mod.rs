@@ -1,0 +1,120 @@
+//! Level files: the RON format modders edit (versioned), with defaults, bounds checks, and
+//! errors that name the file, the line and the problem.
+//!
+//! This module only reads and checks values; it never builds a level, so parsing stays cheap
+//! and free of the generators. A file whose values pass can still describe walls that cannot
+//! be laid out (a hand-made layout with unreachable cells): [`crate::generate::parse_level`]
+//! and [`crate::generate::load_level`] also try that, and are what level files go through.
+//!
+//! Inside: `format.rs` holds the serde types of a level file and their defaults, `error.rs`
+//! [`LevelError`] and how it comes to name the line of the field at fault, `validate.rs` the
+//! bounds of every value. Everything public is re-exported here.
+
+use std::path::Path;
+
+mod error;
+mod format;
+mod validate;
+
+pub use error::LevelError;
+pub use format::{
+    FORMAT_VERSION, Fog, Generator, LEVEL_EXTENSION, LevelSpec, Lighting, MAX_SIDE, NoiseSpec,
+    Palette, Props, Rgb, Spawn,
+};
+
+impl LevelSpec {
+    /// Parses RON text and checks its values; `origin` (a path) names the source in errors,
+    /// with the line. It does not try to lay the level out: files go through
+    /// [`crate::generate::parse_level`], which does.
+    pub fn from_ron(text: &str, origin: &str) -> Result<Self, LevelError> {
+        let spec: Self = ron::from_str(text).map_err(|e| LevelError::from_ron_error(e, origin))?;
+        spec.validate().map_err(|e| e.locate(origin, text))?;
+        Ok(spec)
+    }
+
+    /// Reads a level file and checks its values, as [`LevelSpec::from_ron`] does; to also
+    /// check that it can be laid out, use [`crate::generate::load_level`].
+    pub fn load(path: &Path) -> Result<Self, LevelError> {
+        Self::from_ron(&read_text(path)?, &path.display().to_string())
+    }
+
+    /// The level as RON text (what a file with every field spelled out looks like).
+    pub fn to_ron(&self) -> String {
+        ron::ser::to_string_pretty(self, ron::ser::PrettyConfig::default())
+            .expect("a level spec serialises")
+    }
+}
+
+/// The text of a level file, or a [`LevelError::Io`] naming it.
+pub(crate) fn read_text(path: &Path) -> Result<String, LevelError> {
+    std::fs::read_to_string(path).map_err(|e| LevelError::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_file_takes_defaults() {
+        let spec = LevelSpec::from_ron("(name: \"x\", width: 9)", "test").unwrap();
+        assert_eq!((spec.width, spec.height), (9, 21));
+        assert_eq!(spec.generator, Generator::default());
+        let spec = LevelSpec::from_ron("(generator: Caves(), width: 30)", "t").unwrap();
+        assert_eq!(spec.generator, Generator::Caves { steps: 4 });
+    }
+
+    #[test]
+    fn broken_files_name_the_file_line_and_problem() {
+        let err = LevelSpec::from_ron("(\n  width: 9,\n  height: ,\n)", "a.ron").unwrap_err();
+        assert!(matches!(err, LevelError::Parse { line: 3, .. }), "{err}");
+        assert!(err.to_string().starts_with("a.ron:3:"), "{err}");
+
+        let err = LevelSpec::from_ron("(\n  name: \"x\",\n  widht: 9,\n)", "b.ron").unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("b.ron:3:") && text.contains("widht"),
+            "{text}"
+        );
+
+        let err =
+            LevelSpec::from_ron("(\n  width: 9,\n  wall_density: 0.9,\n)", "c.ron").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "c.ron:3: wall_density: 0.9 must be in [0, 0.75]"
+        );
+
+        let err = LevelSpec::from_ron("(width: 8)", "d.ron").unwrap_err();
+        assert!(err.to_string().contains("odd"), "{err}");
+
+        let err = LevelSpec::from_ron("(\n  // props: none\n  props: (pillars: 2.0),\n)", "e.ron")
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with("e.ron:3: props.pillars"),
+            "{err}"
+        );
+
+        let err = LevelSpec::from_ron("(layout: Some([\"###\", \"#x#\"]))", "f.ron").unwrap_err();
+        assert!(err.to_string().contains("'x'"), "{err}");
+
+        let err = LevelSpec::from_ron("(version: 2)", "g.ron").unwrap_err();
+        assert!(err.to_string().contains("format version 2"), "{err}");
+    }
+
+    #[test]
+    fn specs_round_trip_through_ron() {
+        let spec = LevelSpec {
+            generator: Generator::Rooms {
+                rooms: 7,
+                min_size: 3,
+                max_size: 5,
+            },
+            fog: Some(Fog::default()),
+            spawn: Spawn::Cell(3, 4),
+            ..Default::default()
+        };
+        assert_eq!(LevelSpec::from_ron(&spec.to_ron(), "rt").unwrap(), spec);
+    }
+}

@@ -1,0 +1,251 @@
+//! The run the command line asks for, resolved once: the level loaded, the start checkpoint
+//! picked, its network adopted, `eval` turned into the game run it is, the research run and
+//! the window mode decided. The app is assembled from the [`RunPlan`] and nothing changes it
+//! afterwards.
+
+use std::fmt;
+use std::path::Path;
+
+use bevy_procgen::{LevelError, LevelSpec};
+use bevy_world_model::world_model::WorldModelConfig;
+use bevy_world_model::world_model::checkpoint::{self, CheckpointError};
+
+use super::{
+    Cli, Command, DEFAULT_RESOLUTION, DisplayArgs, GameArgs, ModelArgs, ResearchArgs, WorldArgs,
+    game_model_config,
+};
+use crate::app::{self, Mode};
+use crate::research::{HeldOutPlan, ResearchPlan, report::RunInfo};
+
+/// What one run of the game does, from the command line; built by [`RunPlan::from_cli`] and
+/// only read afterwards.
+#[derive(Debug, Clone)]
+pub struct RunPlan {
+    /// Seed, level name, tick rate; `resolution` is the start checkpoint's frame size when
+    /// its header could be read.
+    pub world: WorldArgs,
+    /// `ckpt` is the shipped checkpoint when playing without one (see [`RunPlan::from_cli`]).
+    pub model: ModelArgs,
+    /// The autopilot, the research run, recording (for `eval`: what it implies).
+    pub research: ResearchArgs,
+    /// Window, frames, dashboard, benchmarks (for `eval`: headless and uncapped).
+    pub display: DisplayArgs,
+    /// `eval`: a held-out evaluation of `--ckpt`, not a game.
+    pub eval: bool,
+    /// The level `--level` names, loaded and checked.
+    pub spec: LevelSpec,
+    /// The network to run: the start checkpoint's, else `--model-config-file`'s, else
+    /// [`game_model_config`].
+    pub model_config: WorldModelConfig,
+    /// The research run (`--minutes`, `--report`, or `eval`), if any.
+    pub research_run: Option<ResearchPlan>,
+    /// With a window, or headless (`--headless`, `eval`, or no display found).
+    pub mode: Mode,
+    /// What to tell the user before the run starts, a line each (the binary prints them
+    /// after `mini-dreamer: ` on stderr).
+    pub notices: Vec<String>,
+}
+
+/// Why the command line asks for no run that can start.
+#[derive(Debug)]
+pub enum PlanError {
+    /// `--level` or `--heldout-level` names no level, or a broken one.
+    Level(LevelError),
+    /// The checkpoint `eval` is to score cannot be read (an evaluation of random weights
+    /// would be meaningless).
+    Checkpoint(CheckpointError),
+    /// The subcommand runs no game (`model-config` prints the config).
+    NoRun(&'static str),
+}
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Level(e) => write!(f, "{e}"),
+            Self::Checkpoint(e) => write!(f, "{e}"),
+            Self::NoRun(command) => write!(f, "`{command}` runs no game"),
+        }
+    }
+}
+
+impl std::error::Error for PlanError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Level(e) => Some(e),
+            Self::Checkpoint(e) => Some(e),
+            Self::NoRun(_) => None,
+        }
+    }
+}
+
+impl From<LevelError> for PlanError {
+    fn from(e: LevelError) -> Self {
+        Self::Level(e)
+    }
+}
+
+impl RunPlan {
+    /// Resolves the command line into the run: the game's flags, or those `eval` stands
+    /// for ([`super::EvalArgs::game`]); the level; the start checkpoint (the shipped one
+    /// when playing with nothing else asked for, see [`app::shipped_checkpoint`]); the
+    /// network that checkpoint was trained with (a file that cannot be read is an error
+    /// for `eval`; the game instead reports it in the dashboard and starts from random
+    /// weights); the research run; the window mode.
+    pub fn from_cli(cli: Cli) -> Result<Self, PlanError> {
+        Self::with_shipped_checkpoint(cli, &app::shipped_checkpoint())
+    }
+
+    /// [`RunPlan::from_cli`] with the shipped checkpoint at `shipped` (tests).
+    pub fn with_shipped_checkpoint(cli: Cli, shipped: &Path) -> Result<Self, PlanError> {
+        let (mut game, eval) = match cli.command {
+            None => (cli.game, false),
+            Some(Command::Eval(args)) => (args.game(), true),
+            Some(Command::ModelConfig) => return Err(PlanError::NoRun("model-config")),
+        };
+        let spec = app::resolve_level(game.world.level.as_deref())?;
+        let mut notices = Vec::new();
+        if plays_the_shipped_network(&game, eval) && shipped.is_file() {
+            game.model.ckpt = Some(shipped.to_path_buf());
+            notices.push(format!(
+                "starting from the pretrained model {} (--fresh: random weights)",
+                app::SHIPPED_CHECKPOINT
+            ));
+        }
+        let mut model_config = game
+            .model
+            .model_config_file
+            .clone()
+            .unwrap_or_else(game_model_config);
+        if let Some(path) = &game.model.ckpt {
+            match checkpoint_config(path) {
+                Ok(config) => {
+                    game.world.resolution = config.width as u32;
+                    model_config = config;
+                }
+                Err(e) if eval => return Err(PlanError::Checkpoint(e)),
+                // The model plugin reports it and starts from random weights.
+                Err(_) => {}
+            }
+        }
+        let research_run = research_plan(&game, &spec, eval, &mut notices)?;
+        let mode = if game.display.headless {
+            Mode::Headless
+        } else if app::display_available() {
+            Mode::Windowed
+        } else {
+            notices.push(
+                "no display found ($DISPLAY is not set); starting headless. \
+                 Use --frames N --screenshot view.png to save what the agent sees."
+                    .into(),
+            );
+            Mode::Headless
+        };
+        let GameArgs {
+            world,
+            model,
+            research,
+            display,
+        } = game;
+        Ok(Self {
+            world,
+            model,
+            research,
+            display,
+            eval,
+            spec,
+            model_config,
+            research_run,
+            mode,
+            notices,
+        })
+    }
+}
+
+/// Whether the run starts from the shipped checkpoint (when the file is there): playing (not
+/// a research run or `eval`) with the game's network (no --fresh, --ckpt,
+/// --model-config-file or other --resolution).
+fn plays_the_shipped_network(game: &GameArgs, eval: bool) -> bool {
+    !(eval
+        || game.model.fresh
+        || game.model.ckpt.is_some()
+        || game.model.model_config_file.is_some()
+        || game.world.resolution != DEFAULT_RESOLUTION
+        || game.research.minutes.is_some())
+}
+
+/// The network the checkpoint at `path` was trained with (its shape and frame size), so any
+/// checkpoint loads.
+fn checkpoint_config(path: &Path) -> Result<WorldModelConfig, CheckpointError> {
+    let mut config = checkpoint::read_meta(path)?.config;
+    // How the replay buffer is sampled describes this session's online learning, not the
+    // weights (offline training samples uniformly): take the game's.
+    let game = game_model_config();
+    config.sampling = game.sampling;
+    config.replay_capacity = game.replay_capacity;
+    Ok(config)
+}
+
+/// The research run the flags ask for (`--minutes`, `--report`, or `eval`), if any. `eval`
+/// evaluates the world it starts on; a training run with a report ends on the held-out seed
+/// (and `--heldout-level`, if given).
+fn research_plan(
+    game: &GameArgs,
+    spec: &LevelSpec,
+    eval: bool,
+    notices: &mut Vec<String>,
+) -> Result<Option<ResearchPlan>, LevelError> {
+    let research = &game.research;
+    if research.minutes.is_none() && !eval {
+        return Ok(None);
+    }
+    let autopilot = research.autopilot.unwrap_or_default();
+    let seed = spec.seed.unwrap_or(game.world.seed);
+    let heldout = match (&research.report, eval) {
+        (None, _) => None,
+        (Some(_), true) => Some(HeldOutPlan {
+            spec: None,
+            level: spec.name.clone(),
+            seed,
+            ticks: research.heldout_ticks,
+            autopilot,
+            unseen: true,
+        }),
+        (Some(_), false) => {
+            let held_spec = match &research.heldout_level {
+                Some(level) => app::resolve_level(Some(level))?,
+                None => spec.clone(),
+            };
+            let held_seed = held_spec.seed.unwrap_or(game.heldout_seed());
+            let unseen = held_spec != *spec || held_seed != seed;
+            if !unseen {
+                notices.push(format!(
+                    "level '{}' fixes its seed, so the held-out evaluation runs on the \
+                     training world; give --heldout-level another level",
+                    spec.name
+                ));
+            }
+            Some(HeldOutPlan {
+                level: held_spec.name.clone(),
+                spec: Some(held_spec),
+                seed: held_seed,
+                ticks: research.heldout_ticks,
+                autopilot,
+                unseen,
+            })
+        }
+    };
+    let minutes = if eval { None } else { research.minutes };
+    Ok(Some(ResearchPlan {
+        minutes,
+        report_dir: research.report.clone(),
+        heldout,
+        run: RunInfo {
+            level: spec.name.clone(),
+            seed,
+            autopilot,
+            minutes,
+            tick_hz: game.world.tick_hz,
+        },
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+    }))
+}
