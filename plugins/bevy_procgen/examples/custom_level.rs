@@ -4,8 +4,9 @@
 //! switch to `assets/levels/caves.level.ron` (loaded through the asset server and rebuilt
 //! whenever the file is saved) and back. A fly camera walks the level with the arrow keys.
 //!
-//! `cargo run -p bevy_procgen --example custom_level` (add `-- 300` to exit after 300
-//! frames). It builds only Bevy and this crate, not the world model.
+//! In this workspace: `cargo build --workspace --examples`, then
+//! `$CARGO_TARGET_DIR/debug/examples/custom_level` (add `300` to exit after 300 frames). The
+//! example needs only Bevy and this crate, not the world model.
 
 use bevy::prelude::*;
 use bevy_procgen::{

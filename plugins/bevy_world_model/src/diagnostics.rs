@@ -1,6 +1,7 @@
-//! The plugin's counters and timings in Bevy's [`DiagnosticsStore`], under `world_model/...`
-//! paths, so a UI or a log reads them the way it reads frame times (and gets their history
-//! and smoothing) instead of sampling the plugin's resources.
+//! The plugin's counters and timings in Bevy's
+//! [`DiagnosticsStore`](bevy::diagnostic::DiagnosticsStore), under `world_model/...` paths, so
+//! a UI or a log reads them the way it reads frame times (and gets their history and
+//! smoothing) instead of sampling the plugin's resources.
 //!
 //! Values go to the store only when [`WorldModelDiagnosticsPlugin`] is added (the dashboard
 //! adds it); without it the plugin pays nothing.

@@ -1,6 +1,6 @@
 //! [`WorldModelSystems::Present`](crate::WorldModelSystems::Present): the model's images.
 //! They are persistent assets updated in place, so a UI shows each handle once and sees
-//! every update; the inference stages queue what to draw in [`PresentQueue`].
+//! every update; the inference stages queue what to draw, and this stage draws it.
 
 use bevy::asset::RenderAssetUsages;
 use bevy::image::ImageSampler;

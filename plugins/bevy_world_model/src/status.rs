@@ -1,6 +1,6 @@
 //! What the plugin tells a game about itself: [`ModelStatus`] (which model runs where, the
 //! trainer's numbers, the last error), [`ModelCounters`] (what flowed where), and the one
-//! way the plugin reports a notice ([`Notify`]).
+//! way the plugin reports a notice (logged once, kept as the last error, sent as a message).
 
 use std::time::Instant;
 

@@ -130,6 +130,22 @@ fn with_collector(app: &mut App) {
     app.init_resource::<Collected>().add_systems(Last, collect);
 }
 
+/// Steps the app (one frame per update from update `u` on) until the trainer reports a save;
+/// returns the saved file.
+fn wait_for_save(app: &mut App, camera: Entity, ep: &Episode, u: &mut u64) -> std::path::PathBuf {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        step(app, camera, ep, &[*u - 1]);
+        *u += 1;
+        let notices = &app.world().resource::<Collected>().notices;
+        if let Some(n) = notices.iter().find(|n| n.text.starts_with("saved ")) {
+            return std::path::PathBuf::from(n.text.trim_start_matches("saved "));
+        }
+        assert!(Instant::now() < deadline, "no save notice: {notices:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Pairing is exact even when readbacks arrive 2-5 ticks late and out of order: every
 /// scored tick compares the prediction made for it with its own real frame, and the
 /// baseline with the frame of the tick before.
@@ -325,17 +341,9 @@ fn checkpoints_save_and_load_and_bad_files_change_nothing() {
 
     // Save without a path: a timestamped file in the checkpoint dir.
     app.world_mut().write_message(SaveCheckpoint(None));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let saved = loop {
-        step(&mut app, camera, &ep, &[u - 1]);
-        u += 1;
-        let notices = &app.world().resource::<Collected>().notices;
-        if let Some(n) = notices.iter().find(|n| n.text.starts_with("saved ")) {
-            break n.text.trim_start_matches("saved ").to_string();
-        }
-        assert!(Instant::now() < deadline, "no save notice: {notices:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let saved = wait_for_save(&mut app, camera, &ep, &mut u)
+        .display()
+        .to_string();
     assert!(
         saved.contains("world-model-") && saved.ends_with(".ckpt"),
         "{saved}"
@@ -470,17 +478,7 @@ fn a_checkpoint_dir_changed_at_run_time_takes_effect_at_the_next_save() {
         .resource_mut::<WorldModelSettings>()
         .checkpoint_dir = second.clone();
     app.world_mut().write_message(SaveCheckpoint(None));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let saved = loop {
-        step(&mut app, camera, &ep, &[u - 1]);
-        u += 1;
-        let notices = &app.world().resource::<Collected>().notices;
-        if let Some(n) = notices.iter().find(|n| n.text.starts_with("saved ")) {
-            break std::path::PathBuf::from(n.text.trim_start_matches("saved "));
-        }
-        assert!(Instant::now() < deadline, "no save notice: {notices:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let saved = wait_for_save(&mut app, camera, &ep, &mut u);
     assert!(saved.starts_with(&second), "{}", saved.display());
     assert!(saved.is_file());
     assert!(!first.exists(), "nothing was saved to the old directory");

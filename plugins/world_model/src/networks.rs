@@ -13,7 +13,7 @@ use crate::config::{Upsample, WorldModelConfig};
 /// Number of stride-2 stages in the encoder and decoder (64 -> 4).
 pub const STAGES: usize = 4;
 
-/// A linear layer followed by SiLU, He-initialised (see [`conv_init`]).
+/// A linear layer followed by SiLU, He-initialised (as the convolutions are).
 pub fn hidden_linear(input: usize, output: usize, device: &Device) -> Linear {
     LinearConfig::new(input, output)
         .with_initializer(conv_init())

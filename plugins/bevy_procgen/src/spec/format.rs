@@ -13,7 +13,8 @@ pub const FORMAT_VERSION: u32 = 1;
 /// leave a game's other RON assets to their own loaders.
 pub const LEVEL_EXTENSION: &str = "level.ron";
 
-/// Largest grid side, in cells (generation stays well under 50 ms at this size).
+/// Largest grid side, in cells: the largest level still generates quickly enough to hot-reload
+/// while the game runs (measured by `examples/level_bench.rs`, figures in the README).
 pub const MAX_SIDE: usize = 201;
 
 /// A colour as sRGB floats in `[0, 1]` (the values a colour picker shows, divided by 255).
