@@ -1,7 +1,6 @@
 //! Running sums behind the report: loss per interval and open-loop error per horizon.
 
 use bevy_world_model::world_model::LossParts;
-use bevy_world_model::world_model::metrics::psnr_from_mse;
 use bevy_world_model::{DreamStrip, ScoreTotals};
 
 use super::report::{HorizonScore, PhaseScores};
@@ -61,47 +60,45 @@ impl LossTally {
 
 /// Open-loop rollouts pooled per horizon: the model's imagined frame `k` steps ahead and the
 /// rollout's start frame (the baseline, copied `k` steps ahead), each against the real frame,
-/// as the plugin scored them ([`DreamStrip::horizons`]).
+/// as the plugin scored them ([`DreamStrip::horizons`]), by the one rule of [`ScoreTotals`].
 #[derive(Clone, Debug, Default)]
 pub struct HorizonTally {
-    /// Per horizon: (model MSE sum, baseline MSE sum, rollouts).
-    sums: Vec<(f64, f64, u64)>,
+    /// Per horizon, every rollout's model and baseline scores.
+    totals: Vec<ScoreTotals>,
 }
 
 impl HorizonTally {
     /// Adds a strip once every horizon is scored; horizons whose view did not change since
-    /// `start` are skipped, for model and baseline alike. Returns false (and adds nothing)
-    /// while some horizon's real frame is missing.
+    /// `start` are counted and left out, for model and baseline alike. Returns false (and adds
+    /// nothing) while some horizon's real frame is missing.
     pub fn push(&mut self, strip: &DreamStrip) -> bool {
         if !strip.is_scored() {
             return false;
         }
-        if self.sums.len() < strip.horizons.len() {
-            self.sums.resize(strip.horizons.len(), (0.0, 0.0, 0));
+        if self.totals.len() < strip.horizons.len() {
+            self.totals
+                .resize(strip.horizons.len(), ScoreTotals::default());
         }
         for (k, h) in strip.horizons.iter().flatten().enumerate() {
-            if h.baseline.mse <= 0.0 {
-                continue;
-            }
-            let s = &mut self.sums[k];
-            s.0 += h.model.mse;
-            s.1 += h.baseline.mse;
-            s.2 += 1;
+            self.totals[k].push(h.model, h.baseline);
         }
         true
     }
 
-    /// PSNR per horizon (pooled from the mean MSE), for horizons with at least one rollout.
+    /// PSNR per horizon (pooled from the mean MSE), for horizons with at least one rollout
+    /// whose view changed.
     pub fn scores(&self) -> Vec<HorizonScore> {
-        self.sums
+        self.totals
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.2 > 0)
-            .map(|(k, &(m, b, n))| HorizonScore {
-                k: k + 1,
-                model_psnr: psnr_from_mse(m / n as f64),
-                baseline_psnr: psnr_from_mse(b / n as f64),
-                rollouts: n,
+            .filter_map(|(k, t)| {
+                let (model, baseline) = t.mean()?;
+                Some(HorizonScore {
+                    k: k + 1,
+                    model_psnr: model.psnr,
+                    baseline_psnr: baseline.psnr,
+                    rollouts: t.scored,
+                })
             })
             .collect()
     }
@@ -113,6 +110,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use bevy_world_model::world_model::Frame;
+    use bevy_world_model::world_model::metrics::psnr_from_mse;
 
     fn grey(v: u8) -> Frame {
         Frame::filled(4, 4, [v; 3])

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use bevy::prelude::*;
-use world_model::metrics::psnr_from_mse;
+use world_model::metrics::ScoreTotals;
 use world_model::{Frame, FrameMetrics, Latent, compare};
 
 /// Frames per strip.
@@ -139,11 +139,12 @@ impl DreamStrip {
     }
 }
 
-/// PSNR per horizon over the last [`HorizonStats::STRIPS`] fully scored strips (pooled: from
-/// the mean squared error), to show that error grows with the horizon.
+/// PSNR per horizon over the last [`HorizonStats::STRIPS`] fully scored strips, to show that
+/// error grows with the horizon; pooled by the one rule of [`ScoreTotals`] (horizons whose
+/// view did not change since the strip's start are left out).
 #[derive(Clone, Debug, Default)]
 pub struct HorizonStats {
-    mse: VecDeque<Vec<f64>>,
+    strips: VecDeque<Vec<(FrameMetrics, FrameMetrics)>>,
 }
 
 impl HorizonStats {
@@ -155,46 +156,50 @@ impl HorizonStats {
         if !strip.is_scored() {
             return;
         }
-        let mse = strip
+        let scores = strip
             .horizons
             .iter()
             .flatten()
-            .map(|h| h.model.mse)
+            .map(|h| (h.model, h.baseline))
             .collect();
-        self.mse.push_back(mse);
-        while self.mse.len() > Self::STRIPS {
-            self.mse.pop_front();
+        self.strips.push_back(scores);
+        while self.strips.len() > Self::STRIPS {
+            self.strips.pop_front();
         }
     }
 
-    /// Pooled PSNR per horizon; empty before the first scored strip.
-    pub fn psnr(&self) -> Vec<f64> {
-        let n = self.mse.len();
-        if n == 0 {
+    /// Pooled model PSNR per horizon (`None` where no strip's view changed); empty before the
+    /// first scored strip.
+    pub fn psnr(&self) -> Vec<Option<f64>> {
+        if self.strips.is_empty() {
             return Vec::new();
         }
         (0..HORIZON)
             .map(|k| {
-                let mean = self.mse.iter().filter_map(|m| m.get(k)).sum::<f64>() / n as f64;
-                psnr_from_mse(mean)
+                let mut totals = ScoreTotals::default();
+                for (model, baseline) in self.strips.iter().filter_map(|s| s.get(k)) {
+                    totals.push(*model, *baseline);
+                }
+                totals.mean().map(|(model, _)| model.psnr)
             })
             .collect()
     }
 
     /// Strips averaged so far.
     pub fn len(&self) -> usize {
-        self.mse.len()
+        self.strips.len()
     }
 
     /// True before the first scored strip.
     pub fn is_empty(&self) -> bool {
-        self.mse.is_empty()
+        self.strips.is_empty()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use world_model::metrics::psnr_from_mse;
 
     fn strip(start: u64) -> DreamStrip {
         DreamStrip::new(
@@ -243,7 +248,7 @@ mod tests {
         }
         stats.push(&strip(5)); // unscored: ignored
         stats.push(&s);
-        let p = stats.psnr();
+        let p: Vec<f64> = stats.psnr().into_iter().map(Option::unwrap).collect();
         assert_eq!(stats.len(), 1);
         assert_eq!(p.len(), HORIZON);
         assert!((p[3] - psnr_from_mse(9.0)).abs() < 1e-6, "{p:?}");

@@ -393,7 +393,12 @@ fn dream_strip(
         ui.end_row();
         ui.label(format!("last {}", scores.horizons.len()));
         for k in 0..HORIZON {
-            ui.label(mean.get(k).map_or("…".into(), |p| format!("{p:.1}")));
+            ui.label(
+                mean.get(k)
+                    .copied()
+                    .flatten()
+                    .map_or("…".into(), |p| format!("{p:.1}")),
+            );
         }
         ui.end_row();
     });

@@ -91,15 +91,18 @@ pub fn one_step(predictor: &mut Predictor, steps: &[Step]) -> EvalReport {
 
 /// Error of open-loop rollouts per horizon: from each start (every `stride` steps), observe
 /// `context` frames, then imagine `horizon` frames from the recorded actions without seeing
-/// any further frame. Returns the mean MSE and PSNR of the pooled MSE per horizon `1..=horizon`.
+/// any further frame. Returns, per horizon `1..=horizon`, the imagined frames and the last
+/// observed frame (copied ahead: the baseline) against the real ones, pooled by the rule of
+/// [`ScoreTotals`] (horizons whose view did not change since the last observed frame are
+/// counted and left out, as the game's dream strips do).
 pub fn open_loop(
     predictor: &mut Predictor,
     steps: &[Step],
     context: usize,
     horizon: usize,
     stride: usize,
-) -> Vec<(f64, f64)> {
-    let mut sums = vec![(0f64, 0usize); horizon];
+) -> Vec<ScoreTotals> {
+    let mut totals = vec![ScoreTotals::default(); horizon];
     let mut start = 0;
     while start + context + horizon <= steps.len() {
         let window = &steps[start..start + context + horizon];
@@ -119,21 +122,18 @@ pub fn open_loop(
                 .map(|s| s.action.clone())
                 .collect();
             if ok && let Ok(frames) = predictor.imagine(None, &actions) {
+                let last = &window[context - 1].frame;
                 for (k, f) in frames.iter().enumerate() {
-                    let m = compare(f, &window[context + k].frame).expect("same size");
-                    sums[k].0 += m.mse;
-                    sums[k].1 += 1;
+                    let real = &window[context + k].frame;
+                    if let (Ok(model), Ok(baseline)) = (compare(f, real), compare(last, real)) {
+                        totals[k].push(model, baseline);
+                    }
                 }
             }
         }
         start += stride.max(1);
     }
-    sums.into_iter()
-        .map(|(s, n)| {
-            let mse = s / n.max(1) as f64;
-            (mse, psnr_from_mse(mse))
-        })
-        .collect()
+    totals
 }
 
 #[cfg(test)]

@@ -184,8 +184,16 @@ fn run(args: Args) -> Result<(), String> {
         "final_loss": last_loss,
         "heldout_one_step": one_step,
         "heldout_gain_db": one_step.gain_db(),
-        "heldout_open_loop": open_loop.iter().enumerate().map(|(k, (mse, psnr))| {
-            serde_json::json!({"horizon": k + 1, "mse": mse, "psnr": psnr})
+        "heldout_open_loop": open_loop.iter().enumerate().map(|(k, totals)| {
+            let mean = totals.mean();
+            serde_json::json!({
+                "horizon": k + 1,
+                "mse": mean.map(|(model, _)| model.mse),
+                "psnr": mean.map(|(model, _)| model.psnr),
+                "baseline_psnr": mean.map(|(_, baseline)| baseline.psnr),
+                "scored": totals.scored,
+                "unchanged": totals.unchanged,
+            })
         }).collect::<Vec<_>>(),
     });
     let report_path = args
