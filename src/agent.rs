@@ -76,7 +76,9 @@ impl Plugin for AgentPlugin {
     }
 }
 
-/// Spawns the agent with its first-person capture camera.
+/// Spawns the agent with its first-person camera. The camera renders nothing itself (a
+/// full-window 3D view is too slow on a software renderer): the world model's capture view
+/// follows it and renders the 64x64 view the dashboard shows scaled up.
 pub fn spawn_agent(commands: &mut Commands, resolution: u32) -> Entity {
     commands
         .spawn((
@@ -86,6 +88,7 @@ pub fn spawn_agent(commands: &mut Commands, resolution: u32) -> Entity {
             Camera {
                 order: -1,
                 clear_color: ClearColorConfig::Custom(Color::srgb(0.05, 0.05, 0.07)),
+                is_active: false,
                 ..default()
             },
             Projection::Perspective(PerspectiveProjection {

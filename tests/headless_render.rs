@@ -14,7 +14,7 @@ use bevy_procgen::{CurrentLevel, LevelSpec, ProcgenPlugin};
 use bevy_world_model::world_model::{DeviceChoice, WorldModelConfig};
 use bevy_world_model::{
     CapturePlugin, FrameCaptured, ModelClock, ModelCounters, ModelImages, ModelScores, ModelStatus,
-    WorldModelPlugin, WorldModelSystems,
+    WorldModelCamera, WorldModelPlugin, WorldModelSystems,
 };
 use mini_dreamer::agent::spawn_agent;
 
@@ -28,11 +28,12 @@ fn collect(mut frames: MessageReader<FrameCaptured>, mut out: ResMut<Collected>)
     out.0.extend(frames.read().cloned());
 }
 
-/// Before `TURN_AT` the camera looks along -z, from then on along +x.
+/// Before `TURN_AT` the camera looks along -z, from then on along +x. Only the tagged camera
+/// moves: the capture view must follow it within the frame.
 fn pose(
     clock: Res<ModelClock>,
     level: Option<Res<CurrentLevel>>,
-    mut q: Query<&mut Transform, With<Camera3d>>,
+    mut q: Query<&mut Transform, (With<Camera3d>, With<WorldModelCamera>)>,
 ) {
     let Some(level) = level else { return };
     for mut t in &mut q {

@@ -1,6 +1,9 @@
-//! Camera capture: a tagged camera renders into a small image that Bevy's [`Readback`] copies
-//! to the CPU every frame; each frame arrives tagged with the [`ModelClock`] tick at which it
-//! was rendered, not the tick at which it arrived (readback lags 1-2 frames).
+//! Camera capture: for each tagged camera the plugin renders a small view of its own, a
+//! [`CaptureView`] that follows the tagged camera (pose, projection, render layers, fog) and
+//! renders into a small image, so the tagged camera keeps rendering where it did. Bevy's
+//! [`Readback`] copies that image to the CPU every frame; each frame arrives tagged with the
+//! [`ModelClock`] tick at which it was rendered, not the tick at which it arrived (readback
+//! lags 1-2 frames).
 //!
 //! The readback's row padding is stripped here, once, by [`Frame::from_rgba`]: every
 //! reader of [`FrameCaptured`] gets a [`Frame`].
@@ -15,14 +18,19 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bevy::asset::RenderAssetUsages;
-use bevy::camera::RenderTarget;
+use bevy::camera::visibility::{RenderLayers, VisibilitySystems};
+use bevy::camera::{CameraUpdateSystems, RenderTarget, ScalingMode};
+use bevy::core_pipeline::tonemapping::Tonemapping;
 use bevy::image::ImageSampler;
+use bevy::light::SimulationLightSystems;
+use bevy::pbr::DistanceFog;
 use bevy::prelude::*;
 use bevy::render::gpu_readback::{Readback, ReadbackComplete};
 use bevy::render::render_asset::RenderAssets;
 use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat, TextureUsages};
 use bevy::render::texture::GpuImage;
 use bevy::render::{Extract, ExtractSchedule, Render, RenderApp, RenderSystems};
+use bevy::transform::TransformSystems;
 use world_model::Frame;
 
 use crate::schedule::WorldModelSystems;
@@ -51,7 +59,16 @@ impl Plugin for CapturePlugin {
                 .after(bevy::ecs::message::MessageUpdateSystems),
         )
         .configure_sets(PreUpdate, WorldModelSystems::Capture)
+        .configure_sets(
+            PostUpdate,
+            WorldModelSystems::Follow
+                .after(TransformSystems::Propagate)
+                .before(CameraUpdateSystems)
+                .before(VisibilitySystems::UpdateFrusta)
+                .before(SimulationLightSystems::UpdateDirectionalLightCascades),
+        )
         .add_systems(First, advance_clock.in_set(WorldModelSystems::Tick))
+        .add_systems(PostUpdate, follow_cameras.in_set(WorldModelSystems::Follow))
         .add_systems(
             PreUpdate,
             (emit_frames, attach_capture)
@@ -65,8 +82,14 @@ impl Plugin for CapturePlugin {
 
 /// Tag a camera with this to have the world model see what it sees.
 ///
-/// The plugin redirects the camera into a `width x height` image (nearest sampling, so it
-/// scales up crisply) and reads it back every frame. Defaults come from the plugin.
+/// The camera keeps its own target: the plugin spawns a [`CaptureView`] that follows it and
+/// renders a `width x height` image (nearest sampling, so it scales up crisply), read back
+/// every frame. The view has the camera's vertical extent (perspective field of view, or
+/// orthographic height) and its own aspect ratio, so a wide window is captured as its central
+/// part. A camera that exists only for the model may be inactive (`Camera { is_active: false,
+/// .. }`): the view still follows and renders it. With several tagged cameras each gets its
+/// own view and frames; [`WorldModelPlugin`](crate::WorldModelPlugin) learns from the first
+/// one it finds (another when that one goes).
 #[derive(Component, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WorldModelCamera {
     /// Capture width in pixels.
@@ -84,10 +107,20 @@ impl Default for WorldModelCamera {
     }
 }
 
-/// Added to a [`WorldModelCamera`] by the plugin: the image it renders into (show it in a UI
-/// directly, no CPU copy needed).
+/// Added to a [`WorldModelCamera`] by the plugin: the image its [`CaptureView`] renders into
+/// (show it in a UI directly, no CPU copy needed).
 #[derive(Component, Clone, Debug)]
 pub struct CaptureImage(pub Handle<Image>);
+
+/// The camera the plugin renders a tagged camera's view with, into that camera's
+/// [`CaptureImage`]. Moved to the tagged camera's pose in [`WorldModelSystems::Follow`], before
+/// Bevy computes cameras, frusta and visibility, so the frame rendered at a tick shows that
+/// tick's pose.
+#[derive(Component, Clone, Copy, Debug)]
+pub struct CaptureView {
+    /// The tagged camera it follows.
+    pub camera: Entity,
+}
 
 /// On the entity that carries the [`Readback`] of a capture: which camera it reads.
 #[derive(Component, Clone, Copy, Debug)]
@@ -177,13 +210,35 @@ fn advance_clock(time: Res<Time>, mut clock: ResMut<ModelClock>) {
     clock.advance(time.delta());
 }
 
-/// Gives every newly tagged camera its render target image and a readback entity.
+/// The render-affecting parts of a newly tagged camera that its view copies.
+type TaggedCamera<'a> = (
+    Entity,
+    &'a WorldModelCamera,
+    Option<&'a Camera>,
+    Option<&'a Camera3d>,
+    Option<&'a Camera2d>,
+    Option<&'a Projection>,
+    Option<&'a RenderLayers>,
+    Option<&'a Msaa>,
+    Option<&'a Tonemapping>,
+    Option<&'a DistanceFog>,
+    &'a GlobalTransform,
+);
+
+/// Gives every newly tagged camera its capture image, a [`CaptureView`] that renders into it
+/// and a readback entity. The tagged camera itself is left as it is.
 fn attach_capture(
     mut commands: Commands,
     mut images: ResMut<Assets<Image>>,
-    cameras: Query<(Entity, &WorldModelCamera), Added<WorldModelCamera>>,
+    cameras: Query<TaggedCamera, Added<WorldModelCamera>>,
 ) {
-    for (camera, spec) in &cameras {
+    for (camera, spec, cam, cam3d, cam2d, projection, layers, msaa, tonemapping, fog, pose) in
+        &cameras
+    {
+        let Some(cam) = cam else {
+            debug!("{camera} is tagged with WorldModelCamera but is not a camera; not captured");
+            continue;
+        };
         let size = Extent3d {
             width: spec.width.max(1),
             height: spec.height.max(1),
@@ -202,10 +257,36 @@ fn attach_capture(
             | TextureUsages::RENDER_ATTACHMENT;
         image.sampler = ImageSampler::nearest();
         let handle = images.add(image);
-        commands.entity(camera).insert((
+        commands.entity(camera).insert(CaptureImage(handle.clone()));
+        let view_camera = Camera {
+            order: cam.order,
+            clear_color: cam.clear_color.clone(),
+            is_active: true,
+            ..default()
+        };
+        let mut view = commands.spawn((
+            Name::new("World model capture view"),
+            CaptureView { camera },
             RenderTarget::Image(handle.clone().into()),
-            CaptureImage(handle.clone()),
+            projection.map(view_projection).unwrap_or_default(),
+            layers.cloned().unwrap_or_default(),
+            msaa.copied().unwrap_or_default(),
+            pose.compute_transform(),
+            *pose,
         ));
+        // The camera and its kind in one insert: Bevy checks for a render graph when the
+        // camera is added.
+        match (cam3d, cam2d) {
+            (Some(c3), _) => view.insert((view_camera, c3.clone())),
+            (None, Some(_)) => view.insert((view_camera, Camera2d)),
+            (None, None) => view.insert((view_camera, Camera3d::default())),
+        };
+        if let Some(t) = tonemapping {
+            view.insert(*t);
+        }
+        if let Some(f) = fog {
+            view.insert(f.clone());
+        }
         commands
             .spawn((
                 Name::new("World model capture readback"),
@@ -216,6 +297,88 @@ fn attach_capture(
                 },
             ))
             .observe(on_readback);
+    }
+}
+
+/// The projection a capture view renders a camera's `projection` with: the same, except that
+/// an orthographic view keeps the camera's vertical extent in world units (a scaling mode
+/// such as `WindowSize` would otherwise show a 64-pixel-wide part of the world).
+fn view_projection(projection: &Projection) -> Projection {
+    match projection {
+        Projection::Orthographic(o) if o.area.height() > 0.0 && o.scale > 0.0 => {
+            Projection::Orthographic(OrthographicProjection {
+                scaling_mode: ScalingMode::FixedVertical {
+                    viewport_height: o.area.height() / o.scale,
+                },
+                ..o.clone()
+            })
+        }
+        other => other.clone(),
+    }
+}
+
+/// The tagged cameras' pose and what else a view copies when it changes.
+type Followed<'a> = (
+    &'a GlobalTransform,
+    Ref<'a, Projection>,
+    Option<Ref<'a, RenderLayers>>,
+    Option<Ref<'a, DistanceFog>>,
+);
+
+/// Moves every capture view to its tagged camera's pose of this frame and copies the
+/// projection, render layers and fog when they changed; a view whose camera is gone or no
+/// longer tagged is despawned with its readback.
+fn follow_cameras(
+    mut commands: Commands,
+    sources: Query<Followed, (With<WorldModelCamera>, Without<CaptureView>)>,
+    mut views: Query<
+        (
+            Entity,
+            &CaptureView,
+            &mut Transform,
+            &mut GlobalTransform,
+            &mut Projection,
+            Option<&RenderLayers>,
+            Option<&DistanceFog>,
+        ),
+        Without<WorldModelCamera>,
+    >,
+    readbacks: Query<(Entity, &CaptureSource)>,
+) {
+    for (view, follows, mut transform, mut global, mut projection, layers, fog) in &mut views {
+        let Ok((pose, source_projection, source_layers, source_fog)) = sources.get(follows.camera)
+        else {
+            commands.entity(view).despawn();
+            for (readback, source) in &readbacks {
+                if source.camera == follows.camera {
+                    commands.entity(readback).despawn();
+                }
+            }
+            continue;
+        };
+        *global = *pose;
+        *transform = pose.compute_transform();
+        if source_projection.is_changed() {
+            *projection = view_projection(&source_projection);
+        }
+        match source_layers {
+            Some(l) if l.is_changed() || layers != Some(&*l) => {
+                commands.entity(view).insert(RenderLayers::clone(&l));
+            }
+            None if layers.is_some_and(|l| *l != RenderLayers::default()) => {
+                commands.entity(view).insert(RenderLayers::default());
+            }
+            _ => {}
+        }
+        match source_fog {
+            Some(f) if f.is_changed() || fog.is_none() => {
+                commands.entity(view).insert(DistanceFog::clone(&f));
+            }
+            None if fog.is_some() => {
+                commands.entity(view).remove::<DistanceFog>();
+            }
+            _ => {}
+        }
     }
 }
 
@@ -321,6 +484,36 @@ fn build_render_side(app: &mut App, ticks: SubmittedTicks) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_orthographic_view_keeps_the_cameras_vertical_extent() {
+        let mut ortho = OrthographicProjection {
+            scaling_mode: ScalingMode::WindowSize,
+            scale: 2.0,
+            ..OrthographicProjection::default_2d()
+        };
+        // As Bevy computes it for a 1280x720 window: 2 world units per pixel.
+        ortho.area = Rect::new(-1280.0, -720.0, 1280.0, 720.0);
+        let Projection::Orthographic(view) = view_projection(&Projection::Orthographic(ortho))
+        else {
+            panic!("still orthographic");
+        };
+        match view.scaling_mode {
+            ScalingMode::FixedVertical { viewport_height } => {
+                assert_eq!(viewport_height * view.scale, 1440.0, "world units tall");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Before Bevy computed the area there is nothing to keep: copied as it is.
+        let fresh = Projection::Orthographic(OrthographicProjection::default_2d());
+        assert!(matches!(
+            view_projection(&fresh),
+            Projection::Orthographic(OrthographicProjection {
+                scaling_mode: ScalingMode::WindowSize,
+                ..
+            })
+        ));
+    }
 
     fn ms(v: u64) -> Duration {
         Duration::from_millis(v)

@@ -59,8 +59,8 @@ mod train_sync;
 
 pub use action::{WorldModelAction, ego_motion};
 pub use capture::{
-    CaptureImage, CapturePlugin, CaptureSource, FrameCaptured, LatestFrames, ModelClock,
-    WorldModelCamera,
+    CaptureImage, CapturePlugin, CaptureSource, CaptureView, FrameCaptured, LatestFrames,
+    ModelClock, WorldModelCamera,
 };
 pub use diagnostics::{WorldModelDiagnostics, WorldModelDiagnosticsPlugin};
 pub use engine::{EngineError, utc_timestamp};

@@ -6,9 +6,9 @@ use bevy::prelude::*;
 
 /// Ordering hooks of the world-model plugins, in the order they run each frame.
 ///
-/// `Tick` and `Capture` come with [`CapturePlugin`](crate::CapturePlugin); the `PostUpdate`
-/// sets with [`WorldModelPlugin`](crate::WorldModelPlugin), chained after transform
-/// propagation.
+/// `Tick`, `Capture` and `Follow` come with [`CapturePlugin`](crate::CapturePlugin); the
+/// other `PostUpdate` sets with [`WorldModelPlugin`](crate::WorldModelPlugin), chained after
+/// transform propagation.
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
 pub enum WorldModelSystems {
     /// `First`: advances [`ModelClock`](crate::ModelClock). Everything that tags data with a
@@ -17,6 +17,10 @@ pub enum WorldModelSystems {
     /// `PreUpdate`: turns completed readbacks into [`FrameCaptured`](crate::FrameCaptured)
     /// messages and sets up newly tagged cameras. Readers of those messages run after it.
     Capture,
+    /// `PostUpdate`, right after transform propagation and before Bevy computes cameras,
+    /// frusta and visibility: moves each [`CaptureView`](crate::CaptureView) to its tagged
+    /// camera's pose, so a frame shows the pose of the tick it is tagged with.
+    Follow,
     /// `PostUpdate`, after transform propagation: takes the trainer's new weights and stats,
     /// then applies the game's commands (send them before this set).
     TrainSync,
