@@ -7,31 +7,29 @@
 //! commands.spawn((Camera3d::default(), WorldModelCamera::default())); // 2. tag a camera
 //! ```
 //!
-//! Here the tagged camera circles a few shapes; the action the model learns from is the
-//! camera's own ego-motion, so the scene does nothing else for it. Every two seconds the log
-//! shows the model's one-step PSNR against copying the last frame.
+//! Here the game's main camera circles a few shapes and is tagged: the window keeps its
+//! picture while the plugin captures a 64x64 view that follows the camera. The action the
+//! model learns from is the camera's own ego-motion, so the scene does nothing else for it.
+//! Every five seconds the log shows the model's one-step PSNR against copying the last frame.
 //!
 //! `cargo build --workspace --examples`, then `$CARGO_TARGET_DIR/debug/examples/drop_in`
 //! (add `600` to exit after 600 frames).
 
+mod common;
+
 use bevy::prelude::*;
-use bevy_world_model::{ModelScores, ModelStatus, WorldModelCamera, WorldModelPlugin};
+use bevy_world_model::{WorldModelCamera, WorldModelPlugin};
 
 fn main() {
-    let frames: Option<u32> = std::env::args().nth(1).and_then(|a| a.parse().ok());
     App::new()
         .add_plugins(DefaultPlugins)
-        .add_plugins(WorldModelPlugin::default())
-        .insert_resource(ExitAfter(frames))
+        .add_plugins((WorldModelPlugin::default(), common::ExamplePlugin))
         .add_systems(Startup, setup)
-        .add_systems(Update, (fly_camera, report, exit_after))
+        .add_systems(Update, fly_camera)
         .run();
 }
 
-#[derive(Resource)]
-struct ExitAfter(Option<u32>);
-
-/// The camera that circles the scene; tagged for the world model.
+/// The main camera, which circles the scene.
 #[derive(Component)]
 struct Orbit;
 
@@ -80,12 +78,7 @@ fn setup(
         },
         Transform::from_xyz(4.0, 8.0, 4.0).looking_at(Vec3::ZERO, Vec3::Y),
     ));
-    // The window's camera, looking at the scene from above.
-    commands.spawn((
-        Camera3d::default(),
-        Transform::from_xyz(0.0, 12.0, 10.0).looking_at(Vec3::ZERO, Vec3::Y),
-    ));
-    // The world model's camera.
+    // The game's main camera, tagged for the world model.
     commands.spawn((
         Camera3d::default(),
         WorldModelCamera::default(),
@@ -102,34 +95,5 @@ fn fly_camera(time: Res<Time>, mut camera: Query<&mut Transform, With<Orbit>>) {
     for mut transform in &mut camera {
         *transform = Transform::from_xyz(radius * angle.cos(), 1.5, radius * angle.sin())
             .looking_at(Vec3::new(0.0, 0.5, 0.0), Vec3::Y);
-    }
-}
-
-fn report(
-    time: Res<Time>,
-    status: Res<ModelStatus>,
-    scores: Res<ModelScores>,
-    mut next: Local<f32>,
-) {
-    if time.elapsed_secs() < *next {
-        return;
-    }
-    *next = time.elapsed_secs() + 2.0;
-    let step = status.trainer.as_ref().map_or(0, |t| t.step);
-    match scores.averages.mean() {
-        Some((model, baseline)) => info!(
-            "train step {step}: one-step PSNR {:.2} dB, copy-last-frame {:.2} dB ({:+.2} dB)",
-            model.psnr,
-            baseline.psnr,
-            model.psnr - baseline.psnr
-        ),
-        None => info!("train step {step}: waiting for frames"),
-    }
-}
-
-fn exit_after(limit: Res<ExitAfter>, mut frames: Local<u32>, mut exit: MessageWriter<AppExit>) {
-    *frames += 1;
-    if limit.0.is_some_and(|n| *frames >= n) {
-        exit.write(AppExit::Success);
     }
 }
