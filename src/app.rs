@@ -155,7 +155,9 @@ pub fn world_model_plugin(plan: &RunPlan) -> WorldModelPlugin {
     }
     if let Some(dir) = &plan.research.record {
         let seed = plan.spec.seed.unwrap_or(world.seed);
-        let name = format!("{}-seed{seed}-{}.wmds", plan.spec.name, utc_timestamp());
+        // The name's file stem, not the name itself: it can never leave `dir` (`../x`).
+        let stem = plan.spec.file_stem();
+        let name = format!("{stem}-seed{seed}-{}.wmds", utc_timestamp());
         plugin = plugin.with_recording(dir.join(name));
     }
     plugin

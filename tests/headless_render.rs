@@ -59,7 +59,7 @@ fn small_model() -> WorldModelPlugin {
             seq_len: 4,
             min_frames: 8,
             snapshot_every: 1,
-            ..Default::default()
+            ..WorldModelConfig::plain()
         })
         .with_device(DeviceChoice::Flex)
 }

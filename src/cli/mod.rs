@@ -15,7 +15,7 @@ mod tests;
 
 use std::path::PathBuf;
 
-use bevy_world_model::world_model::{DeviceChoice, ReconLoss, WorldModelConfig};
+use bevy_world_model::world_model::{DeviceChoice, WorldModelConfig};
 use clap::{Args, Parser, Subcommand};
 
 pub use crate::autopilot::AutopilotMode;
@@ -23,6 +23,10 @@ pub use plan::{PlanError, RunPlan};
 
 /// Frame size of the game's camera and network (the shipped checkpoint's).
 pub const DEFAULT_RESOLUTION: u32 = 64;
+
+/// Most scored ticks `eval --ticks` and `--heldout-ticks` take: a million, a day of the
+/// game's 10 Hz (the research code counts frames up to a few times that).
+pub const MAX_TICKS: u64 = 1_000_000;
 
 /// Mini Dreamer: explore a procedurally generated world in first person.
 #[derive(Parser, Debug, Clone)]
@@ -78,9 +82,9 @@ pub struct WorldArgs {
 /// The model flags: the start checkpoint or network, the device, learning, F5's folder.
 #[derive(Args, Debug, Clone)]
 pub struct ModelArgs {
-    /// Start the world model from this checkpoint (a bad file is reported; random weights are
-    /// used) [default: the shipped assets/checkpoints/pretrained.wmck when playing; research
-    /// runs (--minutes) start fresh].
+    /// Start the world model from this checkpoint (one that cannot be loaded is an error, never
+    /// played on random weights) [default: the shipped assets/checkpoints/pretrained.wmck when
+    /// playing; research runs (--minutes) start fresh].
     #[arg(long, value_name = "PATH")]
     pub ckpt: Option<PathBuf>,
     /// Start from random weights instead of the shipped pretrained checkpoint.
@@ -129,7 +133,7 @@ pub struct ResearchArgs {
     #[arg(long)]
     pub heldout_level: Option<String>,
     /// Scored ticks (view changed) of the held-out evaluation.
-    #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u64).range(10..))]
+    #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u64).range(10..=MAX_TICKS))]
     pub heldout_ticks: u64,
 }
 
@@ -221,7 +225,7 @@ pub struct EvalResearchArgs {
     #[arg(long, value_name = "DIR")]
     pub report: PathBuf,
     /// Scored ticks (view changed) to evaluate.
-    #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u64).range(10..))]
+    #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u64).range(10..=MAX_TICKS))]
     pub ticks: u64,
     /// How the agent explores.
     #[arg(long, value_enum, default_value = "random")]
@@ -285,21 +289,20 @@ fn parse_minutes(s: &str) -> Result<f64, String> {
     }
 }
 
-/// The game's network and trainer: warp decoding (the last frame moved pixel by pixel, plus
-/// a decoded change; a fresh model starts close to copy-last-frame) with the MSE loss, the
-/// config measured best on a held-out seed (README, research runs).
+/// The game's network and trainer: [`WorldModelConfig::default`], the config measured best
+/// on a held-out seed (warp decoding with MSE; README, research runs), the same one the plugin
+/// and `world-model-train` start from.
 pub fn game_model_config() -> WorldModelConfig {
-    WorldModelConfig {
-        residual: true,
-        warp: true,
-        recon_loss: ReconLoss::Mse,
-        ..WorldModelConfig::default()
-    }
+    WorldModelConfig::default()
 }
 
 /// A `--model-config-file`: its fields over [`game_model_config`].
 fn parse_model_config(path: &str) -> Result<WorldModelConfig, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let text = bevy_world_model::world_model::files::read_to_string_limited(
+        std::path::Path::new(path),
+        bevy_world_model::world_model::config::MAX_CONFIG_FILE_BYTES,
+    )
+    .map_err(|e| format!("cannot read {path}: {e}"))?;
     let fields: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(&text).map_err(|e| format!("{path}: not a JSON object: {e}"))?;
     let mut merged = serde_json::to_value(game_model_config()).expect("config serialises");

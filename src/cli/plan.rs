@@ -4,11 +4,11 @@
 //! afterwards.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use bevy_procgen::{LevelError, LevelSpec};
-use bevy_world_model::world_model::WorldModelConfig;
 use bevy_world_model::world_model::checkpoint::{self, CheckpointError};
+use bevy_world_model::world_model::{Device, WorldModelConfig};
 
 use super::{
     Cli, Command, DEFAULT_RESOLUTION, DisplayArgs, GameArgs, ModelArgs, ResearchArgs, WorldArgs,
@@ -22,7 +22,7 @@ use crate::research::{HeldOutPlan, ResearchPlan, report::RunInfo};
 #[derive(Debug, Clone)]
 pub struct RunPlan {
     /// Seed, level name, tick rate; `resolution` is the start checkpoint's frame size when
-    /// its header could be read.
+    /// it loads.
     pub world: WorldArgs,
     /// `ckpt` is the shipped checkpoint when playing without one (see [`RunPlan::from_cli`]).
     pub model: ModelArgs,
@@ -51,9 +51,17 @@ pub struct RunPlan {
 pub enum PlanError {
     /// `--level` or `--heldout-level` names no level, or a broken one.
     Level(LevelError),
-    /// The checkpoint `eval` is to score cannot be read (an evaluation of random weights
-    /// would be meaningless).
+    /// The checkpoint to run (`--ckpt`, or the one `eval` is to score) cannot be loaded: a
+    /// model that was not loaded is never played or scored (random weights would be).
     Checkpoint(CheckpointError),
+    /// The checkpoint loads, but the game cannot run its network (a frame that is not
+    /// square, as the camera is; a config the game's replay settings make invalid).
+    Unplayable {
+        /// The checkpoint.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// The subcommand runs no game (`model-config` prints the config).
     NoRun(&'static str),
 }
@@ -63,6 +71,7 @@ impl fmt::Display for PlanError {
         match self {
             Self::Level(e) => write!(f, "{e}"),
             Self::Checkpoint(e) => write!(f, "{e}"),
+            Self::Unplayable { path, reason } => write!(f, "{}: {reason}", path.display()),
             Self::NoRun(command) => write!(f, "`{command}` runs no game"),
         }
     }
@@ -73,7 +82,7 @@ impl std::error::Error for PlanError {
         match self {
             Self::Level(e) => Some(e),
             Self::Checkpoint(e) => Some(e),
-            Self::NoRun(_) => None,
+            Self::Unplayable { .. } | Self::NoRun(_) => None,
         }
     }
 }
@@ -88,8 +97,9 @@ impl RunPlan {
     /// Resolves the command line into the run: the game's flags, or those `eval` stands
     /// for ([`super::EvalArgs::game`]); the level; the start checkpoint (the shipped one
     /// when playing with nothing else asked for, see [`app::shipped_checkpoint`]); the
-    /// network that checkpoint was trained with (a file that cannot be read is an error
-    /// for `eval`; the game instead reports it in the dashboard and starts from random
+    /// network that checkpoint was trained with (the file is loaded and checked here: one
+    /// that cannot be loaded or run is an error, for the game as for `eval`; only a broken
+    /// shipped checkpoint is a notice, and the game reports it and starts from random
     /// weights); the research run; the window mode.
     pub fn from_cli(cli: Cli) -> Result<Self, PlanError> {
         Self::with_shipped_checkpoint(cli, &app::shipped_checkpoint())
@@ -104,7 +114,8 @@ impl RunPlan {
         };
         let spec = app::resolve_level(game.world.level.as_deref())?;
         let mut notices = Vec::new();
-        if plays_the_shipped_network(&game, eval) && shipped.is_file() {
+        let takes_shipped = plays_the_shipped_network(&game, eval) && shipped.is_file();
+        if takes_shipped {
             game.model.ckpt = Some(shipped.to_path_buf());
             notices.push(format!(
                 "starting from the pretrained model {} (--fresh: random weights)",
@@ -122,9 +133,12 @@ impl RunPlan {
                     game.world.resolution = config.width as u32;
                     model_config = config;
                 }
-                Err(e) if eval => return Err(PlanError::Checkpoint(e)),
-                // The model plugin reports it and starts from random weights.
-                Err(_) => {}
+                // The installation's file, not one the player named: the model plugin
+                // reports it too and starts from random weights.
+                Err(e) if takes_shipped => notices.push(format!(
+                    "the pretrained model cannot be used ({e}); starting from random weights"
+                )),
+                Err(e) => return Err(e),
             }
         }
         let research_run = research_plan(&game, &spec, eval, &mut notices)?;
@@ -174,14 +188,33 @@ fn plays_the_shipped_network(game: &GameArgs, eval: bool) -> bool {
 }
 
 /// The network the checkpoint at `path` was trained with (its shape and frame size), so any
-/// checkpoint loads.
-fn checkpoint_config(path: &Path) -> Result<WorldModelConfig, CheckpointError> {
-    let mut config = checkpoint::read_meta(path)?.config;
+/// checkpoint loads. The whole file is loaded and checked first, on the CPU whatever device
+/// the game runs on ([`checkpoint::load`]: a bounded read, a valid header config, weights
+/// that fit it and are finite), so a model that could not run is refused before the game
+/// starts rather than replaced by random weights.
+fn checkpoint_config(path: &Path) -> Result<WorldModelConfig, PlanError> {
+    let mut config = checkpoint::load(path, None, &Device::flex())
+        .map_err(PlanError::Checkpoint)?
+        .meta
+        .config;
+    let unplayable = |reason: String| PlanError::Unplayable {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if config.width != config.height {
+        return Err(unplayable(format!(
+            "its frame is {}x{}, and the game's camera is square",
+            config.width, config.height
+        )));
+    }
     // How the replay buffer is sampled describes this session's online learning, not the
     // weights (offline training samples uniformly): take the game's.
     let game = game_model_config();
     config.sampling = game.sampling;
     config.replay_capacity = game.replay_capacity;
+    config
+        .validate()
+        .map_err(|e| unplayable(format!("with the game's replay settings: {e}")))?;
     Ok(config)
 }
 

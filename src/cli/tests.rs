@@ -2,6 +2,7 @@ use clap::CommandFactory;
 use clap::error::ErrorKind;
 
 use super::*;
+use bevy_world_model::world_model::ReconLoss;
 
 /// `mini-dreamer ARGS`, parsed.
 fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
@@ -79,7 +80,6 @@ fn playing_defaults_to_the_shipped_checkpoint() {
     assert_eq!(took(&["--autopilot"]), (true, Some(shipped.clone())));
     for args in [
         &["--fresh"][..],
-        &["--ckpt", "mine.wmck"],
         &["--resolution", "32"],
         &["--headless", "--autopilot", "--minutes", "1"],
     ] {
@@ -87,6 +87,10 @@ fn playing_defaults_to_the_shipped_checkpoint() {
         assert!(!said, "{args:?}");
         assert_ne!(ckpt, Some(shipped.clone()), "{args:?}");
     }
+    // Another --ckpt is what runs, never the shipped one: one that cannot be loaded (here a
+    // missing file) is an error naming it, not a game on random weights.
+    let err = plan(&["--ckpt", "mine.wmck"]).expect_err("no such file");
+    assert!(err.contains("mine.wmck"), "{err}");
     // `eval` scores its own --ckpt (here a missing file, an error naming it), never the
     // shipped one.
     let err = plan(&["eval", "--ckpt", "m.wmck", "--report", "r"]).expect_err("no such file");

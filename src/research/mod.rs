@@ -255,7 +255,7 @@ fn advance(
                 return;
             };
             let enough = log.heldout.scored >= held.ticks;
-            let given_up = log.heldout_frames > held.ticks * 4 + 600;
+            let given_up = log.heldout_frames > held.ticks.saturating_mul(4).saturating_add(600);
             if !(enough || given_up) {
                 return;
             }

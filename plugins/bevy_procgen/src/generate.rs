@@ -13,7 +13,10 @@ use std::path::Path;
 use bevy::math::IVec2;
 
 use crate::grid::{DIRS, Grid, Prop, PropKind, SeedRng};
-use crate::spec::{Generator, LevelError, LevelSpec, Props, Spawn};
+use crate::spec::{
+    Generator, LevelError, LevelSpec, MAX_CAVE_STEPS, MAX_ROOMS, MAX_SIDE, MAX_SPAWN_CELL,
+    MIN_ROOM_SIDE, MIN_SIDE, Props, Spawn,
+};
 
 impl Grid {
     /// Builds the grid a spec describes: its hand-made layout, or one generated from `seed`
@@ -27,27 +30,21 @@ impl Grid {
             None => walls(spec, seed),
         };
         if grid.open_cells().next().is_none() {
-            return Err(LevelError::Invalid {
-                origin: format!("level '{}'", spec.name),
-                line: None,
-                field: "generator".into(),
-                reason: "left no open cell".into(),
-            });
+            return Err(LevelError::invalid(spec, "generator", "left no open cell"));
         }
         if spec.layout.is_none() {
             grid.set_start(spawn(&grid, spec.spawn, seed));
         }
         if let Some(cell) = grid.first_unreachable() {
             let start = grid.start();
-            return Err(LevelError::Invalid {
-                origin: format!("level '{}'", spec.name),
-                line: None,
-                field: "layout".into(),
-                reason: format!(
+            return Err(LevelError::invalid(
+                spec,
+                "layout",
+                format!(
                     "open cell ({}, {}) cannot be reached from the start ({}, {})",
                     cell.x, cell.y, start.x, start.y
                 ),
-            });
+            ));
         }
         for prop in props(&grid, &spec.props, seed) {
             grid.add_prop(prop);
@@ -78,17 +75,33 @@ pub fn load_level(path: &Path) -> Result<LevelSpec, LevelError> {
 
 /// The walls of a generated level (the border is always wall); every open cell is reachable
 /// from every other.
+///
+/// The spec should have passed [`LevelSpec::validate`] ([`Grid::from_spec`] checks it). One
+/// that did not is clamped to the bounds (size, room count and sides, cave steps) rather
+/// than trusted, so it can make an odd level but never overflow or run for long; a valid
+/// spec is within them and unchanged by this.
 pub fn walls(spec: &LevelSpec, seed: u64) -> Grid {
     let mut rng = SeedRng::new(seed);
-    let (w, h) = (spec.width, spec.height);
+    let (w, h) = (
+        spec.width.clamp(MIN_SIDE, MAX_SIDE),
+        spec.height.clamp(MIN_SIDE, MAX_SIDE),
+    );
     let mut grid = match spec.generator {
-        Generator::Maze { rooms, loop_chance } => maze(w, h, rooms, loop_chance, &mut rng),
+        Generator::Maze { rooms, loop_chance } => {
+            maze(w, h, rooms.min(MAX_ROOMS), loop_chance, &mut rng)
+        }
         Generator::Rooms {
             rooms,
             min_size,
             max_size,
-        } => dungeon(w, h, rooms, min_size, max_size, &mut rng),
-        Generator::Caves { steps } => caves(w, h, spec.wall_density, steps, &mut rng),
+        } => {
+            let max = max_size.clamp(MIN_ROOM_SIDE, w.min(h) - 2);
+            let min = min_size.clamp(MIN_ROOM_SIDE, max);
+            dungeon(w, h, rooms.min(MAX_ROOMS), min, max, &mut rng)
+        }
+        Generator::Caves { steps } => {
+            caves(w, h, spec.wall_density, steps.min(MAX_CAVE_STEPS), &mut rng)
+        }
         Generator::Scatter => scatter(w, h, spec.wall_density, &mut rng),
     };
     if grid.open_cells().next().is_none() {
@@ -358,7 +371,12 @@ pub fn spawn(grid: &Grid, rule: Spawn, seed: u64) -> IVec2 {
                 .copied()
                 .unwrap_or(IVec2::ZERO)
         }
-        Spawn::Cell(x, z) => nearest(IVec2::new(x, z)),
+        Spawn::Cell(x, z) => {
+            // Valid specs are within these already; the clamp keeps the distances from
+            // overflowing for one that is not.
+            let m = MAX_SPAWN_CELL;
+            nearest(IVec2::new(x.clamp(-m, m), z.clamp(-m, m)))
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use bevy::mesh::{Indices, Mesh, PrimitiveTopology};
 use noise::{NoiseFn, Perlin};
 
 use crate::grid::{Fnv1a, Grid, PropKind};
-use crate::spec::{LevelSpec, NoiseSpec, Rgb};
+use crate::spec::{LevelSpec, MAX_LIGHT_RADIUS, MAX_OCTAVES, NoiseSpec, Palette, Rgb};
 
 /// Vertex buffers before they become a [`Mesh`].
 #[derive(Default, Debug, Clone, PartialEq)]
@@ -133,10 +133,10 @@ fn sides([x0, z0, x1, z1]: [f32; 4]) -> [(IVec2, Vec3, [Vec3; 2], f32); 4] {
     ]
 }
 
-/// Perlin fBm in about `[-1, 1]`.
+/// Perlin fBm in about `[-1, 1]`; at most [`MAX_OCTAVES`] layers whatever the spec says.
 fn fbm(perlin: &Perlin, x: f32, z: f32, n: &NoiseSpec) -> f32 {
     let (mut sum, mut amp, mut freq, mut norm) = (0.0, 1.0, n.frequency as f64, 0.0);
-    for _ in 0..n.octaves {
+    for _ in 0..n.octaves.min(MAX_OCTAVES) {
         sum += amp * perlin.get([x as f64 * freq, z as f64 * freq]) as f32;
         norm += amp;
         amp *= 0.5;
@@ -201,13 +201,13 @@ pub fn build(grid: &Grid, spec: &LevelSpec, seed: u64) -> LevelMeshes {
                 continue;
             }
             // Region colour from low-frequency noise, brightness from the colour noise.
-            let n = spec.palette.walls.len();
+            let n = spec.palette.walls.len().max(1);
             let r = perlin.get([
                 x as f64 / spec.region_size as f64,
                 z as f64 / spec.region_size as f64,
             ]) as f32;
             let region = ((r + 1.0) * 0.5 * n as f32) as usize;
-            let base = spec.palette.walls[region.min(n - 1)];
+            let base = wall_colour(&spec.palette, region.min(n - 1));
             let k = b * detail(x as f32 + 100.0, z as f32 - 100.0);
             let top = wall_top(cell);
             // Faces towards open neighbours, and towards lower walls above their tops.
@@ -252,10 +252,10 @@ pub fn build(grid: &Grid, spec: &LevelSpec, seed: u64) -> LevelMeshes {
             (p.cell.y as f32 + 0.5) * cs,
         );
         let g = glow_at(p.cell);
-        let n = spec.palette.walls.len();
+        let n = spec.palette.walls.len().max(1);
         match p.kind {
             PropKind::Pillar => {
-                let c = spec.palette.walls[i % n];
+                let c = wall_colour(&spec.palette, i % n);
                 let half = p.kind.half_size() * cs;
                 block(
                     &mut props,
@@ -270,7 +270,7 @@ pub fn build(grid: &Grid, spec: &LevelSpec, seed: u64) -> LevelMeshes {
                 );
             }
             PropKind::Crate => {
-                let c = spec.palette.walls[(i + 1) % n];
+                let c = wall_colour(&spec.palette, (i + 1) % n);
                 let half = p.kind.half_size() * cs;
                 block(
                     &mut props,
@@ -306,6 +306,12 @@ pub fn build(grid: &Grid, spec: &LevelSpec, seed: u64) -> LevelMeshes {
     }
 }
 
+/// Wall colour `i` of the palette; the floor colour if it has none (validation requires one,
+/// so only a spec that skipped it gets there).
+fn wall_colour(palette: &Palette, i: usize) -> Rgb {
+    palette.walls.get(i).copied().unwrap_or(palette.floor)
+}
+
 /// A box of `half` width standing on the floor at `centre`, `height` tall, with a top.
 fn block(
     out: &mut MeshData,
@@ -336,8 +342,13 @@ fn block(
 
 /// Brightness added to each cell by the lamps: `strength * (1 - d / radius)^2` within
 /// `radius` cells of a lamp, summed, capped at `strength`.
+///
+/// Its cost is lamps x `(2 radius + 1)^2`; the radius is capped at [`MAX_LIGHT_RADIUS`] (as
+/// [`LevelSpec::validate`] requires), so a spec that skipped the check cannot make it run for
+/// minutes or overflow.
 fn glow_map(grid: &Grid, radius: f32, strength: f32) -> Vec<f32> {
     let mut glow = vec![0.0f32; grid.width() * grid.height()];
+    let radius = radius.min(MAX_LIGHT_RADIUS);
     let r = radius.ceil() as i32;
     for p in grid.props().iter().filter(|p| p.kind == PropKind::Light) {
         for dz in -r..=r {

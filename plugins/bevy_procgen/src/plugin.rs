@@ -342,6 +342,30 @@ fn apply_fog(
     }
 }
 
+/// Lays out and meshes a level. A spec that validates always builds (its bounds keep every
+/// generator finite and in range: see `spec/limits.rs`); should one still panic, the panic
+/// becomes an error and the level in play stays, so no file saved while the game runs can
+/// take it down.
+fn build_level(spec: &LevelSpec, seed: u64) -> Result<(Grid, mesh::LevelMeshes), LevelError> {
+    let build = || -> Result<(Grid, mesh::LevelMeshes), LevelError> {
+        let grid = Grid::from_spec(spec, seed)?;
+        let meshes = mesh::build(&grid, spec, seed);
+        Ok((grid, meshes))
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(build)).unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        Err(LevelError::invalid(
+            spec,
+            "generator",
+            format!("building the level failed: {what}"),
+        ))
+    })
+}
+
 fn spawn_requested_level(
     mut commands: Commands,
     mut requests: MessageReader<LoadLevel>,
@@ -355,8 +379,8 @@ fn spawn_requested_level(
         return;
     };
     let seed = request.spec.seed.unwrap_or(request.seed);
-    let grid = match Grid::from_spec(&request.spec, seed) {
-        Ok(g) => g,
+    let (grid, built) = match build_level(&request.spec, seed) {
+        Ok(level) => level,
         Err(e) => {
             error!("{e}; keeping the current level");
             events.write(LevelEvent::Failed(e));
@@ -366,7 +390,6 @@ fn spawn_requested_level(
     for e in &old {
         commands.entity(e).despawn();
     }
-    let built = mesh::build(&grid, &request.spec, seed);
     let material = materials.add(StandardMaterial {
         base_color: Color::WHITE,
         unlit: true,

@@ -260,7 +260,7 @@ fn attach_capture(
         commands.entity(camera).insert(CaptureImage(handle.clone()));
         let view_camera = Camera {
             order: cam.order,
-            clear_color: cam.clear_color.clone(),
+            clear_color: cam.clear_color,
             is_active: true,
             ..default()
         };
@@ -505,7 +505,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // Before Bevy computed the area there is nothing to keep: copied as it is.
-        let fresh = Projection::Orthographic(OrthographicProjection::default_2d());
+        let fresh = Projection::Orthographic(OrthographicProjection {
+            area: Rect::default(),
+            ..OrthographicProjection::default_2d()
+        });
         assert!(matches!(
             view_projection(&fresh),
             Projection::Orthographic(OrthographicProjection {

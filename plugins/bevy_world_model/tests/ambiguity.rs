@@ -33,7 +33,7 @@ fn no_ambiguity_errors() {
                 stoch: 4,
                 classes: 8,
                 hidden: 32,
-                ..Default::default()
+                ..WorldModelConfig::plain()
             })
             .with_device(DeviceChoice::Flex)
             .with_learning(false),

@@ -5,11 +5,16 @@
 //! length-prefixed (`u64`) sections: a JSON header ([`CheckpointMeta`], which holds the
 //! config), the model weights (burnpack) and the optimizer state (burnpack, may be empty);
 //! then a `u64` FNV-1a checksum of everything before it.
+//!
+//! A file is read only up to [`MAX_CHECKPOINT_BYTES`]; its header config must pass
+//! [`WorldModelConfig::validate`] (which bounds every size) before any network is built from
+//! it, and its weights must fit that network and be finite. Weights that are not finite are
+//! never written either.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use burn::module::{Module, ModuleMapper, Param};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 use burn::store::{ModuleRecord, RecordError};
@@ -21,6 +26,15 @@ use crate::model::WorldModel;
 
 const MAGIC: &[u8; 8] = b"MDWMCKPT";
 const VERSION: u32 = 1;
+
+/// Largest checkpoint file read: a full checkpoint (f32 weights and Adam's two moments) of
+/// the largest network a config may ask for,
+/// [`MAX_PARAMETERS`](crate::config::MAX_PARAMETERS), is 1.5 GiB; the shipped compact one is
+/// 5 MB.
+pub const MAX_CHECKPOINT_BYTES: u64 = 2 << 30;
+
+/// Largest JSON header section (a header is about 1 KiB).
+pub const MAX_HEADER_BYTES: usize = 1 << 20;
 
 /// What a checkpoint says about itself, stored as JSON in its header.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -106,6 +120,14 @@ pub enum CheckpointError {
         /// Burn's message.
         reason: String,
     },
+    /// A weight is NaN or infinite: the model could predict nothing.
+    #[error("{path}: weights are not finite: NaN or infinity in {parameter}")]
+    NonFinite {
+        /// File involved.
+        path: PathBuf,
+        /// The first parameter found with such a value (`encoder.convs.0.weight`).
+        parameter: String,
+    },
     /// The checkpoint could not be serialised (writing only).
     #[error("{path}: cannot serialise the checkpoint: {source}")]
     Encode {
@@ -139,6 +161,10 @@ pub enum CheckpointEncodeError {
     /// Burn could not serialise the weights or the optimizer state.
     #[error(transparent)]
     Record(#[from] RecordError),
+    /// A weight is NaN or infinite (a diverged update, or a weight too large for the half
+    /// precision of a compact checkpoint): such weights are never written.
+    #[error("weights are not finite: NaN or infinity in {0}")]
+    NonFinite(String),
 }
 
 /// Why saved optimizer state could not be applied ([`restore_optimizer`]).
@@ -179,6 +205,64 @@ impl ModuleMapper for CastFloats {
     }
 }
 
+/// Flattens every float parameter of a module, as f32, noting its path and length.
+#[derive(Default)]
+struct FlatParams {
+    path: Vec<String>,
+    names: Vec<(String, usize)>,
+    parts: Vec<Tensor<1>>,
+}
+
+impl ModuleVisitor for FlatParams {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let t = param.val();
+        let len = t.shape().num_elements();
+        let t: Tensor<1> = t.reshape([len]);
+        let t = if t.dtype() == FloatDType::F32.into() {
+            t
+        } else {
+            t.cast(FloatDType::F32)
+        };
+        self.names.push((self.path.join("."), len));
+        self.parts.push(t);
+    }
+}
+
+/// The path of the first float parameter of `model` holding a NaN or an infinity, `None`
+/// when every weight is finite. The weights are read back to the host in one transfer and
+/// checked there (a GPU's own arithmetic may assume there are no NaNs).
+pub fn non_finite_parameter(model: &WorldModel) -> Option<String> {
+    let mut flat = FlatParams::default();
+    model.visit(&mut flat);
+    if flat.parts.is_empty() {
+        return None;
+    }
+    let values = match Tensor::cat(flat.parts, 0).try_into_vec_as::<f32>() {
+        Ok(values) => values,
+        Err(e) => return Some(format!("the weights (they cannot be read back: {e})")),
+    };
+    let mut start = 0;
+    for (name, len) in flat.names {
+        let end = start + len;
+        if values
+            .get(start..end)
+            .is_none_or(|part| part.iter().any(|v| !v.is_finite()))
+        {
+            return Some(name);
+        }
+        start = end;
+    }
+    None
+}
+
 /// Serialises a checkpoint to bytes (see the module docs for the layout).
 pub fn to_bytes(
     meta: &CheckpointMeta,
@@ -204,6 +288,9 @@ fn assemble(
     model: WorldModel,
     optimizer: Option<&ModuleOptimizer>,
 ) -> Result<Vec<u8>, CheckpointEncodeError> {
+    if let Some(parameter) = non_finite_parameter(&model) {
+        return Err(CheckpointEncodeError::NonFinite(parameter));
+    }
     let header = serde_json::to_vec_pretty(meta)?;
     let weights = model.into_record().into_bytes()?;
     let optim = match optimizer {
@@ -334,20 +421,55 @@ fn split<'a>(path: &Path, bytes: &'a [u8]) -> Result<Sections<'a>, CheckpointErr
     })
 }
 
-/// Reads only the header of a checkpoint (after checking the whole file's integrity).
-pub fn read_meta(path: &Path) -> Result<CheckpointMeta, CheckpointError> {
-    let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
+/// Reads a whole checkpoint file, refusing what cannot be one before reading much of it: a
+/// file over [`MAX_CHECKPOINT_BYTES`] ([`files::open_limited`](crate::files::open_limited)),
+/// and one that does not start with the magic bytes (`/dev/zero` is refused after 8 bytes).
+fn read_file(path: &Path) -> Result<Vec<u8>, CheckpointError> {
+    let io = |source| CheckpointError::Io {
         path: path.into(),
         source,
-    })?;
+    };
+    let mut input = crate::files::open_limited(path, MAX_CHECKPOINT_BYTES).map_err(io)?;
+    let mut bytes = Vec::new();
+    input
+        .by_ref()
+        .take(MAGIC.len() as u64)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes[..] != MAGIC[..] {
+        return Err(CheckpointError::NotACheckpoint(path.into()));
+    }
+    input.read_to_end(&mut bytes).map_err(io)?;
+    crate::files::check_limit(&input, MAX_CHECKPOINT_BYTES).map_err(io)?;
+    Ok(bytes)
+}
+
+/// Reads only the header of a checkpoint (after checking the whole file's integrity and its
+/// config, as [`load`] does).
+pub fn read_meta(path: &Path) -> Result<CheckpointMeta, CheckpointError> {
+    let bytes = read_file(path)?;
     parse_meta(path, split(path, &bytes)?.header)
 }
 
+/// The header, with its config checked ([`WorldModelConfig::validate`] bounds every size):
+/// nothing is built from a header that fails.
 fn parse_meta(path: &Path, header: &[u8]) -> Result<CheckpointMeta, CheckpointError> {
-    serde_json::from_slice(header).map_err(|e| CheckpointError::Header {
+    let header_err = |reason: String| CheckpointError::Header {
         path: path.into(),
-        reason: e.to_string(),
-    })
+        reason,
+    };
+    if header.len() > MAX_HEADER_BYTES {
+        return Err(header_err(format!(
+            "{} bytes, above the limit of {MAX_HEADER_BYTES}",
+            header.len()
+        )));
+    }
+    let meta: CheckpointMeta =
+        serde_json::from_slice(header).map_err(|e| header_err(e.to_string()))?;
+    meta.config
+        .validate()
+        .map_err(|e| header_err(e.to_string()))?;
+    Ok(meta)
 }
 
 /// Loads a checkpoint onto `device`. With `expected`, the checkpoint's network shape must
@@ -357,10 +479,7 @@ pub fn load(
     expected: Option<&WorldModelConfig>,
     device: &Device,
 ) -> Result<Checkpoint, CheckpointError> {
-    let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
-        path: path.into(),
-        source,
-    })?;
+    let bytes = read_file(path)?;
     let sections = split(path, &bytes)?;
     let meta = parse_meta(path, sections.header)?;
     if let Some(expected) = expected {
@@ -372,12 +491,6 @@ pub fn load(
             });
         }
     }
-    meta.config
-        .validate()
-        .map_err(|e| CheckpointError::Header {
-            path: path.into(),
-            reason: e.to_string(),
-        })?;
     let weights_err = |reason: String| CheckpointError::Weights {
         path: path.into(),
         reason,
@@ -385,10 +498,21 @@ pub fn load(
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(sections.weights.to_vec()))
         .map_err(|e| weights_err(e.to_string()))?;
     // Weights keep the dtype they were stored in: compact checkpoints come back to f32 here.
-    let model = WorldModel::new(&meta.config, device)
-        .try_load_record(record)
-        .map_err(|e| weights_err(e.to_string()))?
-        .map(&mut CastFloats(FloatDType::F32));
+    // Burn checks names and shapes; what it does not (a parameter stored as integers, say)
+    // may panic inside it, which is this file's fault, so it is reported as one.
+    let model = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        WorldModel::new(&meta.config, device)
+            .try_load_record(record)
+            .map(|model| model.map(&mut CastFloats(FloatDType::F32)))
+    }))
+    .map_err(|_| weights_err("Burn panicked while loading them".into()))?
+    .map_err(|e| weights_err(e.to_string()))?;
+    if let Some(parameter) = non_finite_parameter(&model) {
+        return Err(CheckpointError::NonFinite {
+            path: path.into(),
+            parameter,
+        });
+    }
     Ok(Checkpoint {
         meta,
         model,

@@ -5,6 +5,58 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::networks::STAGES;
+
+// Upper bounds of the config's sizes. A config comes from files (a `--config`, a checkpoint's
+// header), so every size is bounded before anything is allocated from it: generous for real
+// use (the shipped network is 64x64 with `deter` 256, the game's frame goes up to 512x512),
+// and, with the three bounds on products below them, small enough that no config allowed
+// here asks for more than a few GB at once.
+
+/// Largest `width` and `height`, in pixels: twice the game's largest `--resolution`, 512.
+pub const MAX_FRAME_SIDE: usize = 1024;
+/// Largest `action_dim` (the demo game's is 3).
+pub const MAX_ACTION_DIM: usize = 256;
+/// Largest `cnn_depth` (the last encoder stage has 8 times as many channels).
+pub const MAX_CNN_DEPTH: usize = 256;
+/// Largest `deter`.
+pub const MAX_DETER: usize = 4096;
+/// Largest `stoch`.
+pub const MAX_STOCH: usize = 1024;
+/// Largest `classes`.
+pub const MAX_CLASSES: usize = 1024;
+/// Largest `hidden`.
+pub const MAX_HIDDEN: usize = 4096;
+/// Largest `batch`.
+pub const MAX_BATCH: usize = 1024;
+/// Largest `seq_len`.
+pub const MAX_SEQ_LEN: usize = 1024;
+/// Largest `replay_capacity`, `min_frames` and recent-sampling `window`, in frames
+/// ([`MAX_REPLAY_BYTES`] bounds the capacity further for large frames).
+pub const MAX_REPLAY_CAPACITY: usize = 10_000_000;
+/// Largest `warp_radius`, across or down, in pixels (the default is `[12, 6]`).
+pub const MAX_WARP_RADIUS: usize = 64;
+/// Largest `warmup_steps`.
+pub const MAX_WARMUP_STEPS: usize = 100_000_000;
+/// Largest `snapshot_every`.
+pub const MAX_SNAPSHOT_EVERY: usize = 1_000_000;
+/// Most memory the replay buffer may take ([`WorldModelConfig::replay_bytes`]): 16 GiB, so
+/// the game's 20,000 frames still fit at its largest frame, 512x512 (15 GiB; the buffer's
+/// pages are committed as frames arrive). At 64x64 that is 1.4 million frames.
+pub const MAX_REPLAY_BYTES: u64 = 16 << 30;
+/// Most trainable parameters ([`WorldModelConfig::parameter_count`]): 512 MiB of f32 weights,
+/// about 2 GiB while training (weights, gradients, Adam's two moments). The default network
+/// has 2.6 million at 64x64 and 102 million at 512x512.
+pub const MAX_PARAMETERS: u64 = 128 << 20;
+/// Most pixels in one training batch, `batch * seq_len * width * height` (the input alone is
+/// 12 bytes a pixel as f32 RGB, the activations of every layer several times more): the
+/// default batch (8 sequences of 8 frames) at 512x512.
+pub const MAX_BATCH_PIXELS: u64 = 1 << 24;
+/// Largest JSON config file read (`world-model-train --config`, the game's
+/// `--model-config-file`, with [`read_to_string_limited`](crate::files::read_to_string_limited);
+/// a config is under 1 KiB).
+pub const MAX_CONFIG_FILE_BYTES: u64 = 1 << 20;
+
 /// How the decoder doubles its spatial resolution at each stage.
 ///
 /// Measured with `world-model-bench --upsample` on the flex CPU backend; see the README and
@@ -79,22 +131,23 @@ pub struct WorldModelConfig {
     /// Weight of the representation KL, `KL(post || sg(prior))`, which regularises the
     /// posterior. Default: `0.1`
     pub kl_rep: f32,
-    /// Pixel loss. Default: `l1`
+    /// Pixel loss. Default: `mse`
     pub recon_loss: ReconLoss,
     /// Weight of decoding the *prior* state (the one-step prediction we show the player)
     /// against the real frame; 0 gives plain Dreamer reconstruction training. Default: `1.0`
     pub pred_weight: f32,
     /// Decode each frame as a change to the previous one (the real frame while observing,
     /// the imagined one in a dream) instead of from scratch: a fresh model then starts at the
-    /// copy-last-frame baseline rather than at grey. Off by default: on the synthetic world's
-    /// fast motion it learned far less than the plain decoder in the same steps (see
-    /// `docs/performance.md`). Default: `false`
+    /// copy-last-frame baseline rather than at grey. Alone (without `warp`), on the synthetic
+    /// world's fast motion it learned far less than the plain decoder in the same steps (see
+    /// `docs/performance.md`). Default: `true`
     pub residual: bool,
     /// With `residual`: before the decoded change is added, every pixel of the previous frame
     /// is moved by its own decoded amount, up to `warp_radius` pixels across and down. The
     /// camera's motion shifts most of the view from one tick to the next; a moved copy of
     /// the last frame predicts it in any world, where decoding the change from the latent
-    /// alone works only for the world it was learned in. Default: `false`
+    /// alone works only for the world it was learned in. It also moves the pixels of objects
+    /// that move before a still camera. Default: `true`
     pub warp: bool,
     /// Largest move of the warp, in pixels, `[across, down]`: a turn at the demo's 10 Hz
     /// tick moves the 64-pixel view about 10 pixels. Default: `[12, 6]`
@@ -127,7 +180,24 @@ pub struct WorldModelConfig {
 }
 
 impl Default for WorldModelConfig {
+    /// The network that wins on held-out data (README, "Research runs": the warp decoder over
+    /// the residual one, with MSE), used by the plugin, `world-model-train` and the game alike.
     fn default() -> Self {
+        Self {
+            recon_loss: ReconLoss::Mse,
+            residual: true,
+            warp: true,
+            ..Self::plain()
+        }
+    }
+}
+
+impl WorldModelConfig {
+    /// The plain decoder with L1 (the Python original's recipe): every frame decoded from the
+    /// latent state alone. Still selectable, and what the synthetic learning proofs and the
+    /// reference benchmark use; on the game's held-out seeds it loses to copying the last
+    /// frame (README).
+    pub fn plain() -> Self {
         Self {
             width: 64,
             height: 64,
@@ -171,19 +241,86 @@ impl Default for WorldModelConfig {
 pub struct ConfigError(pub String);
 
 impl WorldModelConfig {
-    /// Size of the flattened stochastic state `z` (`stoch * classes`).
+    /// Size of the flattened stochastic state `z` (`stoch * classes`; saturates rather than
+    /// overflows for a config [`validate`](Self::validate) refuses).
     pub fn stoch_size(&self) -> usize {
-        self.stoch * self.classes
+        self.stoch.saturating_mul(self.classes)
     }
 
     /// Size of the features the decoder reads: `h` and `z` side by side.
     pub fn feature_size(&self) -> usize {
-        self.deter + self.stoch_size()
+        self.deter.saturating_add(self.stoch_size())
     }
 
-    /// Bytes of one RGB u8 frame.
+    /// Bytes of one RGB u8 frame (saturating, as [`stoch_size`](Self::stoch_size)).
     pub fn frame_bytes(&self) -> usize {
-        self.width * self.height * 3
+        self.width.saturating_mul(self.height).saturating_mul(3)
+    }
+
+    /// Bytes the replay buffer takes from its first frame on: frames, actions and episode
+    /// flags of `replay_capacity` steps (saturating).
+    pub fn replay_bytes(&self) -> u64 {
+        let per_step = (self.frame_bytes() as u64)
+            .saturating_add((self.action_dim as u64).saturating_mul(4))
+            .saturating_add(1);
+        (self.replay_capacity as u64).saturating_mul(per_step)
+    }
+
+    /// Trainable parameters (every weight and bias) of the network this config builds
+    /// (saturating).
+    pub fn parameter_count(&self) -> u64 {
+        let n = |v: usize| v as u64;
+        let dense = |i: u64, o: u64| i.saturating_mul(o).saturating_add(o);
+        let conv =
+            |i: u64, o: u64, k: u64| i.saturating_mul(o).saturating_mul(k * k).saturating_add(o);
+        // Channels of encoder stage `s` (the decoder mirrors them).
+        let depth = |s: usize| n(self.cnn_depth).saturating_mul(1u64 << s);
+        let (deter, hidden, stoch) = (n(self.deter), n(self.hidden), n(self.stoch_size()));
+        let top = depth(STAGES - 1);
+        let embed = top
+            .saturating_mul(n(self.width >> STAGES))
+            .saturating_mul(n(self.height >> STAGES));
+        let mut parts = Vec::new();
+        let mut c_in = 3;
+        for s in 0..STAGES {
+            parts.push(conv(c_in, depth(s), 4));
+            c_in = depth(s);
+        }
+        parts.extend([
+            dense(stoch.saturating_add(n(self.action_dim)), hidden),
+            dense(hidden.saturating_add(deter), deter.saturating_mul(3)),
+            dense(deter, hidden),
+            dense(hidden, stoch),
+            dense(deter.saturating_add(embed), hidden),
+            dense(hidden, stoch),
+            dense(deter.saturating_add(stoch), embed),
+        ]);
+        let mut c_in = top;
+        for s in (0..STAGES).rev() {
+            let c_out = if s == 0 { 3 } else { depth(s - 1) };
+            parts.push(match self.upsample {
+                Upsample::ConvTranspose => conv(c_in, c_out, 4),
+                Upsample::ResizeConv => conv(c_in, c_out, 3),
+                Upsample::PixelShuffle => conv(c_in, c_out.saturating_mul(4), 3),
+            });
+            c_in = c_out;
+        }
+        if self.warp {
+            for radius in self.warp_radius {
+                parts.push(dense(
+                    n(self.cnn_depth),
+                    n(radius).saturating_mul(2).saturating_add(1),
+                ));
+            }
+        }
+        parts.into_iter().fold(0, u64::saturating_add)
+    }
+
+    /// Pixels of one training batch, `batch * seq_len * width * height` (saturating).
+    pub fn batch_pixels(&self) -> u64 {
+        [self.batch, self.seq_len, self.width, self.height]
+            .into_iter()
+            .fold(1u64, |acc, v| acc.saturating_mul(v as u64))
     }
 
     /// Learning rate at optimizer step `step`: linear warm-up, then constant.
@@ -191,13 +328,43 @@ impl WorldModelConfig {
         if self.warmup_steps == 0 {
             return self.lr;
         }
-        let ramp = ((step + 1) as f64 / self.warmup_steps as f64).min(1.0);
+        let ramp = (step.saturating_add(1) as f64 / self.warmup_steps as f64).min(1.0);
         self.lr * ramp
     }
 
-    /// Checks everything a network or trainer needs, naming the first problem found.
+    /// Checks everything a network or trainer needs, naming the first problem found: every
+    /// size within its bound (the `MAX_*` constants of this module, named in the message as
+    /// in `deter: 1000000 is above the limit 4096`), the frame a multiple of 16, no zero
+    /// size, every float finite and in range, and the memory the config asks for.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |msg: String| Err(ConfigError(msg));
+        let window = match self.sampling {
+            Sampling::Recent { window, .. } => window,
+            Sampling::Uniform => 0,
+        };
+        for (name, value, limit) in [
+            ("width", self.width, MAX_FRAME_SIDE),
+            ("height", self.height, MAX_FRAME_SIDE),
+            ("action_dim", self.action_dim, MAX_ACTION_DIM),
+            ("cnn_depth", self.cnn_depth, MAX_CNN_DEPTH),
+            ("deter", self.deter, MAX_DETER),
+            ("stoch", self.stoch, MAX_STOCH),
+            ("classes", self.classes, MAX_CLASSES),
+            ("hidden", self.hidden, MAX_HIDDEN),
+            ("batch", self.batch, MAX_BATCH),
+            ("seq_len", self.seq_len, MAX_SEQ_LEN),
+            ("replay_capacity", self.replay_capacity, MAX_REPLAY_CAPACITY),
+            ("min_frames", self.min_frames, MAX_REPLAY_CAPACITY),
+            ("sampling window", window, MAX_REPLAY_CAPACITY),
+            ("warp_radius across", self.warp_radius[0], MAX_WARP_RADIUS),
+            ("warp_radius down", self.warp_radius[1], MAX_WARP_RADIUS),
+            ("warmup_steps", self.warmup_steps, MAX_WARMUP_STEPS),
+            ("snapshot_every", self.snapshot_every, MAX_SNAPSHOT_EVERY),
+        ] {
+            if value > limit {
+                return bad(format!("{name}: {value} is above the limit {limit}"));
+            }
+        }
         if self.width == 0
             || self.height == 0
             || !self.width.is_multiple_of(16)
@@ -240,11 +407,23 @@ impl WorldModelConfig {
                 self.replay_capacity, self.seq_len
             ));
         }
+        if self.min_frames > self.replay_capacity {
+            return bad(format!(
+                "min_frames {} is above replay_capacity {}: training would never start",
+                self.min_frames, self.replay_capacity
+            ));
+        }
         if !(0.0..1.0).contains(&self.unimix) {
             return bad(format!("unimix {} must be in [0, 1)", self.unimix));
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return bad(format!("lr {} must be a positive number", self.lr));
+        }
+        if !(self.adam_eps.is_finite() && self.adam_eps > 0.0) {
+            return bad(format!(
+                "adam_eps {} must be a positive number",
+                self.adam_eps
+            ));
         }
         for (name, value) in [
             ("free_nats", self.free_nats),
@@ -262,6 +441,30 @@ impl WorldModelConfig {
         {
             return bad(format!(
                 "recent sampling needs fraction in [0, 1] and window >= seq_len, got {fraction} and {window}"
+            ));
+        }
+        const MIB: u64 = 1 << 20;
+        if self.replay_bytes() > MAX_REPLAY_BYTES {
+            return bad(format!(
+                "replay_capacity: {} frames of {}x{} take {} MiB, above the limit {} MiB",
+                self.replay_capacity,
+                self.width,
+                self.height,
+                self.replay_bytes() / MIB,
+                MAX_REPLAY_BYTES / MIB
+            ));
+        }
+        if self.parameter_count() > MAX_PARAMETERS {
+            return bad(format!(
+                "network: {} parameters (from the frame size, cnn_depth, deter, stoch, classes \
+                 and hidden) is above the limit {MAX_PARAMETERS}",
+                self.parameter_count()
+            ));
+        }
+        if self.batch_pixels() > MAX_BATCH_PIXELS {
+            return bad(format!(
+                "batch * seq_len * width * height: {} pixels is above the limit {MAX_BATCH_PIXELS}",
+                self.batch_pixels()
             ));
         }
         Ok(())
@@ -321,7 +524,7 @@ mod tests {
         assert!(cfg.validate().unwrap_err().0.contains("60x64"));
         let err = WorldModelConfig::from_json(r#"{"detre": 3}"#).unwrap_err();
         assert!(err.0.contains("detre"), "{err}");
-        let err = WorldModelConfig::from_json(r#"{"warp": true}"#).unwrap_err();
+        let err = WorldModelConfig::from_json(r#"{"warp": true, "residual": false}"#).unwrap_err();
         assert!(err.0.contains("residual"), "{err}");
         let err = WorldModelConfig::from_json(
             r#"{"warp": true, "residual": true, "warp_radius": [64, 2]}"#,
@@ -342,6 +545,360 @@ mod tests {
         let cfg = WorldModelConfig::default();
         assert!(cfg.lr_at(0) < cfg.lr);
         assert_eq!(cfg.lr_at(10_000_000), cfg.lr);
+    }
+
+    /// The count `validate` bounds is the network's: every weight and bias, for each
+    /// decoder kind, with and without the warp, square or not.
+    #[test]
+    fn parameter_count_is_the_networks() {
+        use burn::module::Module;
+        let base = WorldModelConfig {
+            cnn_depth: 4,
+            deter: 24,
+            stoch: 3,
+            classes: 5,
+            hidden: 20,
+            action_dim: 2,
+            ..Default::default()
+        };
+        for cfg in [
+            WorldModelConfig::default(),
+            base.clone(),
+            WorldModelConfig {
+                upsample: Upsample::ResizeConv,
+                width: 32,
+                height: 16,
+                ..base.clone()
+            },
+            WorldModelConfig {
+                upsample: Upsample::PixelShuffle,
+                residual: true,
+                warp: true,
+                warp_radius: [3, 2],
+                ..base.clone()
+            },
+        ] {
+            let model = crate::model::WorldModel::new(&cfg, &burn::tensor::Device::flex());
+            assert_eq!(cfg.parameter_count(), model.num_params() as u64, "{cfg:?}");
+        }
+    }
+
+    /// Real configs stay valid: the default, the shipped network, and the default at the
+    /// game's largest frame (512x512).
+    #[test]
+    fn real_configs_are_within_the_bounds() {
+        let shipped = WorldModelConfig {
+            residual: true,
+            warp: true,
+            recon_loss: ReconLoss::Mse,
+            ..Default::default()
+        };
+        for cfg in [
+            WorldModelConfig::default(),
+            shipped.clone(),
+            WorldModelConfig {
+                width: 512,
+                height: 512,
+                ..shipped
+            },
+        ] {
+            cfg.validate().unwrap();
+        }
+    }
+
+    /// Every size has an upper bound, named with the value and the limit in the message.
+    #[test]
+    fn sizes_above_their_bound_name_field_and_limit() {
+        let d = WorldModelConfig::default();
+        let cases: Vec<(&str, usize, WorldModelConfig)> = vec![
+            (
+                "width",
+                MAX_FRAME_SIDE,
+                WorldModelConfig {
+                    width: MAX_FRAME_SIDE + 16,
+                    ..d.clone()
+                },
+            ),
+            (
+                "height",
+                MAX_FRAME_SIDE,
+                WorldModelConfig {
+                    height: usize::MAX,
+                    ..d.clone()
+                },
+            ),
+            (
+                "action_dim",
+                MAX_ACTION_DIM,
+                WorldModelConfig {
+                    action_dim: MAX_ACTION_DIM + 1,
+                    ..d.clone()
+                },
+            ),
+            (
+                "cnn_depth",
+                MAX_CNN_DEPTH,
+                WorldModelConfig {
+                    cnn_depth: MAX_CNN_DEPTH + 1,
+                    ..d.clone()
+                },
+            ),
+            (
+                "deter",
+                MAX_DETER,
+                WorldModelConfig {
+                    deter: 1_000_000,
+                    ..d.clone()
+                },
+            ),
+            (
+                "stoch",
+                MAX_STOCH,
+                WorldModelConfig {
+                    stoch: MAX_STOCH + 1,
+                    ..d.clone()
+                },
+            ),
+            (
+                "classes",
+                MAX_CLASSES,
+                WorldModelConfig {
+                    classes: MAX_CLASSES + 1,
+                    ..d.clone()
+                },
+            ),
+            (
+                "hidden",
+                MAX_HIDDEN,
+                WorldModelConfig {
+                    hidden: MAX_HIDDEN + 1,
+                    ..d.clone()
+                },
+            ),
+            (
+                "batch",
+                MAX_BATCH,
+                WorldModelConfig {
+                    batch: MAX_BATCH + 1,
+                    ..d.clone()
+                },
+            ),
+            (
+                "seq_len",
+                MAX_SEQ_LEN,
+                WorldModelConfig {
+                    seq_len: MAX_SEQ_LEN + 1,
+                    ..d.clone()
+                },
+            ),
+            (
+                "replay_capacity",
+                MAX_REPLAY_CAPACITY,
+                WorldModelConfig {
+                    replay_capacity: MAX_REPLAY_CAPACITY + 1,
+                    ..d.clone()
+                },
+            ),
+            (
+                "min_frames",
+                MAX_REPLAY_CAPACITY,
+                WorldModelConfig {
+                    min_frames: usize::MAX,
+                    ..d.clone()
+                },
+            ),
+            (
+                "sampling window",
+                MAX_REPLAY_CAPACITY,
+                WorldModelConfig {
+                    sampling: Sampling::Recent {
+                        fraction: 0.5,
+                        window: usize::MAX,
+                    },
+                    ..d.clone()
+                },
+            ),
+            (
+                "warp_radius across",
+                MAX_WARP_RADIUS,
+                WorldModelConfig {
+                    warp_radius: [MAX_WARP_RADIUS + 1, 6],
+                    ..d.clone()
+                },
+            ),
+            (
+                "warp_radius down",
+                MAX_WARP_RADIUS,
+                WorldModelConfig {
+                    warp_radius: [12, usize::MAX],
+                    ..d.clone()
+                },
+            ),
+            (
+                "warmup_steps",
+                MAX_WARMUP_STEPS,
+                WorldModelConfig {
+                    warmup_steps: MAX_WARMUP_STEPS + 1,
+                    ..d.clone()
+                },
+            ),
+            (
+                "snapshot_every",
+                MAX_SNAPSHOT_EVERY,
+                WorldModelConfig {
+                    snapshot_every: MAX_SNAPSHOT_EVERY + 1,
+                    ..d.clone()
+                },
+            ),
+        ];
+        for (field, limit, cfg) in cases {
+            let err = cfg.validate().expect_err(field).0;
+            assert!(
+                err.starts_with(&format!("{field}: "))
+                    && err.ends_with(&format!("is above the limit {limit}")),
+                "{field}: {err}"
+            );
+        }
+        let err = WorldModelConfig::from_json(r#"{"deter": 1000000}"#).unwrap_err();
+        assert!(
+            err.0.contains("deter: 1000000 is above the limit 4096"),
+            "{err}"
+        );
+    }
+
+    /// Sizes each within bounds whose product asks for too much memory are refused too.
+    #[test]
+    fn memory_bounds_are_checked() {
+        let d = WorldModelConfig::default();
+        for (cfg, what) in [
+            (
+                WorldModelConfig {
+                    replay_capacity: 2_000_000,
+                    ..d.clone()
+                },
+                "replay_capacity",
+            ),
+            (
+                WorldModelConfig {
+                    width: 1024,
+                    height: 1024,
+                    replay_capacity: 1000,
+                    ..d.clone()
+                },
+                "parameters",
+            ),
+            (
+                WorldModelConfig {
+                    deter: 4096,
+                    hidden: 4096,
+                    stoch: 1024,
+                    classes: 1024,
+                    ..d.clone()
+                },
+                "parameters",
+            ),
+            (
+                WorldModelConfig {
+                    batch: 1024,
+                    seq_len: 1024,
+                    ..d.clone()
+                },
+                "pixels",
+            ),
+        ] {
+            let err = cfg.validate().expect_err(what).0;
+            assert!(err.contains(what) && err.contains("limit"), "{what}: {err}");
+        }
+    }
+
+    /// Values that cannot train are refused naming the field: Adam's epsilon must be a
+    /// positive number, as the learning rate; every float must be a number; training must be
+    /// able to start.
+    #[test]
+    fn values_that_cannot_work_are_refused() {
+        let d = WorldModelConfig::default();
+        for eps in [-1.0, 0.0, f32::INFINITY, f32::NAN] {
+            let err = WorldModelConfig {
+                adam_eps: eps,
+                ..d.clone()
+            }
+            .validate()
+            .unwrap_err();
+            assert!(err.0.contains("adam_eps"), "{eps}: {err}");
+        }
+        for lr in [-1.0, 0.0, f64::INFINITY, f64::NAN] {
+            let err = WorldModelConfig { lr, ..d.clone() }.validate().unwrap_err();
+            assert!(err.0.contains("lr"), "{lr}: {err}");
+        }
+        let nan = f32::NAN;
+        for (field, cfg) in [
+            (
+                "unimix",
+                WorldModelConfig {
+                    unimix: nan,
+                    ..d.clone()
+                },
+            ),
+            (
+                "free_nats",
+                WorldModelConfig {
+                    free_nats: nan,
+                    ..d.clone()
+                },
+            ),
+            (
+                "kl_dyn",
+                WorldModelConfig {
+                    kl_dyn: nan,
+                    ..d.clone()
+                },
+            ),
+            (
+                "kl_rep",
+                WorldModelConfig {
+                    kl_rep: nan,
+                    ..d.clone()
+                },
+            ),
+            (
+                "pred_weight",
+                WorldModelConfig {
+                    pred_weight: nan,
+                    ..d.clone()
+                },
+            ),
+            (
+                "grad_clip",
+                WorldModelConfig {
+                    grad_clip: nan,
+                    ..d.clone()
+                },
+            ),
+            (
+                "fraction",
+                WorldModelConfig {
+                    sampling: Sampling::Recent {
+                        fraction: nan,
+                        window: 100,
+                    },
+                    ..d.clone()
+                },
+            ),
+        ] {
+            let err = cfg.validate().expect_err(field);
+            assert!(err.0.contains(field), "{field}: {err}");
+        }
+        let err = WorldModelConfig {
+            min_frames: 30_000,
+            ..d.clone()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(
+            err.0
+                .contains("min_frames 30000 is above replay_capacity 20000"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -8,6 +8,9 @@
 //!
 //! Records are appended as they come, so a recording cut short (a crash, a full disk) keeps
 //! every whole record; the reader reports and ignores a partial last record.
+//!
+//! The header's sizes are bounded as a config's are ([`MAX_FRAME_SIDE`], [`MAX_ACTION_DIM`]:
+//! a record is at most 3 MiB) and a file is read only up to [`MAX_DATASET_BYTES`].
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -15,11 +18,19 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::{MAX_ACTION_DIM, MAX_FRAME_SIDE};
 use crate::frame::Frame;
 use crate::replay::Step;
 
 const MAGIC: &[u8; 8] = b"MDWMDATA";
 const VERSION: u32 = 1;
+
+/// Largest dataset file read ([`Dataset::load`] keeps all of it in memory): 4 GiB, about
+/// 350,000 frames at 64x64.
+pub const MAX_DATASET_BYTES: u64 = 4 << 30;
+
+/// Largest JSON header of a dataset (a header is about 50 bytes).
+const MAX_HEADER_BYTES: u64 = 1 << 20;
 
 /// The JSON header of a dataset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,9 +44,46 @@ pub struct DatasetHeader {
 }
 
 impl DatasetHeader {
+    /// Bytes of one record (saturating; at most about 3 MiB for a header [`check`] accepts).
+    ///
+    /// [`check`]: Self::check
     fn record_bytes(&self) -> usize {
-        8 + 1 + 4 * self.action_dim + self.width * self.height * 3
+        (8 + 1usize)
+            .saturating_add(self.action_dim.saturating_mul(4))
+            .saturating_add(self.width.saturating_mul(self.height).saturating_mul(3))
     }
+
+    /// Checks the sizes: none zero, none above its bound ([`MAX_FRAME_SIDE`],
+    /// [`MAX_ACTION_DIM`]); the message names the field.
+    pub fn check(&self) -> Result<(), String> {
+        if self.width == 0 || self.height == 0 || self.action_dim == 0 {
+            return Err(format!("header has a zero size: {self:?}"));
+        }
+        for (name, value, limit) in [
+            ("width", self.width, MAX_FRAME_SIDE),
+            ("height", self.height, MAX_FRAME_SIDE),
+            ("action_dim", self.action_dim, MAX_ACTION_DIM),
+        ] {
+            if value > limit {
+                return Err(format!("header {name}: {value} is above the limit {limit}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads into `buf` until it is full or the input ends; returns the bytes read.
+fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match input.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 /// Why a dataset could not be read or written.
@@ -71,12 +119,17 @@ pub struct DatasetWriter {
 }
 
 impl DatasetWriter {
-    /// Creates (or truncates) `path` and writes the header.
+    /// Creates (or truncates) `path` and writes the header (one [`DatasetHeader::check`]
+    /// accepts: nothing is written that could not be read back).
     pub fn create(path: &Path, header: DatasetHeader) -> Result<Self, DatasetError> {
         let io = |source| DatasetError::Io {
             path: path.into(),
             source,
         };
+        header.check().map_err(|reason| DatasetError::Format {
+            path: path.into(),
+            reason,
+        })?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
@@ -159,7 +212,8 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    /// Reads a dataset file.
+    /// Reads a dataset file of at most [`MAX_DATASET_BYTES`] (a larger one, or a stream such
+    /// as `/dev/zero`, is refused before much of it is read), record by record.
     pub fn load(path: &Path) -> Result<Self, DatasetError> {
         let io = |source| DatasetError::Io {
             path: path.into(),
@@ -169,7 +223,8 @@ impl Dataset {
             path: path.into(),
             reason,
         };
-        let mut input = BufReader::new(File::open(path).map_err(io)?);
+        let mut input =
+            BufReader::new(crate::files::open_limited(path, MAX_DATASET_BYTES).map_err(io)?);
         let mut fixed = [0u8; 20];
         input
             .read_exact(&mut fixed)
@@ -182,7 +237,7 @@ impl Dataset {
             return Err(format(format!("version {version}, expected {VERSION}")));
         }
         let json_len = u64::from_le_bytes(fixed[12..20].try_into().expect("8 bytes"));
-        if json_len > 1 << 20 {
+        if json_len > MAX_HEADER_BYTES {
             return Err(format(format!("header length {json_len} is implausible")));
         }
         let mut json = vec![0u8; json_len as usize];
@@ -191,15 +246,16 @@ impl Dataset {
             .map_err(|_| format("header is truncated".into()))?;
         let header: DatasetHeader =
             serde_json::from_slice(&json).map_err(|e| format(format!("header: {e}")))?;
-        if header.width == 0 || header.height == 0 || header.action_dim == 0 {
-            return Err(format(format!("header has a zero size: {header:?}")));
-        }
-        let mut rest = Vec::new();
-        input.read_to_end(&mut rest).map_err(io)?;
+        header.check().map_err(format)?;
         let rb = header.record_bytes();
         let a = header.action_dim;
-        let mut steps = Vec::with_capacity(rest.len() / rb);
-        for rec in rest.chunks_exact(rb) {
+        let mut steps = Vec::new();
+        let mut rec = vec![0u8; rb];
+        let ignored_tail_bytes = loop {
+            let got = read_full(&mut input, &mut rec).map_err(io)?;
+            if got < rb {
+                break got;
+            }
             let tick = u64::from_le_bytes(rec[..8].try_into().expect("8 bytes"));
             let first = match rec[8] {
                 0 => false,
@@ -225,11 +281,12 @@ impl Dataset {
                     rgb: rec[9 + 4 * a..].to_vec(),
                 },
             });
-        }
+        };
+        crate::files::check_limit(input.get_ref(), MAX_DATASET_BYTES).map_err(io)?;
         Ok(Self {
             header,
             steps,
-            ignored_tail_bytes: rest.len() % rb,
+            ignored_tail_bytes,
         })
     }
 }

@@ -66,7 +66,8 @@ pub fn one_step(predictor: &mut Predictor, steps: &[Step]) -> EvalReport {
     let mut prev: Option<&Step> = None;
     let mut pending = None;
     for step in steps {
-        let continues = !step.first && prev.is_some_and(|p| p.tick + 1 == step.tick);
+        // Ticks come from files: one at `u64::MAX` wraps, as in the replay buffer.
+        let continues = !step.first && prev.is_some_and(|p| p.tick.wrapping_add(1) == step.tick);
         if !continues {
             predictor.reset();
             pending = None;
@@ -108,7 +109,7 @@ pub fn open_loop(
         let window = &steps[start..start + context + horizon];
         let contiguous = window
             .windows(2)
-            .all(|w| !w[1].first && w[1].tick == w[0].tick + 1);
+            .all(|w| !w[1].first && w[1].tick == w[0].tick.wrapping_add(1));
         if contiguous {
             predictor.reset();
             let zero = vec![0.0; window[0].action.len()];

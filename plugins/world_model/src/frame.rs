@@ -55,7 +55,8 @@ pub enum FrameIoError {
 impl Frame {
     /// Wraps an RGB buffer, checking its length.
     pub fn new(width: usize, height: usize, rgb: Vec<u8>) -> Result<Self, FrameSizeError> {
-        let expected = width * height * 3;
+        // Saturating: a size too large for memory matches no buffer.
+        let expected = width.saturating_mul(height).saturating_mul(3);
         if rgb.len() != expected {
             return Err(FrameSizeError {
                 width,
@@ -84,11 +85,18 @@ impl Frame {
         rgba: &[u8],
         row_bytes: usize,
     ) -> Result<Self, FrameSizeError> {
-        if row_bytes < width * 4 || rgba.len() < row_bytes * height.saturating_sub(1) + width * 4 {
+        // Checked: sizes too large for memory fit no buffer (and must not overflow).
+        let needed = width.checked_mul(4).and_then(|line| {
+            row_bytes
+                .checked_mul(height.saturating_sub(1))?
+                .checked_add(line)
+                .filter(|_| row_bytes >= line)
+        });
+        if needed.is_none_or(|needed| rgba.len() < needed) {
             return Err(FrameSizeError {
                 width,
                 height,
-                expected: row_bytes * height,
+                expected: row_bytes.saturating_mul(height),
                 got: rgba.len(),
             });
         }

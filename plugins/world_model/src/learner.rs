@@ -215,7 +215,8 @@ impl Learner {
             });
         }
         self.replay.push(step);
-        self.frames_seen += 1;
+        // Counters resumed from a checkpoint may be anything, up to `u64::MAX`.
+        self.frames_seen = self.frames_seen.saturating_add(1);
         Ok(())
     }
 
@@ -244,7 +245,7 @@ impl Learner {
         let mut grads = GradientsParams::from_grads(out.total.backward(), &self.model);
         let grad_norm = global_grad_norm(&self.model, &grads);
         let loss = LossParts::read(&out);
-        let lr = cfg.lr_at(self.steps - self.warmup_from);
+        let lr = cfg.lr_at(self.steps.saturating_sub(self.warmup_from));
         let mut report = StepReport {
             step: self.steps,
             loss,
@@ -253,10 +254,7 @@ impl Learner {
             seconds: 0.0,
         };
         if !loss.is_finite() || !grad_norm.is_finite() {
-            self.non_finite += 1;
-            let (model, optim) = self.last_good.clone();
-            self.model = model;
-            self.optim = optim;
+            self.undo_last_update();
             report.seconds = start.elapsed().as_secs_f64();
             return StepOutcome::Skipped(report);
         }
@@ -265,10 +263,21 @@ impl Learner {
         }
         self.last_good = (self.model.clone(), self.optim.clone());
         self.model = self.optim.step(lr, self.model.clone(), grads);
-        self.steps += 1;
+        self.steps = self.steps.saturating_add(1);
         report.step = self.steps;
         report.seconds = start.elapsed().as_secs_f64();
         StepOutcome::Updated(report)
+    }
+
+    /// Puts back the weights and optimizer state from before the last update and counts a
+    /// non-finite step: what [`train_step`](Self::train_step) does when a loss or gradient is
+    /// NaN, and what the trainer thread does when an update left a weight NaN or infinite
+    /// (an exploding step), so such weights are never published. The step counter stays.
+    pub(crate) fn undo_last_update(&mut self) {
+        self.non_finite = self.non_finite.saturating_add(1);
+        let (model, optim) = self.last_good.clone();
+        self.model = model;
+        self.optim = optim;
     }
 
     /// The checkpoint header describing the current state.
@@ -282,12 +291,14 @@ impl Learner {
     }
 
     /// Writes a compact checkpoint (half-precision weights, no optimizer state) to `path`:
-    /// what a game ships (see [`checkpoint::to_bytes_compact`]).
+    /// what a game ships (see [`checkpoint::to_bytes_compact`]). Weights that are not finite
+    /// are refused ([`CheckpointEncodeError::NonFinite`](crate::CheckpointEncodeError::NonFinite)).
     pub fn save_compact(&self, path: &Path) -> Result<(), CheckpointError> {
         checkpoint::save_compact(path, &self.meta(), &self.model)
     }
 
-    /// Writes weights, optimizer state, config and counters atomically to `path`.
+    /// Writes weights, optimizer state, config and counters atomically to `path`; weights that
+    /// are not finite are refused, as by [`save_compact`](Self::save_compact).
     pub fn save(&self, path: &Path) -> Result<(), CheckpointError> {
         checkpoint::save(path, &self.meta(), &self.model, Some(&self.optim))
     }

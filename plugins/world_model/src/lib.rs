@@ -32,6 +32,7 @@ pub mod config;
 pub mod dataset;
 pub mod device;
 pub mod eval;
+pub mod files;
 pub mod frame;
 pub mod kernels;
 pub mod learner;

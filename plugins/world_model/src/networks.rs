@@ -344,7 +344,7 @@ mod tests {
             stoch: 2,
             classes: 3,
             hidden: 8,
-            ..Default::default()
+            ..WorldModelConfig::plain()
         }
     }
 

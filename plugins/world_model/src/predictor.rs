@@ -296,7 +296,7 @@ mod tests {
             stoch: 4,
             classes: 4,
             hidden: 16,
-            ..Default::default()
+            ..WorldModelConfig::plain()
         };
         let device = Device::flex();
         device.seed(3);

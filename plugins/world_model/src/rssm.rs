@@ -201,7 +201,7 @@ mod tests {
             stoch: 4,
             classes: 5,
             hidden: 8,
-            ..Default::default()
+            ..WorldModelConfig::plain()
         }
     }
 

@@ -18,6 +18,7 @@ use burn::prelude::*;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError, TrySendError, bounded};
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::non_finite_parameter;
 use crate::config::{ConfigError, WorldModelConfig};
 use crate::learner::{Learner, PushError, StepOutcome};
 use crate::model::{LossParts, WorldModel};
@@ -56,7 +57,9 @@ pub enum TrainerEvent {
     /// Writing a checkpoint failed; training goes on. The
     /// [`CheckpointError`](crate::CheckpointError)'s message.
     SaveFailed(String),
-    /// A step had a NaN or infinite loss or gradient; the last good weights were restored.
+    /// A step had a NaN or infinite loss or gradient, or its update left a weight NaN or
+    /// infinite (found before the weights were published); the last good weights were
+    /// restored.
     NonFinite {
         /// Step at which it happened.
         step: u64,
@@ -310,11 +313,22 @@ impl Worker {
                     rate.tick();
                     last = Some(report);
                     if report.step % self.learner.config().snapshot_every as u64 == 0 {
-                        let snap = Snapshot {
-                            model: self.learner.inference_model(),
-                            step: report.step,
-                        };
-                        publish(&self.snapshots.0, &self.snapshots.1, snap);
+                        let model = self.learner.inference_model();
+                        // An exploding update can leave finite losses and NaN weights: those
+                        // never reach inference; the update is undone instead.
+                        if non_finite_parameter(&model).is_none() {
+                            let snap = Snapshot {
+                                model,
+                                step: report.step,
+                            };
+                            publish(&self.snapshots.0, &self.snapshots.1, snap);
+                        } else {
+                            self.learner.undo_last_update();
+                            let _ = self.events.try_send(TrainerEvent::NonFinite {
+                                step: report.step,
+                                loss: report.loss,
+                            });
+                        }
                     }
                 }
                 StepOutcome::Skipped(report) => {

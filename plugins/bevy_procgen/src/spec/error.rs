@@ -50,7 +50,7 @@ impl LevelError {
     /// caller that has the file text names the file and line with [`LevelError::locate`].
     pub(crate) fn invalid(spec: &LevelSpec, field: &str, reason: impl Into<String>) -> Self {
         Self::Invalid {
-            origin: format!("level '{}'", spec.name),
+            origin: origin(spec),
             line: None,
             field: field.into(),
             reason: reason.into(),
@@ -71,8 +71,7 @@ impl LevelError {
     pub(crate) fn locate(self, origin: &str, text: &str) -> Self {
         match self {
             Self::Invalid { field, reason, .. } => {
-                let key = field.rsplit('.').next().unwrap_or(&field).to_string();
-                let line = field_line(text, &key);
+                let line = field_line(text, &field);
                 Self::Invalid {
                     origin: origin.into(),
                     line,
@@ -85,19 +84,124 @@ impl LevelError {
     }
 }
 
-/// 1-based line where `key:` first appears outside a comment.
-fn field_line(text: &str, key: &str) -> Option<usize> {
-    text.lines()
-        .position(|l| {
-            let code = l.split("//").next().unwrap_or("");
-            code.match_indices(key).any(|(i, _)| {
-                let before_ok = code[..i]
-                    .chars()
-                    .next_back()
-                    .is_none_or(|c| !c.is_alphanumeric() && c != '_');
-                let after = code[i + key.len()..].trim_start();
-                before_ok && after.starts_with(':')
-            })
-        })
-        .map(|i| i + 1)
+/// How errors name a level that did not come from a file: `level 'maze'`. A name that would
+/// not pass validation is shown escaped and cut to its first 64 characters, so the message
+/// stays one short line.
+fn origin(spec: &LevelSpec) -> String {
+    let name: String = spec.name.chars().take(64).collect();
+    let more = if spec.name.chars().nth(64).is_some() {
+        "..."
+    } else {
+        ""
+    };
+    format!("level '{}{more}'", name.escape_debug())
+}
+
+/// A `key:` of a RON text, outside comments and strings: its name, how deep it sits (1: a
+/// field of the level itself, 2: a field of one of those ...) and its 1-based line.
+struct Key<'a> {
+    name: &'a str,
+    depth: usize,
+    line: usize,
+}
+
+/// Every `key:` of `text`, in order.
+fn keys(text: &str) -> Vec<Key<'_>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let (mut i, mut line, mut depth) = (0, 1, 0usize);
+    // Skips a quoted string or character from its opening quote, counting lines.
+    let skip_quoted = |i: &mut usize, line: &mut usize, quote: u8| {
+        *i += 1;
+        while *i < bytes.len() && bytes[*i] != quote {
+            match bytes[*i] {
+                b'\\' => *i += 1,
+                b'\n' => *line += 1,
+                _ => {}
+            }
+            *i += 1;
+        }
+        *i += 1;
+    };
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\n' => {
+                line += 1;
+                i += 1;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                // Block comments nest in RON.
+                let mut open = 0usize;
+                while i < bytes.len() {
+                    if bytes[i] == b'/' && bytes.get(i + 1) == Some(&b'*') {
+                        open += 1;
+                        i += 2;
+                    } else if bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/') {
+                        open -= 1;
+                        i += 2;
+                        if open == 0 {
+                            break;
+                        }
+                    } else {
+                        if bytes[i] == b'\n' {
+                            line += 1;
+                        }
+                        i += 1;
+                    }
+                }
+            }
+            quote @ (b'"' | b'\'') => skip_quoted(&mut i, &mut line, quote),
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                i += 1;
+            }
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            c if c.is_ascii_alphanumeric() || c == b'_' => {
+                let start = i;
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                    i += 1;
+                }
+                let after = text[i..].trim_start_matches([' ', '\t', '\r']);
+                if after.starts_with(':') {
+                    out.push(Key {
+                        name: &text[start..i],
+                        depth,
+                        line,
+                    });
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// 1-based line of the field `path` (`wall_density`, `props.pillars`, `generator.rooms`) in
+/// `text`: its first segment as a field of the level itself, each next one inside the one
+/// before; when a later segment is not written out, the line of the last one that is.
+fn field_line(text: &str, path: &str) -> Option<usize> {
+    let keys = keys(text);
+    let mut segments = path.split('.');
+    let first = segments.next()?;
+    let mut at = keys
+        .iter()
+        .position(|k| k.name == first && k.depth == 1)
+        .or_else(|| keys.iter().position(|k| k.name == first))?;
+    for segment in segments {
+        let depth = keys[at].depth;
+        let mut inside = keys[at + 1..].iter().take_while(|k| k.depth > depth);
+        match inside.position(|k| k.name == segment) {
+            Some(p) => at += 1 + p,
+            None => break,
+        }
+    }
+    Some(keys[at].line)
 }

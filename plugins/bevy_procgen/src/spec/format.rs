@@ -13,10 +13,6 @@ pub const FORMAT_VERSION: u32 = 1;
 /// leave a game's other RON assets to their own loaders.
 pub const LEVEL_EXTENSION: &str = "level.ron";
 
-/// Largest grid side, in cells: the largest level still generates quickly enough to hot-reload
-/// while the game runs (measured by `examples/level_bench.rs`, figures in the README).
-pub const MAX_SIDE: usize = 201;
-
 /// A colour as sRGB floats in `[0, 1]` (the values a colour picker shows, divided by 255).
 pub type Rgb = (f32, f32, f32);
 
@@ -60,7 +56,8 @@ pub enum Generator {
     /// A maze carved depth-first (connected by construction), with rooms and loops opened
     /// into it. Needs odd `width` and `height`.
     Maze {
-        /// Rectangular rooms carved into the maze.
+        /// Rectangular rooms carved into the maze, 0 to 400
+        /// ([`MAX_ROOMS`](crate::spec::MAX_ROOMS)).
         #[serde(default = "default_rooms")]
         rooms: usize,
         /// Share of walls between two corridors removed to make loops, `[0, 1]`.
@@ -69,20 +66,21 @@ pub enum Generator {
     },
     /// Rectangular rooms joined by L-shaped corridors (a dungeon).
     Rooms {
-        /// Rooms to try to place (overlapping ones are skipped).
+        /// Rooms to try to place (overlapping ones are skipped), 0 to 400
+        /// ([`MAX_ROOMS`](crate::spec::MAX_ROOMS)).
         #[serde(default = "default_room_count")]
         rooms: usize,
         /// Smallest room side, in cells (at least 2).
         #[serde(default = "default_min_room")]
         min_size: usize,
-        /// Largest room side, in cells.
+        /// Largest room side, in cells: at most the level's smaller side less 2 (its border).
         #[serde(default = "default_max_room")]
         max_size: usize,
     },
     /// Caves: random fill at `wall_density`, smoothed by cellular-automaton steps (a cell
     /// becomes wall with 5 or more wall neighbours of 8), then joined by tunnels.
     Caves {
-        /// Smoothing steps.
+        /// Smoothing steps, 0 to 20 ([`MAX_CAVE_STEPS`](crate::spec::MAX_CAVE_STEPS)).
         #[serde(default = "default_cave_steps")]
         steps: usize,
     },
@@ -123,9 +121,10 @@ impl Default for Generator {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NoiseSpec {
-    /// Strength; 0 turns it off.
+    /// Strength; 0 turns it off (bounds: see the fields of [`LevelSpec`] using it).
     pub amplitude: f32,
-    /// Features per cell of the first octave (0.1: about one bump every 10 cells).
+    /// Features per cell of the first octave (0.1: about one bump every 10 cells), above 0
+    /// and at most 16 ([`MAX_FREQUENCY`](crate::spec::MAX_FREQUENCY)).
     pub frequency: f32,
     /// Layers of detail, 1-8.
     pub octaves: u32,
@@ -142,7 +141,7 @@ impl Default for NoiseSpec {
 }
 
 /// Things standing in open cells, as a share of the cells that can hold them (cells in open
-/// areas, never in a corridor, so they never cut the level in two).
+/// areas, never in a corridor, so they never cut the level in two), each in `[0, 0.5]`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Props {
@@ -159,15 +158,16 @@ pub struct Props {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Lighting {
-    /// Overall brightness multiplier.
+    /// Overall brightness multiplier, `(0, 4]`.
     pub brightness: f32,
     /// How much darker the least-lit wall direction is than the most-lit, `[0, 1)`.
     pub contrast: f32,
     /// How much darker walls are at the floor than at the top, `[0, 1)`.
     pub floor_shadow: f32,
-    /// Reach of a light prop, in cells.
+    /// Reach of a light prop, in cells, `(0, 16]`
+    /// ([`MAX_LIGHT_RADIUS`](crate::spec::MAX_LIGHT_RADIUS)).
     pub light_radius: f32,
-    /// Extra brightness right under a light prop.
+    /// Extra brightness right under a light prop, `[0, 4]`.
     pub light_strength: f32,
 }
 
@@ -187,9 +187,10 @@ impl Default for Lighting {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Fog {
-    /// Distance (metres) where fog starts.
+    /// Distance (metres) where fog starts, 0 or more.
     pub start: f32,
-    /// Distance where everything is fog colour.
+    /// Distance where everything is fog colour: beyond `start`, at most 10,000
+    /// ([`MAX_FOG`](crate::spec::MAX_FOG)).
     pub end: f32,
 }
 
@@ -212,7 +213,8 @@ pub enum Spawn {
     Center,
     /// An open cell picked by the seed.
     Random,
-    /// This cell `(x, z)`; if it is a wall, the nearest open cell.
+    /// This cell `(x, z)`; if it is a wall, the nearest open cell. Each coordinate in
+    /// `[-1000, 1000]` ([`MAX_SPAWN_CELL`](crate::spec::MAX_SPAWN_CELL)).
     Cell(i32, i32),
 }
 
@@ -230,11 +232,13 @@ pub enum Spawn {
 pub struct LevelSpec {
     /// Format version ([`FORMAT_VERSION`]).
     pub version: u32,
-    /// Shown in the UI and logs.
+    /// Shown in the UI and logs, and part of file names (recorded datasets): 1 to 64
+    /// characters of `A-Z a-z 0-9`, space, `_`, `.` and `-`, not starting with `.` or a space
+    /// nor ending with a space.
     pub name: String,
-    /// Cells along x, 5 to [`MAX_SIDE`]. Default: `21`
+    /// Cells along x, 5 to [`MAX_SIDE`](crate::spec::MAX_SIDE). Default: `21`
     pub width: usize,
-    /// Cells along z, 5 to [`MAX_SIDE`]. Default: `21`
+    /// Cells along z, 5 to [`MAX_SIDE`](crate::spec::MAX_SIDE). Default: `21`
     pub height: usize,
     /// Seed of the layout and colours; `None` takes the game's `--seed`. Default: `None`
     pub seed: Option<u64>,
@@ -242,18 +246,20 @@ pub struct LevelSpec {
     pub generator: Generator,
     /// Share of cells that start as wall for `Caves` and `Scatter`, `[0, 0.75]`. Default: `0.45`
     pub wall_density: f32,
-    /// Size of a cell in world units (metres). Default: `2.0`
+    /// Size of a cell in world units (metres), `[0.75, 20]`. Default: `2.0`
     pub cell_size: f32,
-    /// Height of walls and ceiling. Default: `2.5`
+    /// Height of walls and ceiling (metres), `[1.5, 50]`. Default: `2.5`
     pub wall_height: f32,
-    /// Variation of wall heights, in metres (walls lower than the ceiling get a top). Default: off
+    /// Variation of wall heights, in metres (walls lower than the ceiling get a top),
+    /// `amplitude` in `[0, 4 x wall_height]`, `octaves` 1 to 8. Default: off
     pub height_noise: NoiseSpec,
-    /// Variation of brightness across walls, floor and ceiling, `amplitude` in `[0, 1]`.
+    /// Variation of brightness across walls, floor and ceiling, `amplitude` in `[0, 1]`,
+    /// `octaves` 1 to 8.
     /// Default: `(amplitude: 0.25, frequency: 0.6, octaves: 1)`
     pub color_noise: NoiseSpec,
-    /// Cells across one colour region of the walls. Default: `11`
+    /// Cells across one colour region of the walls, `(0, 1000]`. Default: `11`
     pub region_size: f32,
-    /// Colours.
+    /// Colours: 1 to 64 wall colours, every channel in `[0, 1]`.
     pub palette: Palette,
     /// Pillars, crates and lights. Default: none
     pub props: Props,
@@ -264,7 +270,9 @@ pub struct LevelSpec {
     /// Where the agent starts. Default: `First`
     pub spawn: Spawn,
     /// A hand-made layout instead of a generated one: one string per row, `#` wall, `.` open,
-    /// `S` the agent's start. Overrides `width`, `height` and `generator`. Default: `None`
+    /// `S` the agent's start. Overrides `width`, `height` and `generator`. 1 to
+    /// [`MAX_SIDE`](crate::spec::MAX_SIDE) rows of equal length, 1 to `MAX_SIDE` cells each.
+    /// Default: `None`
     pub layout: Option<Vec<String>>,
 }
 

@@ -7,19 +7,29 @@
 //! and [`crate::generate::load_level`] also try that, and are what level files go through.
 //!
 //! Inside: `format.rs` holds the serde types of a level file and their defaults, `error.rs`
-//! [`LevelError`] and how it comes to name the line of the field at fault, `validate.rs` the
-//! bounds of every value. Everything public is re-exported here.
+//! [`LevelError`] and how it comes to name the line of the field at fault, `limits.rs` the
+//! bounds of every number and list (`MAX_*`, `MIN_*`, and [`heaviest_levels`], the most
+//! expensive levels they allow), `validate.rs` the checks against them. Everything public is
+//! re-exported here.
 
 use std::path::Path;
 
 mod error;
 mod format;
+mod limits;
 mod validate;
 
 pub use error::LevelError;
 pub use format::{
-    FORMAT_VERSION, Fog, Generator, LEVEL_EXTENSION, LevelSpec, Lighting, MAX_SIDE, NoiseSpec,
-    Palette, Props, Rgb, Spawn,
+    FORMAT_VERSION, Fog, Generator, LEVEL_EXTENSION, LevelSpec, Lighting, NoiseSpec, Palette,
+    Props, Rgb, Spawn,
+};
+pub use limits::{
+    MAX_BRIGHTNESS, MAX_CAVE_STEPS, MAX_CELL_SIZE, MAX_FOG, MAX_FREQUENCY, MAX_HEIGHT_NOISE,
+    MAX_LIGHT_RADIUS, MAX_LIGHT_STRENGTH, MAX_NAME_LEN, MAX_OCTAVES, MAX_PROP_SHARE,
+    MAX_REGION_SIZE, MAX_ROOMS, MAX_SHADE, MAX_SIDE, MAX_SPAWN_CELL, MAX_WALL_COLOURS,
+    MAX_WALL_DENSITY, MAX_WALL_HEIGHT, MIN_CELL_SIZE, MIN_ROOM_SIDE, MIN_SIDE, MIN_WALL_HEIGHT,
+    heaviest_levels,
 };
 
 impl LevelSpec {
@@ -36,6 +46,33 @@ impl LevelSpec {
     /// check that it can be laid out, use [`crate::generate::load_level`].
     pub fn load(path: &Path) -> Result<Self, LevelError> {
         Self::from_ron(&read_text(path)?, &path.display().to_string())
+    }
+
+    /// The name as it may stand in a file name (recorded datasets are
+    /// `<file_stem>-seed<S>-<time>.wmds`). A valid name ([`LevelSpec::validate`]) comes back
+    /// as it is; in one that would not pass (a spec built in code), every character but
+    /// `A-Z a-z 0-9`, space, `_`, `.` and `-` becomes `_`, leading dots and spaces and trailing
+    /// spaces go, and 64 characters at most are kept (`level` if none is left). So it never
+    /// holds a path separator and cannot point into another directory.
+    pub fn file_stem(&self) -> String {
+        let kept: String = self
+            .name
+            .chars()
+            .take(MAX_NAME_LEN)
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, ' ' | '_' | '.' | '-') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let stem = kept.trim_start_matches(['.', ' ']).trim_end_matches(' ');
+        if stem.is_empty() {
+            "level".into()
+        } else {
+            stem.into()
+        }
     }
 
     /// The level as RON text (what a file with every field spelled out looks like).

@@ -65,8 +65,11 @@ fn run(args: Args) -> Result<(), String> {
     }
     let mut cfg = match &args.config {
         Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| format!("cannot read config {}: {e}", p.display()))?;
+            let text = world_model::files::read_to_string_limited(
+                p,
+                world_model::config::MAX_CONFIG_FILE_BYTES,
+            )
+            .map_err(|e| format!("cannot read config {}: {e}", p.display()))?;
             WorldModelConfig::from_json(&text).map_err(|e| format!("{}: {e}", p.display()))?
         }
         None => WorldModelConfig::default(),

@@ -32,7 +32,7 @@ pub fn small_config(size: usize) -> WorldModelConfig {
         warmup_steps: 20,
         min_frames: 16,
         replay_capacity: 4096,
-        ..Default::default()
+        ..WorldModelConfig::plain()
     }
 }
 

@@ -142,7 +142,9 @@ fn main() {
         }
     };
     let device = resolved.device.clone();
-    let cfg = WorldModelConfig::default();
+    // The plain decoder: the figures in the README and docs/performance.md were measured on
+    // it (the default until the warp decoder won); --decoders adds the game's.
+    let cfg = WorldModelConfig::plain();
     if !args.json {
         eprintln!("device: {}", resolved.description);
     }
