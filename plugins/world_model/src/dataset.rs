@@ -54,22 +54,45 @@ impl DatasetHeader {
     }
 
     /// Checks the sizes: none zero, none above its bound ([`MAX_FRAME_SIDE`],
-    /// [`MAX_ACTION_DIM`]); the message names the field.
-    pub fn check(&self) -> Result<(), String> {
+    /// [`MAX_ACTION_DIM`]); the error names the field.
+    pub fn check(&self) -> Result<(), HeaderError> {
         if self.width == 0 || self.height == 0 || self.action_dim == 0 {
-            return Err(format!("header has a zero size: {self:?}"));
+            return Err(HeaderError::Zero(*self));
         }
-        for (name, value, limit) in [
+        for (field, value, limit) in [
             ("width", self.width, MAX_FRAME_SIDE),
             ("height", self.height, MAX_FRAME_SIDE),
             ("action_dim", self.action_dim, MAX_ACTION_DIM),
         ] {
             if value > limit {
-                return Err(format!("header {name}: {value} is above the limit {limit}"));
+                return Err(HeaderError::TooLarge {
+                    field,
+                    value,
+                    limit,
+                });
             }
         }
         Ok(())
     }
+}
+
+/// A dataset header whose sizes cannot be read safely.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderError {
+    /// A frame side or the action length is zero.
+    #[error("header has a zero size: {0:?}")]
+    Zero(DatasetHeader),
+    /// A size is above its bound.
+    #[error("header {field}: {value} is above the limit {limit}")]
+    TooLarge {
+        /// The header field.
+        field: &'static str,
+        /// Its value.
+        value: usize,
+        /// The largest value read.
+        limit: usize,
+    },
 }
 
 /// Reads into `buf` until it is full or the input ends; returns the bytes read.
@@ -128,7 +151,7 @@ impl DatasetWriter {
         };
         header.check().map_err(|reason| DatasetError::Format {
             path: path.into(),
-            reason,
+            reason: reason.to_string(),
         })?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io)?;
@@ -246,7 +269,7 @@ impl Dataset {
             .map_err(|_| format("header is truncated".into()))?;
         let header: DatasetHeader =
             serde_json::from_slice(&json).map_err(|e| format(format!("header: {e}")))?;
-        header.check().map_err(format)?;
+        header.check().map_err(|e| format(e.to_string()))?;
         let rb = header.record_bytes();
         let a = header.action_dim;
         let mut steps = Vec::new();

@@ -49,7 +49,7 @@ pub use checkpoint::{
     Checkpoint, CheckpointEncodeError, CheckpointError, CheckpointMeta, OptimizerRestoreError,
 };
 pub use config::{ConfigError, ReconLoss, Sampling, Upsample, WorldModelConfig};
-pub use dataset::{Dataset, DatasetError, DatasetHeader, DatasetWriter};
+pub use dataset::{Dataset, DatasetError, DatasetHeader, DatasetWriter, HeaderError};
 pub use device::{DeviceChoice, DeviceError, ResolvedDevice};
 pub use eval::EvalReport;
 pub use frame::{Frame, FrameIoError};
