@@ -66,6 +66,8 @@ fi
 stage eval && echo "== 3/4 held-out evaluation: seed $HELDOUT_SEED of every level, $EVAL_TICKS ticks"
 for level in $LEVELS; do
   stage eval || break
+  # A rerun replaces this evaluation (the game refuses a --report directory with a report).
+  rm -rf "$WORK/eval/$level"
   "$game" eval --ckpt "$WORK/pretrained.wmck" --level "$level" --seed "$HELDOUT_SEED" \
     --ticks "$EVAL_TICKS" --tick-hz "$TICK_HZ" --report "$WORK/eval/$level" > "$WORK/eval-$level.log" 2>&1 \
     || { tail -20 "$WORK/eval-$level.log" >&2; exit 1; }

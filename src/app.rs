@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use bevy::app::ScheduleRunnerPlugin;
+use bevy::app::{PluginGroupBuilder, ScheduleRunnerPlugin};
 use bevy::prelude::*;
 use bevy::time::TimeUpdateStrategy;
 use bevy::window::ExitCondition;
@@ -16,6 +16,7 @@ use crate::agent::{AgentPlugin, spawn_agent};
 use crate::autopilot::{Autopilot, AutopilotPlugin};
 use crate::cli::RunPlan;
 use crate::controls::{ControlsPlugin, ShippedLevels};
+use crate::interrupt::InterruptPlugin;
 use crate::research::ResearchPlugin;
 use crate::session::{SessionPlan, SessionPlugin};
 use crate::timings::TimingsPlugin;
@@ -156,6 +157,8 @@ pub fn world_model_plugin(plan: &RunPlan) -> WorldModelPlugin {
     if let Some(dir) = &plan.research.record {
         let seed = plan.spec.seed.unwrap_or(world.seed);
         // The name's file stem, not the name itself: it can never leave `dir` (`../x`).
+        // Two runs started in the same second get `...-2.wmds` and so on: the plugin creates
+        // the file only if it is new, and takes the next number if not.
         let stem = plan.spec.file_stem();
         let name = format!("{stem}-seed{seed}-{}.wmds", utc_timestamp());
         plugin = plugin.with_recording(dir.join(name));
@@ -173,6 +176,20 @@ fn asset_plugin(watch: bool) -> AssetPlugin {
     }
 }
 
+/// Bevy's default plugins, without its Ctrl+C handler where [`InterruptPlugin`] handles
+/// SIGINT and SIGTERM instead (Linux): Bevy's makes SIGINT an `AppExit` at once, before a
+/// research run could save its weights, and leaves SIGTERM fatal.
+fn default_plugins() -> PluginGroupBuilder {
+    let plugins = DefaultPlugins.build();
+    #[cfg(target_os = "linux")]
+    let plugins = if plugins.contains::<bevy::app::TerminalCtrlCHandlerPlugin>() {
+        plugins.disable::<bevy::app::TerminalCtrlCHandlerPlugin>()
+    } else {
+        plugins
+    };
+    plugins
+}
+
 /// Builds the game the plan describes; with a research run in it, a research run of it.
 pub fn build(plan: &RunPlan) -> App {
     let (world, display, mode) = (&plan.world, &plan.display, plan.mode);
@@ -184,7 +201,7 @@ pub fn build(plan: &RunPlan) -> App {
     match mode {
         Mode::Windowed => {
             app.add_plugins(
-                DefaultPlugins
+                default_plugins()
                     .set(WindowPlugin {
                         primary_window: Some(Window {
                             title: "Mini Dreamer".into(),
@@ -217,7 +234,7 @@ pub fn build(plan: &RunPlan) -> App {
         }
         Mode::Headless => {
             app.add_plugins(
-                DefaultPlugins
+                default_plugins()
                     .set(WindowPlugin {
                         primary_window: None,
                         exit_condition: ExitCondition::DontExit,
@@ -242,6 +259,7 @@ pub fn build(plan: &RunPlan) -> App {
             }
         }
     }
+    app.add_plugins(InterruptPlugin);
     if display.timings {
         app.add_plugins(TimingsPlugin);
     }

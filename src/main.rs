@@ -18,7 +18,9 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    let plan = match RunPlan::from_cli(cli) {
+    // The outputs are checked before anything runs: a long run must not find out at its end
+    // that it cannot write, or that it replaced an earlier run's files.
+    let plan = match RunPlan::from_cli(cli).and_then(|plan| plan.check_outputs().map(|()| plan)) {
         Ok(plan) => plan,
         Err(e) => {
             eprintln!("error: {e}");

@@ -120,8 +120,11 @@ fn checkpoint_bytes(width: usize, height: usize) -> Vec<u8> {
         sampling: Sampling::Uniform,
         ..WorldModelConfig::default()
     };
+    // A name of its own per call: tests run in parallel threads of one process.
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let learner = Learner::new(cfg, &Device::flex()).unwrap();
-    let path = temp(&format!("fresh-{width}x{height}.wmck"));
+    let path = temp(&format!("fresh-{width}x{height}-{call}.wmck"));
     checkpoint::save(&path, &learner.meta(), &learner.inference_model(), None).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
@@ -270,4 +273,72 @@ fn configs_and_counts_out_of_range_are_refused_in_one_line() {
 
     let out = run(&[os("--heldout-ticks"), os("18446744073709551615")]);
     assert_one_clear_error(&out, &["--heldout-ticks"]);
+}
+
+/// `--record` and `--report` that cannot be written, or that hold an earlier run's report
+/// or checkpoint, are refused before the run starts (nothing loads, learns or renders), with
+/// one line naming the flag and the path; the earlier files are left byte for byte.
+#[test]
+fn outputs_that_cannot_be_written_or_would_replace_a_run_are_refused() {
+    let dir = temp("outputs");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("a-file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    let research = |report: &Path| {
+        run(&[
+            os("--headless"),
+            os("--autopilot"),
+            os("--minutes"),
+            os("1"),
+            os("--report"),
+            report.as_os_str(),
+        ])
+    };
+
+    let out = run(&[
+        os("--headless"),
+        os("--fresh"),
+        os("--frames"),
+        os("600"),
+        os("--record"),
+        file.as_os_str(),
+    ]);
+    assert_one_clear_error(&out, &["--record", "a-file", "not a directory"]);
+    let out = research(&file);
+    assert_one_clear_error(&out, &["--report", "a-file", "not a directory"]);
+    assert_eq!(std::fs::read(&file).unwrap(), b"not a directory");
+
+    // A directory holding an earlier run's report, or an interrupted run's checkpoint.
+    for name in ["report.json", "model.ckpt"] {
+        let earlier = dir.join(format!("earlier-{name}"));
+        std::fs::create_dir_all(&earlier).unwrap();
+        let bytes = format!("the earlier run's {name}").into_bytes();
+        std::fs::write(earlier.join(name), &bytes).unwrap();
+        let out = research(&earlier);
+        assert_one_clear_error(&out, &["--report", "earlier-", name, "another directory"]);
+        assert_eq!(std::fs::read(earlier.join(name)).unwrap(), bytes);
+        assert_eq!(
+            std::fs::read_dir(&earlier).unwrap().count(),
+            1,
+            "nothing added"
+        );
+    }
+
+    // `eval` writes report.json too.
+    let ckpt = write("outputs-16.wmck", &checkpoint_bytes(16, 16));
+    let earlier = dir.join("earlier-eval");
+    std::fs::create_dir_all(&earlier).unwrap();
+    std::fs::write(earlier.join("report.json"), b"{}").unwrap();
+    let out = run(&[
+        os("eval"),
+        os("--ckpt"),
+        ckpt.as_os_str(),
+        os("--report"),
+        earlier.as_os_str(),
+    ]);
+    assert_one_clear_error(&out, &["--report", "report.json"]);
+    assert_eq!(std::fs::read(earlier.join("report.json")).unwrap(), b"{}");
+    std::fs::remove_file(&ckpt).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
 }

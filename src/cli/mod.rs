@@ -120,10 +120,12 @@ pub struct ResearchArgs {
     pub minutes: Option<f64>,
     /// Write a research report (report.json, PNG strips, the checkpoint) to this directory;
     /// the run ends with an evaluation on a held-out seed. Needs --minutes and --autopilot.
+    /// A directory holding an earlier run's report.json or model.ckpt is refused.
     #[arg(long, value_name = "DIR", requires_all = ["minutes", "autopilot"])]
     pub report: Option<PathBuf>,
     /// Save every transition the model sees as a dataset in this directory (for
-    /// `world-model-train`); the file is named after the level, seed and start time.
+    /// `world-model-train`); the file is named after the level, seed and start time (with
+    /// -2, -3, ... when that name is taken).
     #[arg(long, value_name = "DIR")]
     pub record: Option<PathBuf>,
     /// Seed of the held-out evaluation that ends a --report run [default: --seed + 1000].

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use bevy_procgen::{LevelError, LevelSpec};
 use bevy_world_model::world_model::checkpoint::{self, CheckpointError};
+use bevy_world_model::world_model::files;
 use bevy_world_model::world_model::{Device, WorldModelConfig};
 
 use super::{
@@ -64,6 +65,9 @@ pub enum PlanError {
     },
     /// The subcommand runs no game (`model-config` prints the config).
     NoRun(&'static str),
+    /// An output of the run cannot be written, or would replace an earlier run's files
+    /// ([`RunPlan::check_outputs`]); the line names the flag and the path.
+    Output(String),
 }
 
 impl fmt::Display for PlanError {
@@ -73,6 +77,7 @@ impl fmt::Display for PlanError {
             Self::Checkpoint(e) => write!(f, "{e}"),
             Self::Unplayable { path, reason } => write!(f, "{}: {reason}", path.display()),
             Self::NoRun(command) => write!(f, "`{command}` runs no game"),
+            Self::Output(line) => write!(f, "{line}"),
         }
     }
 }
@@ -82,7 +87,7 @@ impl std::error::Error for PlanError {
         match self {
             Self::Level(e) => Some(e),
             Self::Checkpoint(e) => Some(e),
-            Self::Unplayable { .. } | Self::NoRun(_) => None,
+            Self::Unplayable { .. } | Self::NoRun(_) | Self::Output(_) => None,
         }
     }
 }
@@ -173,6 +178,53 @@ impl RunPlan {
             notices,
         })
     }
+}
+
+impl RunPlan {
+    /// Checks the run's outputs before it starts, so that a long run never finds out at its
+    /// end that it cannot write them, and never replaces an earlier run's files:
+    /// - `--report DIR` must not hold an earlier run's `report.json` (nor, for a learning
+    ///   run, its `model.ckpt`: an interrupted run leaves only that), which this run would
+    ///   replace; it is then created if missing and must be a directory that takes new
+    ///   files (a probe file is created and removed);
+    /// - `--record DIR` likewise (each recording has a file of its own in it).
+    ///
+    /// The error is one line naming the flag and the path.
+    pub fn check_outputs(&self) -> Result<(), PlanError> {
+        if let Some(dir) = &self.research.report {
+            let learning = self
+                .research_run
+                .as_ref()
+                .is_some_and(|run| run.minutes.is_some());
+            let earlier: &[&str] = if learning {
+                &["report.json", "model.ckpt"]
+            } else {
+                &["report.json"]
+            };
+            for name in earlier {
+                // A dangling link of that name would be replaced too.
+                if dir.join(name).symlink_metadata().is_ok() {
+                    return Err(PlanError::Output(format!(
+                        "--report {} already holds {name} from an earlier run, which this run \
+                         would replace; pick another directory",
+                        dir.display()
+                    )));
+                }
+            }
+            writable_dir("--report", dir)?;
+        }
+        if let Some(dir) = &self.research.record {
+            writable_dir("--record", dir)?;
+        }
+        Ok(())
+    }
+}
+
+/// `dir` (the directory of `flag`) exists or is created, and takes new files.
+fn writable_dir(flag: &str, dir: &Path) -> Result<(), PlanError> {
+    files::probe_writable_dir(dir).map_err(|e| {
+        PlanError::Output(format!("{flag} {}: cannot write there: {e}", dir.display()))
+    })
 }
 
 /// Whether the run starts from the shipped checkpoint (when the file is there): playing (not

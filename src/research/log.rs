@@ -11,7 +11,7 @@ use bevy_world_model::{
 
 use super::report::SeriesPoint;
 use super::tally::{HorizonTally, LossTally};
-use super::{ResearchPhase, ResearchPlan, SAMPLES};
+use super::{FinalSave, ResearchPhase, ResearchPlan, SAMPLES};
 
 /// Everything collected so far.
 #[derive(Resource, Default)]
@@ -39,6 +39,9 @@ pub(super) struct ResearchLog {
     /// The newest fully scored held-out strip, for `dream.png`.
     pub(super) last_dream: Option<DreamStrip>,
     pub(super) samples: Vec<ScoredFrames>,
+    /// The final checkpoint (`DIR/model.ckpt`), asked for at the end of learning or on a
+    /// signal.
+    pub(super) final_save: FinalSave,
 }
 
 impl ResearchLog {

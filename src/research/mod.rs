@@ -6,6 +6,12 @@
 //! Averages (here, in the dashboard and in the report) leave out ticks whose real frame
 //! equals the previous one, for model and baseline alike: copying would be perfect there
 //! (infinite PSNR). They are counted as `ticks_unchanged`.
+//!
+//! The report is written only once the trainer said it saved `DIR/model.ckpt` (waited for up
+//! to [`FINAL_SAVE_TIMEOUT`]); a save that failed, or was never confirmed, ends the run with an
+//! error and no report. SIGINT or SIGTERM during a learning run with a report saves
+//! `DIR/model.ckpt` (the weights learned so far), says the run was interrupted and exits with
+//! 130 or 143, writing no report (there is no held-out evaluation to report).
 
 mod log;
 pub mod report;
@@ -14,15 +20,17 @@ pub mod tally;
 mod write;
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 use bevy_procgen::{LevelSpec, LoadLevel};
 use bevy_world_model::{
     FinishRecording, Learning, ModelClock, ModelCounters, ModelStatus, ResetLatent, SaveCheckpoint,
-    ScoreTotals, WorldModelSettings, WorldModelSystems,
+    ScoreTotals, WorldModelNotice, WorldModelSettings, WorldModelSystems,
 };
 
 use crate::autopilot::{Autopilot, AutopilotMode};
+use crate::interrupt::Interrupt;
 use log::{ResearchLog, collect};
 use report::{RunInfo, SeriesPoint};
 use tally::{LossTally, phase_scores};
@@ -38,6 +46,9 @@ const SETTLE_TICKS: u64 = 30;
 const CHECKPOINT_EVERY_MIN: u64 = 2;
 /// Prediction samples kept for `predictions.png`.
 const SAMPLES: u64 = 6;
+/// How long the run waits for the trainer to confirm the final checkpoint (`model.ckpt`)
+/// before it gives up with an error.
+pub const FINAL_SAVE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What a research run does.
 #[derive(Resource, Clone, Debug)]
@@ -83,6 +94,25 @@ pub enum ResearchPhase {
     Done,
 }
 
+/// The final checkpoint, `DIR/model.ckpt`, of a learning run with a report.
+#[derive(Debug, Default)]
+pub(crate) enum FinalSave {
+    /// Not asked for yet (or never: `eval`, or no report).
+    #[default]
+    NotSent,
+    /// Asked for; waiting for the trainer's word.
+    Pending {
+        /// The file.
+        path: PathBuf,
+        /// When it was asked for.
+        since: Instant,
+    },
+    /// Written.
+    Saved(PathBuf),
+    /// Failed, or never confirmed; the run ends with this error.
+    Failed(String),
+}
+
 /// Adds a research run to the game (`--minutes`, `--report`, `eval`).
 pub struct ResearchPlugin {
     /// The run.
@@ -104,15 +134,125 @@ impl Plugin for ResearchPlugin {
             },
             ..default()
         };
-        app.insert_resource(self.plan.clone())
-            .insert_state(start)
-            .insert_resource(log)
-            .add_systems(
-                PostUpdate,
-                (collect, progress, advance)
-                    .chain()
-                    .after(WorldModelSystems::Present),
+        // A learning run with a report saves its weights before it ends on a signal.
+        let saves_on_signal = self.plan.minutes.is_some() && self.plan.report_dir.is_some();
+        app.insert_resource(Interrupt {
+            signal: None,
+            deferred: saves_on_signal,
+        })
+        .insert_resource(self.plan.clone())
+        .insert_state(start)
+        .insert_resource(log)
+        .add_systems(
+            PostUpdate,
+            (
+                collect,
+                track_final_save,
+                on_interrupt,
+                progress.run_if(not_interrupted),
+                advance.run_if(not_interrupted),
+            )
+                .chain()
+                .after(WorldModelSystems::Present),
+        );
+    }
+}
+
+/// No SIGINT or SIGTERM seen.
+fn not_interrupted(interrupt: Option<Res<Interrupt>>) -> bool {
+    interrupt.is_none_or(|i| i.signal.is_none())
+}
+
+/// Follows the final checkpoint: the trainer's notice that it saved it or failed to, or
+/// [`FINAL_SAVE_TIMEOUT`] without either. A failure ends the run with an error line and a
+/// non-zero exit, without a report.
+fn track_final_save(
+    phase: Res<State<ResearchPhase>>,
+    mut next_phase: ResMut<NextState<ResearchPhase>>,
+    mut log: ResMut<ResearchLog>,
+    mut notices: MessageReader<WorldModelNotice>,
+    mut exit: MessageWriter<AppExit>,
+) {
+    for notice in notices.read() {
+        let FinalSave::Pending { path, .. } = &log.final_save else {
+            continue;
+        };
+        let path = path.clone();
+        match notice.save_result(&path) {
+            Some(Ok(())) => log.final_save = FinalSave::Saved(path),
+            Some(Err(text)) => log.final_save = FinalSave::Failed(text),
+            None => {}
+        }
+    }
+    let timed_out = match &log.final_save {
+        FinalSave::Pending { path, since } if since.elapsed() > FINAL_SAVE_TIMEOUT => {
+            Some(path.display().to_string())
+        }
+        _ => None,
+    };
+    if let Some(shown) = timed_out {
+        log.final_save = FinalSave::Failed(format!(
+            "the trainer did not confirm saving {shown} within {} s",
+            FINAL_SAVE_TIMEOUT.as_secs()
+        ));
+    }
+    if let FinalSave::Failed(reason) = &log.final_save
+        && *phase.get() != ResearchPhase::Done
+    {
+        error!("research run: the final checkpoint was not saved ({reason}); no report written");
+        exit.write(AppExit::error());
+        next_phase.set(ResearchPhase::Done);
+    }
+}
+
+/// SIGINT or SIGTERM in a learning run with a report: saves `DIR/model.ckpt` (already asked
+/// for in the held-out phase), waits for it ([`track_final_save`]), then says the run was
+/// interrupted and exits with the signal's status (130, 143). No report is written.
+fn on_interrupt(
+    interrupt: Option<Res<Interrupt>>,
+    phase: Res<State<ResearchPhase>>,
+    mut next_phase: ResMut<NextState<ResearchPhase>>,
+    plan: Res<ResearchPlan>,
+    status: Res<ModelStatus>,
+    mut log: ResMut<ResearchLog>,
+    mut saves: MessageWriter<SaveCheckpoint>,
+    mut exit: MessageWriter<AppExit>,
+) {
+    let Some(signal) = interrupt.and_then(|i| i.signal) else {
+        return;
+    };
+    let (Some(dir), Some(_)) = (&plan.report_dir, plan.minutes) else {
+        return; // nothing to save: the interrupt plugin ended the app
+    };
+    if *phase.get() == ResearchPhase::Done {
+        return;
+    }
+    match &log.final_save {
+        FinalSave::NotSent => {
+            let path = dir.join("model.ckpt");
+            let step = status.trainer.as_ref().map_or(0, |s| s.step);
+            println!(
+                "interrupted by {} after {} of learning (step {step}); saving {}",
+                signal.name(),
+                clock_text(log.elapsed()),
+                path.display()
             );
+            saves.write(SaveCheckpoint(Some(path.clone())));
+            log.final_save = FinalSave::Pending {
+                path,
+                since: Instant::now(),
+            };
+        }
+        FinalSave::Pending { .. } | FinalSave::Failed(_) => {}
+        FinalSave::Saved(path) => {
+            println!(
+                "interrupted by {}: the weights are saved in {}; no report written",
+                signal.name(),
+                path.display()
+            );
+            exit.write(AppExit::from_code(signal.exit_code()));
+            next_phase.set(ResearchPhase::Done);
+        }
     }
 }
 
@@ -222,7 +362,12 @@ fn advance(
                 return;
             };
             if let Some(dir) = &plan.report_dir {
-                saves.write(SaveCheckpoint(Some(dir.join("model.ckpt"))));
+                let path = dir.join("model.ckpt");
+                saves.write(SaveCheckpoint(Some(path.clone())));
+                log.final_save = FinalSave::Pending {
+                    path,
+                    since: Instant::now(),
+                };
             }
             // The held-out world stays out of the dataset.
             finish_recording.write(FinishRecording);
@@ -257,6 +402,14 @@ fn advance(
             let enough = log.heldout.scored >= held.ticks;
             let given_up = log.heldout_frames > held.ticks.saturating_mul(4).saturating_add(600);
             if !(enough || given_up) {
+                return;
+            }
+            // The report lists model.ckpt: it is written once the trainer saved it (a failure
+            // or a timeout ends the run in track_final_save).
+            if matches!(
+                log.final_save,
+                FinalSave::Pending { .. } | FinalSave::Failed(_)
+            ) {
                 return;
             }
             if given_up {

@@ -7,7 +7,9 @@ use world_model::Control;
 
 use crate::engine::{Engine, EngineSetup, timestamped_path};
 use crate::infer::Predictions;
-use crate::messages::{LoadCheckpoint, ResetLatent, SaveCheckpoint, ToggleDream, ToggleLearning};
+use crate::messages::{
+    LoadCheckpoint, ResetLatent, SaveCheckpoint, ToggleDream, ToggleLearning, WorldModelNotice,
+};
 use crate::modes::{DreamMode, Learning};
 use crate::settings::WorldModelSettings;
 use crate::status::{ModelCounters, Notify};
@@ -94,9 +96,9 @@ pub(crate) fn handle_commands(
             .as_ref()
             .is_some_and(|e| e.trainer.control(Control::Save(path.clone())));
         if !sent {
-            notify.error(format!(
-                "cannot save {}: the trainer is not running",
-                path.display()
+            notify.send(WorldModelNotice::cannot_save(
+                &path,
+                "the trainer is not running",
             ));
         }
     }

@@ -1,6 +1,8 @@
 //! Recording: every transition the model sees, appended to a dataset file (`.wmds`) that
 //! `world-model-train` reads. Turned on with
-//! [`WorldModelPlugin::with_recording`](crate::WorldModelPlugin::with_recording).
+//! [`WorldModelPlugin::with_recording`](crate::WorldModelPlugin::with_recording). A file
+//! that exists is never replaced: the recording takes the next free numbered name
+//! (`run-2.wmds`, ...).
 
 use std::path::{Path, PathBuf};
 
@@ -71,10 +73,63 @@ impl Recorder {
         }
     }
 
-    /// The dataset file, when recording is on.
+    /// The dataset file, when recording is on: the one being written once it was created
+    /// (a numbered name when the asked-for one was taken), else the one asked for.
     pub(crate) fn path(&self) -> Option<&Path> {
-        self.target.as_ref().map(|(p, _)| p.as_path())
+        match &self.state {
+            RecordState::Writing(writer) => Some(writer.path()),
+            _ => self.target.as_ref().map(|(p, _)| p.as_path()),
+        }
     }
+}
+
+/// Most numbered names (`run-2.wmds` ... `run-1000.wmds`) tried when a dataset's name is
+/// taken.
+const MAX_NAME_NUMBER: u32 = 1000;
+
+/// Creates a new dataset at `path`, or, when a file of that name exists (another recording
+/// of the same level and seed started in the same second), at `STEM-2.EXT`, `STEM-3.EXT`,
+/// ...: each is created only if it does not exist yet (`create_new`), so a recording never
+/// replaces another and two recordings never write into one file.
+fn create_unique(path: &Path, header: DatasetHeader) -> Result<DatasetWriter, DatasetError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| DatasetError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    }
+    for n in 1..=MAX_NAME_NUMBER {
+        let candidate = numbered(path, n);
+        match DatasetWriter::create_new(&candidate, header) {
+            Err(DatasetError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::AlreadyExists
+                    && candidate.symlink_metadata().is_ok() => {}
+            other => return other,
+        }
+    }
+    Err(DatasetError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("this name and its numbered ones up to -{MAX_NAME_NUMBER} are taken"),
+        ),
+    })
+}
+
+/// `path` itself for `n == 1`, else `STEM-N.EXT` beside it.
+fn numbered(path: &Path, n: u32) -> PathBuf {
+    if n == 1 {
+        return path.to_path_buf();
+    }
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}-{n}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-{n}"),
+    };
+    path.with_file_name(name)
 }
 
 /// Appends `step` to the dataset at `path`, creating it on the first call.
@@ -85,9 +140,9 @@ fn write(
     step: &Step,
 ) -> Result<bool, RecordError> {
     if matches!(state, RecordState::Idle) {
-        match DatasetWriter::create(path, header) {
+        match create_unique(path, header) {
             Ok(w) => {
-                info!("recording transitions to {}", path.display());
+                info!("recording transitions to {}", w.path().display());
                 *state = RecordState::Writing(w);
             }
             Err(e) => {
@@ -146,6 +201,7 @@ mod tests {
     #[test]
     fn records_until_finished_then_never_again() {
         let dir = std::env::temp_dir().join(format!("wm-record-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
         let path = dir.join("sub/run.wmds");
         let header = DatasetHeader {
             width: 4,
@@ -162,6 +218,43 @@ mod tests {
         let ds = Dataset::load(&path).unwrap();
         assert_eq!(ds.steps.len(), 5);
         assert_eq!(ds.steps[3], step(3));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Two recordings given one name (two runs of one level and seed started in the same
+    /// second) write two files, each whole, and the first keeps the name.
+    #[test]
+    fn two_recordings_of_one_name_never_share_a_file() {
+        let dir = std::env::temp_dir().join(format!("wm-record-twice-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("maze-seed0-20260101-000000.wmds");
+        let header = DatasetHeader {
+            width: 4,
+            height: 4,
+            action_dim: 3,
+        };
+        let mut first = Recorder::to(path.clone(), header);
+        let mut second = Recorder::to(path.clone(), header);
+        assert!(matches!(first.record(&step(0)), Ok(true)));
+        assert!(matches!(second.record(&step(1)), Ok(true)));
+        assert!(matches!(second.record(&step(2)), Ok(true)));
+        assert!(matches!(first.record(&step(3)), Ok(true)));
+        let numbered = dir.join("maze-seed0-20260101-000000-2.wmds");
+        assert_eq!(second.path(), Some(numbered.as_path()));
+        assert!(matches!(first.finish(), Some(Ok(2))));
+        assert!(matches!(second.finish(), Some(Ok(2))));
+        assert_eq!(Dataset::load(&path).unwrap().steps, vec![step(0), step(3)]);
+        assert_eq!(
+            Dataset::load(&numbered).unwrap().steps,
+            vec![step(1), step(2)]
+        );
+        // A third takes -3; the two files are left as they are.
+        let before = std::fs::read(&path).unwrap();
+        let mut third = Recorder::to(path.clone(), header);
+        assert!(matches!(third.record(&step(4)), Ok(true)));
+        assert!(matches!(third.finish(), Some(Ok(1))));
+        assert!(dir.join("maze-seed0-20260101-000000-3.wmds").is_file());
+        assert_eq!(std::fs::read(&path).unwrap(), before);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

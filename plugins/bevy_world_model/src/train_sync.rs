@@ -24,10 +24,8 @@ pub(crate) fn sync_trainer(engine: Option<ResMut<Engine>>, mut notify: Notify) {
     }
     for event in engine.trainer.events() {
         notify.send(match event {
-            TrainerEvent::Saved(path) => {
-                WorldModelNotice::info(format!("saved {}", path.display()))
-            }
-            TrainerEvent::SaveFailed(e) => WorldModelNotice::error(format!("save failed: {e}")),
+            TrainerEvent::Saved(path) => WorldModelNotice::saved(&path),
+            TrainerEvent::SaveFailed(e) => WorldModelNotice::save_failed(&e),
             TrainerEvent::NonFinite { step, .. } => WorldModelNotice::error(format!(
                 "training step {step} gave a NaN or infinite loss; skipped, last good weights kept"
             )),

@@ -65,9 +65,10 @@ fn learning_off_sends_nothing_and_on_trains() {
 /// dropped and counted.
 #[test]
 fn a_full_trainer_queue_drops_and_counts_instead_of_blocking() {
-    // A slow training step (64 x 32 frames) so the trainer is busy while the bursts arrive.
+    // A slow training step (256 x 32 frames) so the trainer is busy while the bursts arrive
+    // (at 64 x 32 a loaded machine's frame loop was slow enough for the trainer to keep up).
     let cfg = WorldModelConfig {
-        batch: 64,
+        batch: 256,
         seq_len: 32,
         min_frames: 32,
         ..tiny_config()

@@ -309,25 +309,119 @@ fn assemble(
     Ok(out)
 }
 
-/// Writes `bytes` to `path` atomically: a sibling temporary file, synced, then renamed over
-/// the target, so a crash never leaves a half-written checkpoint under the real name.
+/// Marks the temporary files of [`write_atomic`]: `NAME.wm-tmp-PID-N`, beside the target.
+pub const TEMP_MARKER: &str = ".wm-tmp-";
+
+/// Age after which a temporary file of [`write_atomic`] is taken for the leftover of a write
+/// that never finished (a process killed during a save); the next atomic write to its
+/// directory removes it. No save takes an hour.
+pub const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Writes `bytes` to `path` atomically: a sibling temporary file (`NAME.wm-tmp-PID-N`,
+/// created new, so two writers never share one), synced, then renamed over the target, and
+/// the directory synced (Unix), so a crash never leaves a half-written checkpoint under the
+/// real name and a finished write survives a power cut. On an error the temporary file is
+/// removed; temporary files in the directory older than [`STALE_TEMP_AGE`] (from a process
+/// killed mid-write) are removed first.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".tmp{}", std::process::id()));
-    let tmp = PathBuf::from(tmp);
+    static TEMPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let dir = match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            dir
+        }
+        None => Path::new("."),
+    };
+    let Some(name) = path.file_name() else {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} names no file", path.display()),
+        ));
+    };
+    remove_stale_temps(dir);
+    // A name no file has: one left by a killed process of the same id is skipped.
+    let (tmp, mut f) = {
+        let mut attempts = 0;
+        loop {
+            let mut tmp_name = name.to_os_string();
+            tmp_name.push(format!(
+                "{TEMP_MARKER}{}-{}",
+                std::process::id(),
+                TEMPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ));
+            let tmp = path.with_file_name(tmp_name);
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+            {
+                Ok(f) => break (tmp, f),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempts < 100 => {
+                    attempts += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    };
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
+        drop(f);
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result
+    result?;
+    sync_dir(dir)
+}
+
+/// Makes a rename in `dir` durable: an fsync of the directory (Unix; elsewhere nothing). A
+/// directory that cannot be opened for it, or a file system that cannot sync one, is left
+/// at that: the file itself is complete and in place.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    if !cfg!(unix) {
+        return Ok(());
+    }
+    let Ok(handle) = std::fs::File::open(dir) else {
+        return Ok(());
+    };
+    match handle.sync_all() {
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::InvalidInput | std::io::ErrorKind::Unsupported
+            ) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// Removes the temporary files of [`write_atomic`] in `dir` (names holding [`TEMP_MARKER`])
+/// last modified more than [`STALE_TEMP_AGE`] ago. Best effort: what cannot be read or
+/// removed is left.
+fn remove_stale_temps(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if !entry.file_name().to_string_lossy().contains(TEMP_MARKER) {
+            continue;
+        }
+        let stale = entry.metadata().is_ok_and(|meta| {
+            meta.is_file()
+                && meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > STALE_TEMP_AGE)
+        });
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Saves a checkpoint atomically.

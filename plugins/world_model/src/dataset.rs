@@ -145,6 +145,19 @@ impl DatasetWriter {
     /// Creates (or truncates) `path` and writes the header (one [`DatasetHeader::check`]
     /// accepts: nothing is written that could not be read back).
     pub fn create(path: &Path, header: DatasetHeader) -> Result<Self, DatasetError> {
+        Self::open(path, header, false)
+    }
+
+    /// As [`create`](Self::create), but `path` must not exist yet: an existing file (another
+    /// recording's) is an [`DatasetError::Io`] of kind
+    /// [`AlreadyExists`](std::io::ErrorKind::AlreadyExists) and is left as it is. The check
+    /// and the creation are one step (`O_EXCL`), so two writers racing for one name never
+    /// share the file.
+    pub fn create_new(path: &Path, header: DatasetHeader) -> Result<Self, DatasetError> {
+        Self::open(path, header, true)
+    }
+
+    fn open(path: &Path, header: DatasetHeader, new: bool) -> Result<Self, DatasetError> {
         let io = |source| DatasetError::Io {
             path: path.into(),
             source,
@@ -156,7 +169,15 @@ impl DatasetWriter {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
-        let mut out = BufWriter::new(File::create(path).map_err(io)?);
+        let file = if new {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+        } else {
+            File::create(path)
+        };
+        let mut out = BufWriter::new(file.map_err(io)?);
         let json = serde_json::to_vec(&header).expect("header serialises");
         out.write_all(MAGIC).map_err(io)?;
         out.write_all(&VERSION.to_le_bytes()).map_err(io)?;
@@ -201,6 +222,11 @@ impl DatasetWriter {
         self.out.write_all(&rec).map_err(io)?;
         self.written += 1;
         Ok(())
+    }
+
+    /// The file written.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Steps written so far.

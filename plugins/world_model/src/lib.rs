@@ -42,6 +42,7 @@ pub mod networks;
 pub mod predictor;
 pub mod replay;
 pub mod rssm;
+pub mod signals;
 pub mod synthetic;
 pub mod trainer;
 

@@ -198,3 +198,52 @@ fn resuming_under_another_shape_is_a_config_mismatch() {
     assert!(err.to_string().contains("deter: 32 vs 64"), "{err}");
     std::fs::remove_file(&file).unwrap();
 }
+
+/// An atomic write removes the temporary files of writes killed long ago (`NAME.wm-tmp-...`,
+/// over an hour old), keeps a fresh one (a save under way) and every other file, and a write
+/// that fails leaves no temporary file of its own.
+#[test]
+fn stale_temporary_files_are_removed_and_failed_writes_leave_none() {
+    use std::time::{Duration, SystemTime};
+    let dir = common::temp_path("stale-temps");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let stale = dir.join(format!(
+        "model-2min.ckpt{}999999-0",
+        checkpoint::TEMP_MARKER
+    ));
+    let fresh = dir.join(format!("model.ckpt{}999999-1", checkpoint::TEMP_MARKER));
+    let other = dir.join("notes.txt");
+    for path in [&stale, &fresh, &other] {
+        std::fs::write(path, b"x").unwrap();
+    }
+    let long_ago = SystemTime::now() - checkpoint::STALE_TEMP_AGE - Duration::from_secs(60);
+    for path in [&stale, &other] {
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+    }
+    let target = dir.join("model.ckpt");
+    checkpoint::write_atomic(&target, b"weights").unwrap();
+    assert_eq!(std::fs::read(&target).unwrap(), b"weights");
+    assert!(!stale.exists(), "the stale temporary file is removed");
+    assert!(fresh.exists() && other.exists(), "the rest is kept");
+
+    // A directory of the target's name: the rename fails, and its temporary file goes.
+    let blocked = dir.join("blocked");
+    std::fs::create_dir_all(blocked.join("inside")).unwrap();
+    assert!(checkpoint::write_atomic(&blocked, b"weights").is_err());
+    let temps: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains(checkpoint::TEMP_MARKER))
+        .collect();
+    assert_eq!(
+        temps,
+        vec![fresh.file_name().unwrap().to_string_lossy().into_owned()]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

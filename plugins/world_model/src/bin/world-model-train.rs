@@ -2,16 +2,23 @@
 //! report (config, losses, held-out one-step and open-loop scores against the baseline).
 //!
 //! `world-model-train --data run.wmds --out model.wmck --steps 2000`
+//!
+//! Before any work the outputs are checked: none may be the same file as an input or as
+//! another output (paths compared as the file system resolves them), and each must go to a
+//! directory that takes new files. SIGINT or SIGTERM during training stops it after the
+//! current step: `--out` (and `--compact`) are written with the steps done so far, the report
+//! is marked `"interrupted"` (no held-out evaluation), and the exit status is 130 or 143.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
+use world_model::signals::{self, Signal};
 use world_model::{
     Dataset, DeviceChoice, Learner, Predictor, Sampling, StepOutcome, WorldModelConfig, checkpoint,
-    eval,
+    eval, files,
 };
 
 /// Train a world model from datasets recorded by the game (`.wmds`).
@@ -51,7 +58,8 @@ struct Args {
 fn main() -> ExitCode {
     world_model::allocator::keep_freed_memory();
     match run(Args::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(None) => ExitCode::SUCCESS,
+        Ok(Some(signal)) => ExitCode::from(signal.exit_code()),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
@@ -59,10 +67,16 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: Args) -> Result<(), String> {
+/// Trains and writes everything; `Some(signal)` when a signal stopped the training early.
+fn run(args: Args) -> Result<Option<Signal>, String> {
     if !(0.0..1.0).contains(&args.holdout) {
         return Err(format!("--holdout {} must be in [0, 1)", args.holdout));
     }
+    let report_path = args
+        .report
+        .clone()
+        .unwrap_or_else(|| args.out.with_extension("json"));
+    check_outputs(&args, &report_path)?;
     let mut cfg = match &args.config {
         Some(p) => {
             let text = world_model::files::read_to_string_limited(
@@ -139,39 +153,52 @@ fn run(args: Args) -> Result<(), String> {
         ));
     }
 
+    // From here on SIGINT and SIGTERM stop the training after its current step, and what
+    // was learned is written (before, they end the program with nothing written).
+    if let Err(e) = signals::install() {
+        eprintln!("warning: SIGINT and SIGTERM will end training without saving: {e}");
+    }
     let started = Instant::now();
     let mut progress = Progress::new(args.steps);
     let mut last_loss = None;
     let mut skipped = 0;
+    let mut done = 0;
+    let mut interrupted = None;
     for i in 0..args.steps {
+        if let Some(signal) = signals::received() {
+            interrupted = Some(signal);
+            break;
+        }
         match learner.train_step() {
             StepOutcome::Updated(r) => last_loss = Some(r.loss),
             StepOutcome::Skipped(_) => skipped += 1,
             StepOutcome::Waiting => return Err("replay buffer is empty".into()),
         }
-        progress.show(i + 1, last_loss.map(|l| l.total));
+        done = i + 1;
+        progress.show(done, last_loss.map(|l| l.total));
     }
     progress.finish();
     let train_seconds = started.elapsed().as_secs_f64();
+    if let Some(signal) = interrupted {
+        eprintln!(
+            "interrupted by {} after {done} of {} steps",
+            signal.name(),
+            args.steps
+        );
+        if done == 0 {
+            // Nothing learned: an earlier --out stays as it was.
+            eprintln!("no step was taken; nothing written");
+            return Ok(Some(signal));
+        }
+    }
 
     learner.save(&args.out).map_err(|e| e.to_string())?;
     eprintln!("wrote {}", args.out.display());
-    // The scores below are those of the weights a reader of the report will run.
-    let model = match &args.compact {
-        Some(path) => {
-            learner.save_compact(path).map_err(|e| e.to_string())?;
-            eprintln!("wrote {} (compact)", path.display());
-            checkpoint::load(path, Some(&cfg), &resolved.device)
-                .map_err(|e| e.to_string())?
-                .model
-        }
-        None => learner.inference_model(),
-    };
-
-    let mut predictor = Predictor::new(model, cfg.clone(), resolved.device);
-    let one_step = eval::one_step(&mut predictor, &held);
-    let open_loop = eval::open_loop(&mut predictor, &held, 4, 8, 8);
-    let report = serde_json::json!({
+    if let Some(path) = &args.compact {
+        learner.save_compact(path).map_err(|e| e.to_string())?;
+        eprintln!("wrote {} (compact)", path.display());
+    }
+    let mut report = serde_json::json!({
         "config": cfg,
         "device": resolved.description,
         "checkpoint": args.out,
@@ -180,35 +207,64 @@ fn run(args: Args) -> Result<(), String> {
         "train_frames": train.len(),
         "heldout_frames": held.len(),
         "steps_total": learner.steps(),
-        "steps_this_run": args.steps,
+        "steps_this_run": done,
         "non_finite_steps": skipped,
         "train_seconds": train_seconds,
-        "steps_per_sec": args.steps as f64 / train_seconds.max(1e-9),
+        "steps_per_sec": done as f64 / train_seconds.max(1e-9),
         "final_loss": last_loss,
-        "heldout_one_step": one_step,
-        "heldout_gain_db": one_step.gain_db(),
-        "heldout_open_loop": open_loop.iter().enumerate().map(|(k, totals)| {
-            let mean = totals.mean();
-            serde_json::json!({
-                "horizon": k + 1,
-                "mse": mean.map(|(model, _)| model.mse),
-                "psnr": mean.map(|(model, _)| model.psnr),
-                "baseline_psnr": mean.map(|(_, baseline)| baseline.psnr),
-                "scored": totals.scored,
-                "unchanged": totals.unchanged,
-            })
-        }).collect::<Vec<_>>(),
     });
-    let report_path = args
-        .report
-        .unwrap_or_else(|| args.out.with_extension("json"));
-    checkpoint::write_atomic(
-        &report_path,
-        serde_json::to_string_pretty(&report)
-            .expect("report serialises")
-            .as_bytes(),
-    )
-    .map_err(|e| format!("cannot write report {}: {e}", report_path.display()))?;
+    let fields = report.as_object_mut().expect("the report is an object");
+    // A signal during the saves above counts too: the evaluation is skipped.
+    if let Some(signal) = interrupted.or_else(signals::received) {
+        fields.insert("interrupted".into(), signal.name().into());
+        for key in ["heldout_one_step", "heldout_gain_db", "heldout_open_loop"] {
+            fields.insert(key.into(), serde_json::Value::Null);
+        }
+        write_report(&report_path, &report)?;
+        eprintln!(
+            "report {} (marked interrupted, no held-out evaluation)",
+            report_path.display()
+        );
+        return Ok(Some(signal));
+    }
+
+    // The scores below are those of the weights a reader of the report will run.
+    let model = match &args.compact {
+        Some(path) => {
+            checkpoint::load(path, Some(&cfg), &resolved.device)
+                .map_err(|e| e.to_string())?
+                .model
+        }
+        None => learner.inference_model(),
+    };
+    let mut predictor = Predictor::new(model, cfg.clone(), resolved.device);
+    let one_step = eval::one_step(&mut predictor, &held);
+    let open_loop = eval::open_loop(&mut predictor, &held, 4, 8, 8);
+    fields.insert(
+        "heldout_one_step".into(),
+        serde_json::to_value(&one_step).expect("scores serialise"),
+    );
+    fields.insert("heldout_gain_db".into(), one_step.gain_db().into());
+    fields.insert(
+        "heldout_open_loop".into(),
+        open_loop
+            .iter()
+            .enumerate()
+            .map(|(k, totals)| {
+                let mean = totals.mean();
+                serde_json::json!({
+                    "horizon": k + 1,
+                    "mse": mean.map(|(model, _)| model.mse),
+                    "psnr": mean.map(|(model, _)| model.psnr),
+                    "baseline_psnr": mean.map(|(_, baseline)| baseline.psnr),
+                    "scored": totals.scored,
+                    "unchanged": totals.unchanged,
+                })
+            })
+            .collect::<Vec<_>>()
+            .into(),
+    );
+    write_report(&report_path, &report)?;
     eprintln!(
         "held-out one-step PSNR {:.2} dB vs copy-last-frame {:.2} dB ({:+.2} dB) over {} pairs \
          ({} unchanged left out); report {}",
@@ -219,6 +275,86 @@ fn run(args: Args) -> Result<(), String> {
         one_step.unchanged,
         report_path.display()
     );
+    Ok(None)
+}
+
+/// Writes the JSON report atomically.
+fn write_report(path: &Path, report: &serde_json::Value) -> Result<(), String> {
+    checkpoint::write_atomic(
+        path,
+        serde_json::to_string_pretty(report)
+            .expect("report serialises")
+            .as_bytes(),
+    )
+    .map_err(|e| format!("cannot write report {}: {e}", path.display()))
+}
+
+/// Refuses, before any work, outputs (`--out`, `--compact`, the report) that are the same
+/// file as an input (`--data`, `--config`, `--resume`) or as each other, and outputs that
+/// cannot be written: a directory, or a path whose directory does not take new files (a
+/// probe file is created and removed; a missing directory is created). `--resume X --out X`
+/// is allowed: the checkpoint is read before it is written. The error names both flags.
+fn check_outputs(args: &Args, report: &Path) -> Result<(), String> {
+    let report_flag = if args.report.is_some() {
+        "--report"
+    } else {
+        "--report (by default --out with the extension .json)"
+    };
+    let mut outputs: Vec<(&str, &Path)> = vec![("--out", args.out.as_path())];
+    if let Some(path) = &args.compact {
+        outputs.push(("--compact", path.as_path()));
+    }
+    outputs.push((report_flag, report));
+    let mut inputs: Vec<(&str, &Path)> =
+        args.data.iter().map(|p| ("--data", p.as_path())).collect();
+    if let Some(path) = &args.config {
+        inputs.push(("--config", path.as_path()));
+    }
+    if let Some(path) = &args.resume {
+        inputs.push(("--resume", path.as_path()));
+    }
+    for (i, &(flag, path)) in outputs.iter().enumerate() {
+        for &(other_flag, other) in &outputs[..i] {
+            if files::same_file(path, other) {
+                return Err(format!(
+                    "{flag} {} and {other_flag} {} are the same file: one would overwrite the \
+                     other; give them different paths",
+                    path.display(),
+                    other.display()
+                ));
+            }
+        }
+        for &(input_flag, input) in &inputs {
+            let in_place = flag == "--out" && input_flag == "--resume";
+            if !in_place && files::same_file(path, input) {
+                return Err(format!(
+                    "{flag} {} is the same file as {input_flag} {}: writing it would destroy \
+                     that input; give {flag} another path",
+                    path.display(),
+                    input.display()
+                ));
+            }
+        }
+    }
+    for &(flag, path) in &outputs {
+        if path.is_dir() {
+            return Err(format!(
+                "{flag} {} is a directory; give a file path",
+                path.display()
+            ));
+        }
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        files::probe_writable_dir(dir).map_err(|e| {
+            format!(
+                "{flag} {}: cannot write in {}: {e}",
+                path.display(),
+                dir.display()
+            )
+        })?;
+    }
     Ok(())
 }
 
