@@ -228,6 +228,7 @@ pub fn build(plan: &RunPlan) -> App {
                 app.add_plugins(
                     WorldModelUiPlugin::with_scale(display.scale)
                         .with_redraw_every_frame(display.ui_redraw_every_frame)
+                        .with_title("Mini Dreamer")
                         .with_help(KEY_HELP),
                 );
             }

@@ -18,11 +18,22 @@
 mod common;
 
 use bevy::prelude::*;
+use bevy::window::WindowResolution;
 use bevy_world_model::{WorldModelCamera, WorldModelPlugin};
+
+/// A small window: a software renderer draws a full-size 3D window at a few frames a second.
+const WINDOW: (u32, u32) = (480, 270);
 
 fn main() {
     App::new()
-        .add_plugins(DefaultPlugins)
+        .add_plugins(DefaultPlugins.set(WindowPlugin {
+            primary_window: Some(Window {
+                title: "drop in".into(),
+                resolution: WindowResolution::new(WINDOW.0, WINDOW.1),
+                ..default()
+            }),
+            ..default()
+        }))
         .add_plugins((WorldModelPlugin::default(), common::ExamplePlugin))
         .add_systems(Startup, setup)
         .add_systems(Update, fly_camera)

@@ -1,107 +1,173 @@
-//! The training curves (egui_plot) and the latent-state view.
+//! The training curves (egui_plot) and the latent-state view, sized to the curves panel:
+//! the plots share the height the latent view leaves, so they grow with the window. Each
+//! plot's series are named in its title, in their colours, instead of in a legend, which
+//! would cover a short plot's curves.
 
 use bevy_egui::egui;
 use bevy_world_model::LatentInfo;
-use egui_plot::{Legend, Line, Plot};
+use egui_plot::{Line, Plot};
 
 use crate::history::History;
+use crate::layout::Metrics;
 
-/// Height of one plot, pixels.
-const PLOT_HEIGHT: f32 = 46.0;
+/// Plots in the panel.
+const PLOTS: usize = 5;
+/// The shortest a plot gets; below it the panel scrolls.
+const MIN_PLOT_HEIGHT: f32 = 40.0;
+/// The tallest a plot gets, however tall the window.
+const MAX_PLOT_HEIGHT: f32 = 220.0;
+/// The latent grid's largest cell and the largest share of the panel's width it takes.
+const MAX_CELL: f32 = 5.0;
+const LATENT_SHARE: f32 = 0.4;
 
-fn plot(ui: &mut egui::Ui, id: &str, lines: Vec<(&str, Vec<[f64; 2]>)>) {
+const RED: egui::Color32 = egui::Color32::from_rgb(235, 110, 90);
+const BLUE: egui::Color32 = egui::Color32::from_rgb(100, 160, 255);
+const GREEN: egui::Color32 = egui::Color32::from_rgb(130, 210, 120);
+const YELLOW: egui::Color32 = egui::Color32::from_rgb(230, 190, 80);
+
+/// One curve: its name, colour and points.
+type Series<'a> = (&'a str, egui::Color32, Vec<[f64; 2]>);
+
+/// A title line naming the series in their colours, and the plot under it.
+fn plot(ui: &mut egui::Ui, id: &str, title: &str, height: f32, series: Vec<Series<'_>>) {
+    ui.horizontal_wrapped(|ui| {
+        ui.label(title);
+        for (name, color, _) in &series {
+            ui.colored_label(*color, *name);
+        }
+    });
     Plot::new(id)
-        .height(PLOT_HEIGHT)
-        .legend(Legend::default())
+        .height(height)
         .show_x(false)
         .allow_drag(false)
         .allow_zoom(false)
         .allow_scroll(false)
         .show(ui, |p| {
-            for (name, points) in lines {
-                p.line(Line::new(name, points));
+            for (name, color, points) in series {
+                p.line(Line::new(name, points).color(color));
             }
         });
 }
 
-/// Loss parts, PSNR and SSIM against the baseline, gradient norm, throughput.
+/// Height of each plot, so that the plots (and their titles) fill `room` points.
+fn plot_height(room: f32, m: Metrics) -> f32 {
+    // Each plot: its title line, the plot, the spacing after it; a point spare for rounding.
+    (room / PLOTS as f32 - m.line - m.gap.y - 1.0).clamp(MIN_PLOT_HEIGHT, MAX_PLOT_HEIGHT)
+}
+
+/// Loss parts, PSNR and SSIM against the baseline, gradient norm, throughput, sharing the
+/// height left in `ui`.
 pub(crate) fn curves(ui: &mut egui::Ui, h: &History) {
-    ui.label("Loss per pixel (recon, pred) and KL / 100");
+    let height = plot_height(ui.available_height(), Metrics::of(ui));
     plot(
         ui,
         "loss",
+        "Loss per pixel:",
+        height,
         vec![
-            ("recon", h.series(|s| s.recon)),
-            ("pred", h.series(|s| s.pred)),
-            ("KL/100", h.series(|s| s.kl / 100.0)),
+            ("recon", RED, h.series(|s| s.recon)),
+            ("pred", BLUE, h.series(|s| s.pred)),
+            ("KL / 100", GREEN, h.series(|s| s.kl / 100.0)),
         ],
     );
-    ui.label("PSNR dB: model vs copy-last-frame");
     plot(
         ui,
         "psnr",
+        "PSNR dB:",
+        height,
         vec![
-            ("model", h.series(|s| s.psnr.0)),
-            ("copy", h.series(|s| s.psnr.1)),
+            ("model", RED, h.series(|s| s.psnr.0)),
+            ("copy last frame", BLUE, h.series(|s| s.psnr.1)),
         ],
     );
-    ui.label("SSIM: model vs copy-last-frame");
     plot(
         ui,
         "ssim",
+        "SSIM:",
+        height,
         vec![
-            ("model", h.series(|s| s.ssim.0)),
-            ("copy", h.series(|s| s.ssim.1)),
+            ("model", RED, h.series(|s| s.ssim.0)),
+            ("copy last frame", BLUE, h.series(|s| s.ssim.1)),
         ],
     );
-    ui.label("Gradient norm, learning rate x 1e6");
     plot(
         ui,
         "grad",
+        "Gradient:",
+        height,
         vec![
-            ("grad", h.series(|s| s.grad_norm)),
-            ("lr x1e6", h.series(|s| s.lr * 1e6)),
+            ("norm", RED, h.series(|s| s.grad_norm)),
+            ("learning rate x 1e6", BLUE, h.series(|s| s.lr * 1e6)),
         ],
     );
-    ui.label("Throughput: train steps/s, inference ms, fps / 10, replay fill x 10");
     plot(
         ui,
         "speed",
+        "Speed:",
+        height,
         vec![
-            ("steps/s", h.series(|s| s.steps_per_sec)),
-            ("infer ms", h.series(|s| s.infer_ms)),
-            ("fps/10", h.series(|s| s.fps / 10.0)),
-            ("replay x10", h.series(|s| s.replay_fill * 10.0)),
+            ("train steps/s", RED, h.series(|s| s.steps_per_sec)),
+            ("infer ms", BLUE, h.series(|s| s.infer_ms)),
+            ("fps / 10", GREEN, h.series(|s| s.fps / 10.0)),
+            ("replay x 10", YELLOW, h.series(|s| s.replay_fill * 10.0)),
         ],
     );
 }
 
-/// Code usage, deterministic norm and the current code as a grid (one row per group, the
-/// chosen class lit).
+/// The current code as a grid (one row per group, the chosen class lit), with code usage
+/// and the deterministic state's norm beside it.
 pub(crate) fn latent_view(ui: &mut egui::Ui, info: Option<&LatentInfo>) {
     let Some(info) = info else {
         ui.label("Latent: no state yet");
         return;
     };
-    ui.label(format!(
-        "Latent: {}/{} classes used, usage entropy {:.2} of {:.2} nats, |h| {:.2}",
-        info.active,
-        info.total,
-        info.usage_entropy,
-        (info.classes.max(1) as f32).ln(),
-        info.h_norm
-    ));
-    let cell = 5.0;
-    let (w, h) = (info.classes as f32 * cell, info.code.len() as f32 * cell);
-    let (rect, _) = ui.allocate_exact_size(egui::vec2(w, h), egui::Sense::hover());
-    let painter = ui.painter_at(rect);
-    painter.rect_filled(rect, 0.0, egui::Color32::from_gray(30));
-    for (g, &c) in info.code.iter().enumerate() {
-        let min = rect.min + egui::vec2(c as f32 * cell, g as f32 * cell);
-        painter.rect_filled(
-            egui::Rect::from_min_size(min, egui::vec2(cell, cell)),
-            0.0,
-            egui::Color32::from_rgb(120, 200, 255),
+    let (classes, groups) = (info.classes.max(1) as f32, info.code.len().max(1) as f32);
+    let cell = (ui.available_width() * LATENT_SHARE / classes).clamp(1.0, MAX_CELL);
+    ui.horizontal_top(|ui| {
+        let (w, h) = (classes * cell, groups * cell);
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(w, h), egui::Sense::hover());
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(rect, 0.0, egui::Color32::from_gray(30));
+        for (g, &c) in info.code.iter().enumerate() {
+            let min = rect.min + egui::vec2(c as f32 * cell, g as f32 * cell);
+            painter.rect_filled(
+                egui::Rect::from_min_size(min, egui::vec2(cell, cell)),
+                0.0,
+                egui::Color32::from_rgb(120, 200, 255),
+            );
+        }
+        ui.vertical(|ui| {
+            ui.label("Latent state");
+            ui.label(format!("{}/{} classes used", info.active, info.total));
+            ui.label(format!(
+                "usage entropy {:.2} of {:.2} nats",
+                info.usage_entropy,
+                classes.ln()
+            ));
+            ui.label(format!("|h| {:.2}", info.h_norm));
+        });
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const M: Metrics = Metrics {
+        line: 21.0,
+        gap: egui::Vec2::new(8.0, 3.0),
+    };
+
+    #[test]
+    fn plots_share_the_room_within_bounds() {
+        let h = plot_height(500.0, M);
+        assert!(PLOTS as f32 * (M.line + h + M.gap.y) <= 500.0);
+        assert!(h > 70.0, "{h}");
+        assert_eq!(
+            plot_height(100.0, M),
+            MIN_PLOT_HEIGHT,
+            "a small window scrolls"
         );
+        assert_eq!(plot_height(10_000.0, M), MAX_PLOT_HEIGHT);
     }
 }

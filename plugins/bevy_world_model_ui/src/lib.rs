@@ -1,9 +1,15 @@
 //! # bevy_world_model_ui
 //!
-//! egui panels for Mini Dreamer, so a person can watch the world model learn: the agent's
-//! first-person view scaled up with crisp pixels, the model's prediction, error heatmap and
-//! dream strip, its scores and training curves, a minimap of the level, and capture status.
-//! A game may leave this plugin out; headless runs do.
+//! egui panels for the world model, so a person can watch it learn: the tagged camera's
+//! view scaled up with crisp pixels, the model's prediction, error heatmap and dream strip,
+//! its scores and training curves, capture status and, when the game has a
+//! [`CurrentLevel`](bevy_procgen::CurrentLevel), a minimap of the level. A game may leave
+//! this plugin out; headless runs do.
+//!
+//! The panels fit the window: the images are sized from the room the other panels leave
+//! (as large as fits, at a whole scale, unless [`UiSettings::scale`] caps it), the model's
+//! numbers and the curves scroll when the window is too small for them. With several tagged
+//! cameras the dashboard shows the first, the one the model learns from.
 //!
 //! The window needs a camera for egui; the plugin spawns a plain `Camera2d` marked
 //! [`PrimaryEguiContext`](bevy_egui::PrimaryEguiContext) so egui never lands on the small
@@ -39,13 +45,15 @@
 //!
 //! [`WorldModelUiPlugin`] (`plugin.rs`) wires the parts; nothing imports it. Each part is a
 //! pure decision with a thin system around it: [`refresh`] decides how much a frame
-//! redraws, `toast.rs` which notice shows, [`history`] what a curve sample holds; the
-//! panels (`panels.rs`, `model_panel.rs`, `curves.rs`, [`draw_minimap`]) only draw.
+//! redraws, `layout.rs` how large the images are, `toast.rs` which notice shows,
+//! [`history`] what a curve sample holds; the panels (`panels.rs`, `model_panel.rs`,
+//! `curves.rs`, [`draw_minimap`]) only draw.
 #![warn(missing_docs)]
 
 mod curves;
 pub mod format;
 pub mod history;
+mod layout;
 mod minimap;
 mod model_panel;
 mod panels;

@@ -38,7 +38,11 @@ impl Counts {
     }
 }
 
-/// Draws the model's scores and trainer state.
+/// Below this width the scores go under the text instead of beside it.
+const SIDE_BY_SIDE_WIDTH: f32 = 800.0;
+
+/// Draws the model's scores and, beside them (below them in a narrow window), which model
+/// runs where and how its training goes.
 pub(crate) fn model_stats(
     ui: &mut egui::Ui,
     status: &ModelStatus,
@@ -48,6 +52,75 @@ pub(crate) fn model_stats(
     settings: Option<&WorldModelSettings>,
     mode: Option<DreamMode>,
 ) {
+    if ui.available_width() >= SIDE_BY_SIDE_WIDTH {
+        ui.horizontal_top(|ui| {
+            ui.vertical(|ui| score_grid(ui, scores));
+            ui.add_space(16.0);
+            ui.vertical(|ui| model_text(ui, status, scores, counts, history, settings, mode));
+        });
+    } else {
+        model_text(ui, status, scores, counts, history, settings, mode);
+        score_grid(ui, scores);
+    }
+}
+
+/// The model against copying the last frame, now and over the recent window, one row per
+/// metric.
+fn score_grid(ui: &mut egui::Ui, scores: &ModelScores) {
+    let Some((model, baseline)) = scores.averages.mean() else {
+        ui.label("No prediction scored yet (the first real frames are on their way).");
+        return;
+    };
+    let now = scores
+        .last_score
+        .as_ref()
+        .map(|s| metric_lines(&s.model, &s.baseline));
+    egui::Grid::new("metrics").num_columns(3).show(ui, |ui| {
+        ui.strong("model vs copy");
+        ui.strong(match &scores.last_score {
+            Some(s) => format!("now (tick {})", s.tick),
+            None => "now".into(),
+        });
+        ui.strong(format!(
+            "mean of the last {} changed ticks",
+            scores.averages.len()
+        ));
+        ui.end_row();
+        for (i, (name, line)) in metric_lines(&model, &baseline).into_iter().enumerate() {
+            ui.label(name);
+            ui.label(now.as_ref().map_or(String::new(), |n| n[i].1.clone()));
+            ui.label(line);
+            ui.end_row();
+        }
+    });
+}
+
+/// The score trend, the model's source, device and timings, the trainer, the last error.
+fn model_text(
+    ui: &mut egui::Ui,
+    status: &ModelStatus,
+    scores: &ModelScores,
+    counts: Counts,
+    history: &History,
+    settings: Option<&WorldModelSettings>,
+    mode: Option<DreamMode>,
+) {
+    if scores.averages.mean().is_some() {
+        let (arrow, good) = trend(&history.recent(20, |s| s.psnr.0 - s.psnr.1), true, 0.1);
+        let color = if good {
+            egui::Color32::LIGHT_GREEN
+        } else {
+            egui::Color32::from_rgb(255, 120, 100)
+        };
+        ui.horizontal_wrapped(|ui| {
+            ui.label("PSNR gain over copy-last-frame:");
+            ui.colored_label(color, arrow);
+            ui.label(format!(
+                "· the means leave out {} ticks in which the view did not change",
+                scores.averages.unchanged
+            ));
+        });
+    }
     ui.horizontal_wrapped(|ui| {
         ui.label(format!("model: {}", status.model_source));
         ui.separator();
@@ -64,11 +137,11 @@ pub(crate) fn model_stats(
         let temperature = settings.map_or(1.0, |s| s.temperature);
         if mode == Some(DreamMode::Dreaming) {
             ui.label(format!(
-                "DREAM for {} ticks · temperature {temperature:.1} ([ ])",
+                "DREAM for {} ticks · temperature {temperature:.1}",
                 counts.dream_ticks
             ));
         } else {
-            ui.label(format!("dream temperature {temperature:.1} ([ ])"));
+            ui.label(format!("dream temperature {temperature:.1}"));
         }
     });
     ui.horizontal_wrapped(|ui| match &status.trainer {
@@ -106,40 +179,6 @@ pub(crate) fn model_stats(
             ));
         }
     });
-    match scores.averages.mean() {
-        Some((model, baseline)) => {
-            let (arrow, good) = trend(&history.recent(20, |s| s.psnr.0 - s.psnr.1), true, 0.1);
-            let color = if good {
-                egui::Color32::LIGHT_GREEN
-            } else {
-                egui::Color32::from_rgb(255, 120, 100)
-            };
-            ui.horizontal(|ui| {
-                ui.label(format!(
-                    "Model vs copy-last-frame: now (tick {}) and mean of the last {} ticks in which the view changed ({} unchanged skipped); gain trend",
-                    scores.last_score.as_ref().map_or(0, |s| s.tick),
-                    scores.averages.len(),
-                    scores.averages.unchanged
-                ));
-                ui.colored_label(color, arrow);
-            });
-            let now = scores
-                .last_score
-                .as_ref()
-                .map(|s| metric_lines(&s.model, &s.baseline));
-            egui::Grid::new("metrics").num_columns(3).show(ui, |ui| {
-                for (i, (name, line)) in metric_lines(&model, &baseline).into_iter().enumerate() {
-                    ui.label(name);
-                    ui.label(now.as_ref().map_or(String::new(), |n| n[i].1.clone()));
-                    ui.label(line);
-                    ui.end_row();
-                }
-            });
-        }
-        None => {
-            ui.label("No prediction scored yet (the first real frames are on their way).");
-        }
-    }
     if let Some(e) = &status.last_error {
         ui.colored_label(egui::Color32::from_rgb(255, 120, 100), e);
     }

@@ -4,7 +4,7 @@
 use bevy::diagnostic::FrameTimeDiagnosticsPlugin;
 use bevy::prelude::*;
 use bevy_egui::{EguiGlobalSettings, EguiPlugin, EguiPostUpdateSet, EguiPrimaryContextPass};
-use bevy_world_model::{WorldModelDiagnosticsPlugin, WorldModelSystems};
+use bevy_world_model::{WorldModelDiagnosticsPlugin, WorldModelNotice, WorldModelSystems};
 
 use crate::history::{self, History};
 use crate::panels::{DashboardCost, draw_panels};
@@ -14,11 +14,16 @@ use crate::toast::{Toast, keep_toast};
 
 /// Shows the captured view, the model's images and numbers, and a minimap in the primary
 /// window, so a person can watch the world model learn. Leave it out for headless runs.
+///
+/// The panels fit the window: the images are sized from the room the window leaves, the
+/// model's numbers and the curves scroll when a window is too small for them.
 #[derive(Clone, Debug)]
 pub struct WorldModelUiPlugin {
-    /// Initial display scale of the captured view, because 64x64 pixels are too small to
-    /// read at their own size.
-    pub scale: f32,
+    /// The name at the start of the status bar (see [`WorldModelUiPlugin::with_title`]).
+    pub title: String,
+    /// Initial largest display scale of the captured view; `None` (the default) shows it as
+    /// large as the window allows (see [`UiSettings::scale`]).
+    pub scale: Option<f32>,
     /// The key help line: only the game knows its keys, so it is empty unless the game
     /// sets it (see [`WorldModelUiPlugin::with_help`]), and then no line is shown.
     pub help: String,
@@ -30,7 +35,8 @@ pub struct WorldModelUiPlugin {
 impl Default for WorldModelUiPlugin {
     fn default() -> Self {
         Self {
-            scale: 4.0,
+            title: UiSettings::default().title,
+            scale: None,
             help: String::new(),
             redraw_every_frame: false,
         }
@@ -38,11 +44,22 @@ impl Default for WorldModelUiPlugin {
 }
 
 impl WorldModelUiPlugin {
-    /// Shows the captured view at `scale` times its size, for windows larger or smaller than
-    /// the default suits.
+    /// Shows the captured view at `scale` times its size, or smaller where the window has
+    /// no room for that, instead of as large as the window allows.
     #[must_use]
     pub fn with_scale(scale: f32) -> Self {
-        Self { scale, ..default() }
+        Self {
+            scale: Some(scale),
+            ..default()
+        }
+    }
+
+    /// Sets the name at the start of the status bar (default: `"World model"`), so the
+    /// dashboard is labelled with the game it runs in.
+    #[must_use]
+    pub fn with_title(mut self, title: impl Into<String>) -> Self {
+        self.title = title.into();
+        self
     }
 
     /// Sets the key help line, so the dashboard lists the keys this game wired (the
@@ -75,8 +92,12 @@ impl Plugin for WorldModelUiPlugin {
         if !app.is_plugin_added::<WorldModelDiagnosticsPlugin>() {
             app.add_plugins(WorldModelDiagnosticsPlugin);
         }
+        // The toast reads the model's notices; registered here too so that the dashboard
+        // also runs with only a `CapturePlugin` (adding a message twice is a no-op).
+        app.add_message::<WorldModelNotice>();
         // Resources
         app.insert_resource(UiSettings {
+            title: self.title.clone(),
             help: self.help.clone(),
             scale: self.scale,
             redraw_every_frame: self.redraw_every_frame,

@@ -35,13 +35,16 @@ pub enum Redraw {
     View,
 }
 
-/// The images a partial frame repaints, where the last full redraw put them (egui points).
+/// The images a partial frame repaints, where the last full redraw put them (egui points),
+/// and the central panel's clip rectangle they were drawn within (an image larger than a
+/// small window's panel is repainted clipped as it was drawn, never over other panels).
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct LiveRects {
     pub view: Option<egui::Rect>,
     pub prediction: Option<egui::Rect>,
     pub heatmap: Option<egui::Rect>,
     pub strip: Option<egui::Rect>,
+    pub clip: Option<egui::Rect>,
 }
 
 /// This frame's [`Redraw`], and counts of each kind so far, so the status bar can show how
@@ -122,7 +125,7 @@ impl DashboardRefresh {
 pub(crate) fn decide(
     mut refresh: ResMut<DashboardRefresh>,
     settings: Res<UiSettings>,
-    latest: Res<LatestFrames>,
+    latest: Option<Res<LatestFrames>>,
     counters: Option<Res<ModelCounters>>,
     time: Res<Time<Real>>,
     buttons: Option<Res<ButtonInput<MouseButton>>>,
@@ -141,7 +144,9 @@ pub(crate) fn decide(
         FrameInputs {
             now: time.elapsed_secs_f64(),
             content: [
-                latest.0.values().map(|f| f.tick).max().unwrap_or(0),
+                latest
+                    .and_then(|l| l.0.values().map(|f| f.tick).max())
+                    .unwrap_or(0),
                 counters.map_or(0, |c| c.dream_ticks),
             ],
             window,
@@ -166,8 +171,9 @@ mod tests {
 
     fn settings() -> UiSettings {
         UiSettings {
+            title: String::new(),
             help: String::new(),
-            scale: 4.0,
+            scale: Some(4.0),
             show_minimap: true,
             show_heatmap: true,
             redraw_every_frame: false,

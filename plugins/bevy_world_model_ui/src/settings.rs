@@ -11,12 +11,17 @@ use bevy::prelude::*;
 /// time, and the next full redraw shows the change.
 #[derive(Resource, Clone, Debug)]
 pub struct UiSettings {
+    /// The name at the start of the status bar, the game's or the model's. Default:
+    /// `"World model"`
+    pub title: String,
     /// The key help line at the top, because only the game knows its keys. Empty by
     /// default, and then no line is shown.
     pub help: String,
-    /// Display scale of the captured view (nearest filtering), because a 64x64 view is
-    /// unreadable at its own size. Default: `4.0`
-    pub scale: f32,
+    /// The largest display scale of the captured view (nearest filtering): the view is
+    /// shown at this scale, or smaller when the window has no room for it. `None` shows it
+    /// as large as the window allows, at a whole scale from 2 up so every captured pixel is
+    /// an equal square. Default: `None`
+    pub scale: Option<f32>,
     /// Whether the minimap is shown; flip it with [`ToggleMinimap`]. Default: `true`
     pub show_minimap: bool,
     /// Whether the error heatmap is shown; flip it with [`ToggleHeatmap`]. Default: `true`
@@ -36,8 +41,9 @@ pub struct UiSettings {
 impl Default for UiSettings {
     fn default() -> Self {
         Self {
+            title: "World model".into(),
             help: String::new(),
-            scale: 4.0,
+            scale: None,
             show_minimap: true,
             show_heatmap: true,
             redraw_every_frame: false,

@@ -2,7 +2,6 @@
 //! layout only.
 
 use bevy_egui::egui;
-use bevy_world_model::WorldModelCamera;
 use bevy_world_model::world_model::metrics::heat_color;
 
 /// A panel frame without a background fill: the UI camera's clear colour is the background.
@@ -12,13 +11,9 @@ pub(crate) fn unfilled() -> egui::Frame {
     egui::Frame::NONE.inner_margin(6)
 }
 
-/// The size at which a capture of `camera` is shown, `scale` times its pixels.
-pub(crate) fn view_size(camera: WorldModelCamera, scale: f32) -> egui::Vec2 {
-    egui::vec2(camera.width as f32, camera.height as f32) * scale
-}
-
 /// Paints the whole texture `id` into `rect`, if the last full redraw laid one out: how a
-/// partial frame refreshes an image over the pixels kept from that redraw.
+/// partial frame refreshes an image over the pixels kept from that redraw (`painter` clips
+/// as the full redraw did).
 pub(crate) fn repaint(painter: &egui::Painter, id: egui::TextureId, rect: Option<egui::Rect>) {
     if let Some(rect) = rect {
         let uv = egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0));
@@ -26,11 +21,11 @@ pub(crate) fn repaint(painter: &egui::Painter, id: egui::TextureId, rect: Option
     }
 }
 
-/// The heatmap's colour scale, 0 to `full` grey levels.
-pub(crate) fn heat_legend(ui: &mut egui::Ui, full: f64) {
+/// The heatmap's colour scale, 0 to `full` grey levels, as a bar `width` points wide.
+pub(crate) fn heat_legend(ui: &mut egui::Ui, full: f64, width: f32) {
     ui.horizontal(|ui| {
         ui.label("0");
-        let (rect, _) = ui.allocate_exact_size(egui::vec2(120.0, 10.0), egui::Sense::hover());
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(width, 10.0), egui::Sense::hover());
         let painter = ui.painter_at(rect);
         let steps = 60;
         for i in 0..steps {
