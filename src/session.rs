@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
+use bevy::ecs::message::MessageCursor;
 use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
-use bevy_world_model::LatestFrames;
+use bevy_world_model::{LatestFrames, ModelStatus};
 
 /// How this run ends.
 #[derive(Resource, Clone, Debug, Default)]
@@ -34,7 +35,36 @@ impl Plugin for SessionPlugin {
     fn build(&self, app: &mut App) {
         app.insert_resource(self.0.clone())
             .init_resource::<SessionState>()
-            .add_systems(Update, (quit_keys, count_frames));
+            .add_systems(Update, (quit_keys, count_frames))
+            .add_systems(Last, fail_on_lost_work);
+    }
+}
+
+/// A run that lost work (a checkpoint save failed, the recording stopped) does not end with
+/// success: the app exits with the first error among this frame's exits, so adding one turns
+/// a clean exit into an error exit, with one line saying why.
+fn fail_on_lost_work(
+    mut exits: ResMut<Messages<AppExit>>,
+    mut seen: Local<MessageCursor<AppExit>>,
+    status: Option<Res<ModelStatus>>,
+) {
+    let new: Vec<AppExit> = seen.read(&exits).cloned().collect();
+    let Some(status) = status else {
+        return;
+    };
+    if new.is_empty() || new.iter().any(AppExit::is_error) {
+        return;
+    }
+    let mut lost = Vec::new();
+    if status.failed_saves > 0 {
+        lost.push(format!("{} checkpoint save(s) failed", status.failed_saves));
+    }
+    if let Some(e) = &status.recording_error {
+        lost.push(e.clone());
+    }
+    if !lost.is_empty() {
+        error!("exiting with an error: {}", lost.join("; "));
+        exits.write(AppExit::error());
     }
 }
 

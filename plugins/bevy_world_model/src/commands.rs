@@ -96,6 +96,7 @@ pub(crate) fn handle_commands(
             .as_ref()
             .is_some_and(|e| e.trainer.control(Control::Save(path.clone())));
         if !sent {
+            notify.status.failed_saves = notify.status.failed_saves.saturating_add(1);
             notify.send(WorldModelNotice::cannot_save(
                 &path,
                 "the trainer is not running",

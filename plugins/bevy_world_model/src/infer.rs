@@ -210,7 +210,10 @@ pub(crate) fn process_frames(
         };
         match out.recorder.record(&step) {
             Ok(written) => out.counters.recorded += u64::from(written),
-            Err(e) => out.notify.error(e.to_string()),
+            Err(e) => {
+                out.notify.status.recording_error = Some(e.to_string());
+                out.notify.error(e.to_string());
+            }
         }
         if send && let Some(engine) = &engine {
             if engine.trainer.send_step(step) {

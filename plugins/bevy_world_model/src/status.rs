@@ -32,6 +32,12 @@ pub struct ModelStatus {
     pub last_error: Option<String>,
     /// The latent state now and its recent code usage.
     pub latent: Option<LatentInfo>,
+    /// Checkpoint saves that failed since the start (each was also a notice): a program that
+    /// must not lose work exits with an error when this is not 0.
+    pub failed_saves: u64,
+    /// Why the recording stopped, when it failed (see
+    /// [`WorldModelPlugin::with_recording`](crate::WorldModelPlugin::with_recording)).
+    pub recording_error: Option<String>,
     config: WorldModelConfig,
 }
 
@@ -46,6 +52,8 @@ impl ModelStatus {
             trainer: None,
             last_error: None,
             latent: None,
+            failed_saves: 0,
+            recording_error: None,
             config,
         }
     }

@@ -23,7 +23,10 @@ pub(crate) fn sync_trainer(engine: Option<ResMut<Engine>>, mut notify: Notify) {
         notify.status.trainer = Some(stats);
     }
     for event in engine.trainer.events() {
-        notify.send(match event {
+        if matches!(event, TrainerEvent::SaveFailed(_)) {
+            notify.status.failed_saves = notify.status.failed_saves.saturating_add(1);
+        }
+        let notice = match event {
             TrainerEvent::Saved(path) => WorldModelNotice::saved(&path),
             TrainerEvent::SaveFailed(e) => WorldModelNotice::save_failed(&e),
             TrainerEvent::NonFinite { step, .. } => WorldModelNotice::error(format!(
@@ -35,6 +38,7 @@ pub(crate) fn sync_trainer(engine: Option<ResMut<Engine>>, mut notify: Notify) {
             TrainerEvent::BadStep(e) => {
                 WorldModelNotice::error(format!("transition rejected: {e}"))
             }
-        });
+        };
+        notify.send(notice);
     }
 }
