@@ -1,5 +1,6 @@
 //! Speed of the world model on this machine: training step time and frames trained per
-//! second for the default config, single-frame inference latency, and the exact network of
+//! second for the plain config ([`WorldModelConfig::plain`]; `--decoders` adds the default
+//! warp decoder), single-frame inference latency, and the exact network of
 //! the Python original (for a 1:1 comparison with PyTorch). Medians after warm-up.
 //!
 //! `world-model-bench [--json] [--device auto|flex|wgpu] [--iters N] [--upsample] [--decoders]
@@ -209,7 +210,7 @@ fn main() {
     if args.json {
         let mut out = json!({
             "reference": {"ops": format!("{:?}", args.ops), "train_step_ms": ref_train, "infer_ms": ref_infer},
-            "default": {"train_step_ms": train_ms, "frames_per_s": fps, "infer_ms": infer_ms},
+            "plain": {"train_step_ms": train_ms, "frames_per_s": fps, "infer_ms": infer_ms},
         });
         if args.upsample {
             out["upsample"] = serde_json::Value::Object(upsample);
@@ -225,7 +226,7 @@ fn main() {
             args.ops
         );
         println!(
-            "default config               train step {train_ms:8.2} ms (batch {} x seq {}), {fps:7.1} frames/s, inference {infer_ms:6.2} ms",
+            "plain config                 train step {train_ms:8.2} ms (batch {} x seq {}), {fps:7.1} frames/s, inference {infer_ms:6.2} ms",
             cfg.batch, cfg.seq_len
         );
         for (k, v) in upsample {
