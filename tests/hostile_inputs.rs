@@ -131,41 +131,16 @@ fn checkpoint_bytes(width: usize, height: usize) -> Vec<u8> {
     bytes
 }
 
-/// FNV-1a, the checkpoint's checksum.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= *b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
-
-/// The header, weights and optimizer sections (the layout of
-/// `plugins/world_model/src/checkpoint.rs`).
+/// The header, weights and optimizer sections of a valid checkpoint.
 fn sections(bytes: &[u8]) -> [Vec<u8>; 3] {
-    let mut pos = 12;
-    let mut out = Vec::new();
-    for _ in 0..3 {
-        let len = u64::from_le_bytes(bytes[pos..pos + 8].try_into().unwrap()) as usize;
-        pos += 8;
-        out.push(bytes[pos..pos + len].to_vec());
-        pos += len;
-    }
-    out.try_into().unwrap()
+    checkpoint::sections(std::path::Path::new("test"), bytes)
+        .expect("a valid checkpoint")
+        .map(<[u8]>::to_vec)
 }
 
-/// A checkpoint of these sections with a correct checksum.
+/// A checkpoint file of these sections, with a correct checksum.
 fn seal(header: &[u8], weights: &[u8], optim: &[u8]) -> Vec<u8> {
-    let mut out = b"MDWMCKPT".to_vec();
-    out.extend_from_slice(&1u32.to_le_bytes());
-    for section in [header, weights, optim] {
-        out.extend_from_slice(&(section.len() as u64).to_le_bytes());
-        out.extend_from_slice(section);
-    }
-    let sum = fnv1a(&out);
-    out.extend_from_slice(&sum.to_le_bytes());
-    out
+    checkpoint::assemble(header, weights, optim)
 }
 
 /// The motion biases (4.0) in the burnpack's tensor data (after its 10-byte header and

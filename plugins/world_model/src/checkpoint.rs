@@ -269,7 +269,7 @@ pub fn to_bytes(
     model: &WorldModel,
     optimizer: Option<&ModuleOptimizer>,
 ) -> Result<Vec<u8>, CheckpointEncodeError> {
-    assemble(meta, model.valid(), optimizer)
+    encode(meta, model.valid(), optimizer)
 }
 
 /// A checkpoint to ship with a game: weights in half precision and no optimizer state, a
@@ -280,10 +280,11 @@ pub fn to_bytes_compact(
     model: &WorldModel,
 ) -> Result<Vec<u8>, CheckpointEncodeError> {
     let half = model.valid().map(&mut CastFloats(FloatDType::F16));
-    assemble(meta, half, None)
+    encode(meta, half, None)
 }
 
-fn assemble(
+/// Serialises the header, the weights of `model` and the optimizer state, and lays them out.
+fn encode(
     meta: &CheckpointMeta,
     model: WorldModel,
     optimizer: Option<&ModuleOptimizer>,
@@ -297,16 +298,32 @@ fn assemble(
         Some(o) => o.into_bytes()?.to_vec(),
         None => Vec::new(),
     };
+    Ok(assemble(&header, &weights, &optim))
+}
+
+/// Lays out a checkpoint file from its three sections: the magic bytes, the format version,
+/// the length-prefixed header (JSON), weights and optimizer state, then the checksum. Public
+/// so that tools and tests can write files of the exact format (crafted ones included);
+/// [`sections`] takes them apart again.
+pub fn assemble(header: &[u8], weights: &[u8], optim: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(header.len() + weights.len() + optim.len() + 48);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
-    for section in [&header[..], &weights[..], &optim[..]] {
+    for section in [header, weights, optim] {
         out.extend_from_slice(&(section.len() as u64).to_le_bytes());
         out.extend_from_slice(section);
     }
     let sum = fnv1a(&out);
     out.extend_from_slice(&sum.to_le_bytes());
-    Ok(out)
+    out
+}
+
+/// The header, weights and optimizer sections of checkpoint `bytes`, checked as loading
+/// checks the layout (magic, version, lengths, checksum); `path` only names the file in the
+/// error.
+pub fn sections<'a>(path: &Path, bytes: &'a [u8]) -> Result<[&'a [u8]; 3], CheckpointError> {
+    let s = split(path, bytes)?;
+    Ok([s.header, s.weights, s.optim])
 }
 
 /// Marks the temporary files of [`write_atomic`]: `NAME.wm-tmp-PID-N`, beside the target.
