@@ -14,6 +14,7 @@ use std::f32::consts::{FRAC_PI_2, PI};
 use bevy::prelude::*;
 use bevy_procgen::{CurrentLevel, SeedRng};
 use bevy_world_model::PredictionScored;
+use bevy_world_model::world_model::metrics::view_unchanged;
 use clap::ValueEnum;
 use serde::Serialize;
 
@@ -154,7 +155,7 @@ fn note_errors(
         return;
     };
     for score in scored.read() {
-        if score.dreamed || score.baseline.mse <= 0.0 {
+        if score.dreamed || view_unchanged(&score.baseline) {
             continue;
         }
         for (t, mut pilot) in &mut agents {

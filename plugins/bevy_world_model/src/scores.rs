@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 
 use bevy::prelude::*;
-use world_model::metrics::ScoreTotals;
+use world_model::metrics::{ScoreTotals, view_unchanged};
 use world_model::{Frame, FrameMetrics};
 
 use crate::messages::PredictionScored;
@@ -57,7 +57,7 @@ impl ScoreWindow {
 
     /// Adds one scored tick.
     pub fn push(&mut self, model: FrameMetrics, baseline: FrameMetrics) {
-        if baseline.mse <= 0.0 {
+        if view_unchanged(&baseline) {
             self.unchanged += 1;
             return;
         }

@@ -180,7 +180,9 @@ pub enum OptimizerRestoreError {
     Record(#[from] RecordError),
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
+/// The checksum a checkpoint file ends with, over every byte before it (FNV-1a, 64 bit).
+/// Public with [`assemble`] so that tools and tests can re-seal a file they edited.
+pub fn checksum(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
         h ^= *b as u64;
@@ -313,7 +315,7 @@ pub fn assemble(header: &[u8], weights: &[u8], optim: &[u8]) -> Vec<u8> {
         out.extend_from_slice(&(section.len() as u64).to_le_bytes());
         out.extend_from_slice(section);
     }
-    let sum = fnv1a(&out);
+    let sum = checksum(&out);
     out.extend_from_slice(&sum.to_le_bytes());
     out
 }
@@ -522,7 +524,7 @@ fn split<'a>(path: &Path, bytes: &'a [u8]) -> Result<Sections<'a>, CheckpointErr
     let sum = bytes
         .get(pos..pos + 8)
         .ok_or_else(|| truncated("checksum missing"))?;
-    if u64::from_le_bytes(sum.try_into().expect("8 bytes")) != fnv1a(&bytes[..pos]) {
+    if u64::from_le_bytes(sum.try_into().expect("8 bytes")) != checksum(&bytes[..pos]) {
         return Err(CheckpointError::Corrupt(path.into()));
     }
     Ok(Sections {

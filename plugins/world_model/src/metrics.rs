@@ -85,6 +85,13 @@ pub fn psnr_from_mse(mse: f64) -> f64 {
     }
 }
 
+/// The one rule for leaving a tick out of the averages: the real frame equals the previous
+/// one (the copy-last-frame `baseline` scored MSE 0, infinite PSNR), so the tick says nothing
+/// about prediction.
+pub fn view_unchanged(baseline: &FrameMetrics) -> bool {
+    baseline.mse <= 0.0
+}
+
 /// Sums of the model's and the copy-last-frame baseline's [`FrameMetrics`] over every tick
 /// in which the view changed, for averages over a whole run without keeping the ticks. A tick
 /// whose real frame equals the previous one (the baseline's MSE is 0) tells nothing about
@@ -105,7 +112,7 @@ impl ScoreTotals {
     /// Adds one scored tick: the model's prediction and the previous frame, each against the
     /// real frame.
     pub fn push(&mut self, model: FrameMetrics, baseline: FrameMetrics) {
-        if baseline.mse <= 0.0 {
+        if view_unchanged(&baseline) {
             self.unchanged += 1;
             return;
         }

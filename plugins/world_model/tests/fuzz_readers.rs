@@ -7,7 +7,7 @@
 mod common;
 
 use world_model::checkpoint;
-use world_model::{Dataset, DatasetHeader, DatasetWriter, Device, Learner, WorldModelConfig};
+use world_model::{Dataset, DatasetHeader, DatasetWriter, Device, Learner};
 
 /// Inputs of each kind per run (CI keeps it to a few seconds).
 fn iterations() -> u64 {
@@ -50,41 +50,13 @@ impl Rng {
     }
 }
 
-/// FNV-1a, the checkpoint's checksum.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= *b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
-
-fn tiny() -> WorldModelConfig {
-    WorldModelConfig {
-        width: 16,
-        height: 16,
-        cnn_depth: 4,
-        deter: 16,
-        stoch: 4,
-        classes: 4,
-        hidden: 16,
-        warp_radius: [2, 2],
-        ..WorldModelConfig::default()
-    }
-}
-
-/// Magic, version, three length-prefixed sections and the checksum, as `checkpoint.rs`
-/// lays them out.
+/// A file of the checkpoint layout with these sections; its checksum right, or zeroed.
 fn checkpoint_file(sections: [&[u8]; 3], fix_checksum: bool) -> Vec<u8> {
-    let mut out = b"MDWMCKPT".to_vec();
-    out.extend_from_slice(&1u32.to_le_bytes());
-    for s in sections {
-        out.extend_from_slice(&(s.len() as u64).to_le_bytes());
-        out.extend_from_slice(s);
+    let mut out = checkpoint::assemble(sections[0], sections[1], sections[2]);
+    if !fix_checksum {
+        let body = out.len() - 8;
+        out[body..].fill(0);
     }
-    let sum = if fix_checksum { fnv1a(&out) } else { 0 };
-    out.extend_from_slice(&sum.to_le_bytes());
     out
 }
 
@@ -101,7 +73,7 @@ fn load_checkpoint(bytes: &[u8], name: &str) {
 #[test]
 fn the_checkpoint_reader_refuses_or_loads_any_bytes() {
     let mut rng = Rng(1);
-    let cfg = tiny();
+    let cfg = common::tiny_warp_config();
     let learner = Learner::new(cfg.clone(), &Device::flex()).unwrap();
     let real_path = common::temp_path("fuzz-real.wmck");
     checkpoint::save(
@@ -162,7 +134,7 @@ fn the_checkpoint_reader_refuses_or_loads_any_bytes() {
                 }
                 if rng.below(2) == 0 {
                     let body = b.len() - 8;
-                    let sum = fnv1a(&b[..body]);
+                    let sum = checkpoint::checksum(&b[..body]);
                     b[body..].copy_from_slice(&sum.to_le_bytes());
                 }
                 b

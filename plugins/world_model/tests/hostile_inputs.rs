@@ -18,32 +18,16 @@ use world_model::config::{
     MAX_WARP_RADIUS,
 };
 use world_model::{
-    Dataset, DatasetError, DatasetHeader, DatasetWriter, Device, Learner, Predictor, Sampling,
-    Step, StepOutcome, TrainerEvent, TrainerHandle, WorldModelConfig, eval, synthetic,
+    Dataset, DatasetError, DatasetHeader, DatasetWriter, Device, Learner, Predictor, Step,
+    StepOutcome, TrainerEvent, TrainerHandle, WorldModelConfig, eval, synthetic,
 };
 
 /// A network small enough to build and save in milliseconds, with the warp decoder (whose
 /// motion layers start with a bias of exactly 4.0: [`with_nan_weights`] finds it).
 fn tiny() -> WorldModelConfig {
     WorldModelConfig {
-        width: 16,
-        height: 16,
-        action_dim: 3,
-        cnn_depth: 4,
-        deter: 16,
-        stoch: 4,
-        classes: 4,
-        hidden: 16,
-        residual: true,
-        warp: true,
-        warp_radius: [2, 2],
-        batch: 2,
-        seq_len: 4,
-        min_frames: 8,
-        replay_capacity: 256,
-        sampling: Sampling::Uniform,
         snapshot_every: 1,
-        ..WorldModelConfig::default()
+        ..common::tiny_warp_config()
     }
 }
 

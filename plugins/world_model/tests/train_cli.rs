@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use world_model::{DatasetHeader, DatasetWriter, Sampling, WorldModelConfig, synthetic};
+use world_model::{DatasetHeader, DatasetWriter, WorldModelConfig, synthetic};
 
 fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_world-model-train"))
@@ -24,25 +24,7 @@ fn bin() -> &'static Path {
 
 /// A network that takes a training step in milliseconds.
 fn tiny() -> WorldModelConfig {
-    WorldModelConfig {
-        width: 16,
-        height: 16,
-        action_dim: 3,
-        cnn_depth: 4,
-        deter: 16,
-        stoch: 4,
-        classes: 4,
-        hidden: 16,
-        residual: true,
-        warp: true,
-        warp_radius: [2, 2],
-        batch: 2,
-        seq_len: 4,
-        min_frames: 8,
-        replay_capacity: 256,
-        sampling: Sampling::Uniform,
-        ..WorldModelConfig::default()
-    }
+    common::tiny_warp_config()
 }
 
 /// A fresh, empty directory for one test.

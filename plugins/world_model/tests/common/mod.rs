@@ -56,3 +56,27 @@ pub fn train(cfg: &WorldModelConfig, steps: &[Step], n: usize) -> Learner {
 pub fn temp_path(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("wm-test-{}-{name}", std::process::id()))
 }
+
+/// A warp network (the default decoder) small enough to build, save and take a training step
+/// in milliseconds, with a replay the hostile-input tests can fill quickly.
+pub fn tiny_warp_config() -> WorldModelConfig {
+    WorldModelConfig {
+        width: 16,
+        height: 16,
+        action_dim: 3,
+        cnn_depth: 4,
+        deter: 16,
+        stoch: 4,
+        classes: 4,
+        hidden: 16,
+        residual: true,
+        warp: true,
+        warp_radius: [2, 2],
+        batch: 2,
+        seq_len: 4,
+        min_frames: 8,
+        replay_capacity: 256,
+        sampling: world_model::Sampling::Uniform,
+        ..WorldModelConfig::default()
+    }
+}
