@@ -37,6 +37,8 @@ impl LossTally {
         s.kl += l.kl;
         s.prior_entropy += l.prior_entropy;
         s.post_entropy += l.post_entropy;
+        s.reward += l.reward;
+        s.cont += l.cont;
         self.n += 1;
     }
 
@@ -54,6 +56,8 @@ impl LossTally {
             kl: s.kl * k,
             prior_entropy: s.prior_entropy * k,
             post_entropy: s.post_entropy * k,
+            reward: s.reward * k,
+            cont: s.cont * k,
         })
     }
 }

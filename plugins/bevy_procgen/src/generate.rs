@@ -5,7 +5,8 @@
 //!
 //! Level files come in through [`parse_level`] and [`load_level`]: they parse and check the
 //! values (in [`crate::spec`]) and then try the layout, since only building it shows that a
-//! hand-made layout has cells the start cannot reach.
+//! hand-made layout has cells the start cannot reach, or too few cells for its task's goals
+//! ([`goal_cells`], where a task may put them).
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -15,14 +16,16 @@ use bevy::math::IVec2;
 use crate::grid::{DIRS, Grid, Prop, PropKind, SeedRng};
 use crate::spec::{
     Generator, LevelError, LevelSpec, MAX_CAVE_STEPS, MAX_ROOMS, MAX_SIDE, MAX_SPAWN_CELL,
-    MIN_ROOM_SIDE, MIN_SIDE, Props, Spawn,
+    MIN_ROOM_SIDE, MIN_SIDE, Props, Spawn, TaskKind,
 };
 
 impl Grid {
     /// Builds the grid a spec describes: its hand-made layout, or one generated from `seed`
     /// by the spec's generator; then the start cell and the props.
     /// Every open cell is reachable from the start, or this is an error naming one that is
-    /// not (only a hand-made layout can fail so: generated ones are repaired).
+    /// not (only a hand-made layout can fail so: generated ones are repaired). A task's goals
+    /// must fit too ([`goal_cells`] not empty, enough of them for every pickup), or this is
+    /// an error naming the task's field.
     pub fn from_spec(spec: &LevelSpec, seed: u64) -> Result<Self, LevelError> {
         spec.validate()?;
         let mut grid = match &spec.layout {
@@ -49,8 +52,73 @@ impl Grid {
         for prop in props(&grid, &spec.props, seed) {
             grid.add_prop(prop);
         }
+        if let Some(task) = &spec.task {
+            check_task(spec, &grid, &task.kind)?;
+        }
         Ok(grid)
     }
+}
+
+/// The cells a task may put its goals in, row by row: open cells the start reaches, other
+/// than the start and free of solid props (the agent could not stand on them); for
+/// [`TaskKind::Reach`] only those at least `min_distance` cells of walking from the start.
+/// Empty when no cell qualifies.
+pub fn goal_cells(grid: &Grid, kind: &TaskKind) -> Vec<IVec2> {
+    let start = grid.start();
+    let from_start = grid.walking_distances(&[start]);
+    let nearest = match *kind {
+        TaskKind::Reach { min_distance, .. } => min_distance.max(1),
+        TaskKind::Collect { .. } => 1,
+    };
+    grid.open_cells()
+        .filter(|c| {
+            let far = grid
+                .index(*c)
+                .and_then(|i| from_start[i])
+                .is_some_and(|d| d as usize >= nearest);
+            far && !grid.has_solid_prop(*c)
+        })
+        .collect()
+}
+
+/// Refuses a task whose goals do not fit in `grid`, naming the field to change.
+fn check_task(spec: &LevelSpec, grid: &Grid, kind: &TaskKind) -> Result<(), LevelError> {
+    let start = grid.start();
+    match *kind {
+        TaskKind::Reach { min_distance, .. } => {
+            if goal_cells(grid, kind).is_empty() {
+                let from_start = grid.walking_distances(&[start]);
+                let farthest = goal_cells(grid, &TaskKind::Collect { count: 1, radius: 1.0 })
+                    .into_iter()
+                    .filter_map(|c| grid.index(c).and_then(|i| from_start[i]))
+                    .max()
+                    .unwrap_or(0);
+                return Err(LevelError::invalid(
+                    spec,
+                    "task.kind.min_distance",
+                    format!(
+                        "{min_distance} cells: no free cell is that far from the start \
+                         ({}, {}); the farthest is {farthest} cells of walking away",
+                        start.x, start.y
+                    ),
+                ));
+            }
+        }
+        TaskKind::Collect { count, .. } => {
+            let free = goal_cells(grid, kind).len();
+            if free < count {
+                return Err(LevelError::invalid(
+                    spec,
+                    "task.kind.count",
+                    format!(
+                        "{count} pickups need as many free open cells besides the start; \
+                         the level has {free}"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Parses a level file's text as [`LevelSpec::from_ron`] does, then makes sure it can be laid
@@ -58,12 +126,16 @@ impl Grid {
 /// it) rather than when the level is built. This is what the asset loader and the game's
 /// `--level` use.
 ///
-/// Only a hand-made layout is tried: its connectivity does not depend on the seed, while a
-/// generated level is connected by construction for every seed.
+/// A hand-made layout is tried: its connectivity does not depend on the seed, while a
+/// generated level is connected by construction for every seed. So is a level with a task,
+/// whose goals must fit ([`goal_cells`]): laid out with its own seed, or seed 0 when it has
+/// none. A generated level that passes may still not fit its task with another seed
+/// (only a `min_distance` near the level's longest walk can fail so): building it with that
+/// seed ([`Grid::from_spec`]) then refuses it the same way.
 pub fn parse_level(text: &str, origin: &str) -> Result<LevelSpec, LevelError> {
     let spec = LevelSpec::from_ron(text, origin)?;
-    if spec.layout.is_some() {
-        Grid::from_spec(&spec, 0).map_err(|e| e.locate(origin, text))?;
+    if spec.layout.is_some() || spec.task.is_some() {
+        Grid::from_spec(&spec, spec.seed.unwrap_or(0)).map_err(|e| e.locate(origin, text))?;
     }
     Ok(spec)
 }

@@ -229,6 +229,51 @@ impl Grid {
         seen
     }
 
+    /// Walking distance in cells (4-neighbour steps through open cells) from the nearest of
+    /// `sources` to every cell, row-major (`z * width + x`); `None` for walls and for cells
+    /// no source reaches. Props are walked through: they stand only in open areas, so going
+    /// round one costs two steps at most.
+    pub fn walking_distances(&self, sources: &[IVec2]) -> Vec<Option<u32>> {
+        let mut dist: Vec<Option<u32>> = vec![None; self.walls.len()];
+        let mut queue = VecDeque::new();
+        for &c in sources {
+            if let Some(i) = self.index(c)
+                && !self.walls[i]
+                && dist[i].is_none()
+            {
+                dist[i] = Some(0);
+                queue.push_back(c);
+            }
+        }
+        while let Some(c) = queue.pop_front() {
+            let next = dist[self.index(c).expect("queued cells are inside")].map(|d| d + 1);
+            for d in DIRS {
+                let n = c + d;
+                if let Some(i) = self.index(n)
+                    && !self.walls[i]
+                    && dist[i].is_none()
+                {
+                    dist[i] = next;
+                    queue.push_back(n);
+                }
+            }
+        }
+        dist
+    }
+
+    /// Walking distance in cells from `from` to `to` ([`Grid::walking_distances`]), `None`
+    /// when either is a wall or one cannot reach the other.
+    pub fn walking_distance(&self, from: IVec2, to: IVec2) -> Option<u32> {
+        let i = self.index(to)?;
+        self.walking_distances(&[from])[i]
+    }
+
+    /// True when a solid prop (pillar or crate) stands in `c`: the agent cannot stand at its
+    /// centre, so nothing is placed there for it to reach.
+    pub fn has_solid_prop(&self, c: IVec2) -> bool {
+        self.index(c).is_some_and(|i| self.solid[i] > 0.0)
+    }
+
     /// The first open cell the start cannot reach, if any.
     pub fn first_unreachable(&self) -> Option<IVec2> {
         let seen = self.reachable();

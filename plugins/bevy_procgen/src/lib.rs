@@ -4,7 +4,8 @@
 //! rooms and corridors, caves, scatter) with guaranteed connectivity, props, baked light and
 //! fog, merged into four meshes; the grid stays available as [`CurrentLevel`] for collision
 //! ([`CurrentLevel::slide`]) and minimaps. Level files (`*.level.ron`) load through the asset
-//! system ([`LevelLoader`]) and hot-reload.
+//! system ([`LevelLoader`]) and hot-reload. A level may set a task ([`TaskSpec`]: reach a
+//! goal, collect pickups): [`CurrentTask`] plays its episodes and the plugin draws its goals.
 //!
 //! ```no_run
 //! use bevy::prelude::*;
@@ -21,8 +22,9 @@
 //! The modules build on each other in one direction, each using only those before it:
 //! [`spec`] (the file format, its checks and errors) -> [`grid`] (the level as data,
 //! collision) -> [`generate`] (a spec laid out into a grid; level files read and tried) ->
-//! [`mesh`] -> [`asset`] -> [`plugin`]. So the format can be read without the generators,
-//! and a grid used without knowing how it was made.
+//! [`task`] (goals, rewards and episodes on a grid) -> [`mesh`] -> [`asset`] -> [`plugin`].
+//! So the format can be read without the generators, a grid used without knowing how it was
+//! made, and a task played without Bevy's ECS.
 #![warn(missing_docs)]
 
 pub mod asset;
@@ -31,15 +33,17 @@ pub mod grid;
 pub mod mesh;
 pub mod plugin;
 pub mod spec;
+pub mod task;
 
 pub use asset::{LevelAsset, LevelLoader};
 pub use generate::{load_level, parse_level};
 pub use grid::{Fnv1a, Grid, Prop, PropKind, SeedRng};
 pub use plugin::{
-    CurrentLevel, LevelEvent, LevelRoot, LoadLevel, LoadLevelFile, MinimapFocus, ProcgenPlugin,
-    ProcgenSystems, WatchedLevel,
+    CurrentLevel, CurrentTask, GoalMarker, LevelEvent, LevelRoot, LoadLevel, LoadLevelFile,
+    MinimapFocus, ProcgenPlugin, ProcgenSystems, WatchedLevel,
 };
 pub use spec::{
     FORMAT_VERSION, Fog, Generator, LEVEL_EXTENSION, LevelError, LevelSpec, Lighting, NoiseSpec,
-    Palette, Props, Spawn,
+    Palette, Props, Spawn, TaskKind, TaskSpec,
 };
+pub use task::{Goal, GoalKind, TaskRun, TaskStep};

@@ -1,5 +1,6 @@
 //! [`ProcgenPlugin`]: turns a [`LevelSpec`] into world entities and keeps the level's grid
-//! as a resource for collision and the minimap.
+//! as a resource for collision and the minimap, and its task ([`CurrentTask`]) with the
+//! entities that show its goals.
 
 use bevy::math::{IVec2, Vec2, Vec3};
 use bevy::prelude::*;
@@ -10,7 +11,8 @@ use bevy::pbr::{DistanceFog, FogFalloff};
 use crate::asset::{LevelAsset, LevelLoader};
 use crate::grid::Grid;
 use crate::mesh;
-use crate::spec::{LevelError, LevelSpec};
+use crate::spec::{LevelError, LevelSpec, Rgb};
+use crate::task::{GoalKind, TaskRun};
 
 /// Adds procedural levels to an app.
 ///
@@ -64,13 +66,28 @@ impl ProcgenPlugin {
     }
 }
 
-/// Ordering hooks, all in `Update`.
+/// Ordering hooks, all in `Update`, in this order.
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ProcgenSystems {
     /// Despawns the old level and spawns a requested one. Gameplay that reads
     /// [`CurrentLevel`] should run after it.
     Spawn,
+    /// Keeps the goal entities ([`GoalMarker`]) in step with [`CurrentTask`]: respawned when
+    /// the episode or the level changes, hidden when taken. Runs after
+    /// [`ProcgenSystems::Spawn`]; a game that steps the task in `Update` should do so before
+    /// it, so a taken goal disappears in the same frame.
+    Goals,
 }
+
+/// Width of a Reach goal's column, in cells.
+const GOAL_WIDTH: f32 = 0.35;
+/// Height of a Reach goal's column (metres): above the agent's eyes (1.2), so it shows over
+/// crates and is seen from afar.
+const GOAL_HEIGHT: f32 = 1.6;
+/// Side of a pickup's cube, in cells.
+const PICKUP_SIZE: f32 = 0.3;
+/// Height of a pickup's centre (metres): a little below the agent's eyes, in view ahead.
+const PICKUP_HEIGHT: f32 = 0.9;
 
 /// The level in play: its spec, grid and seed. Replaced whole when a new level spawns.
 #[derive(Resource, Clone, Debug)]
@@ -130,6 +147,26 @@ impl CurrentLevel {
             * cs;
         Vec3::new(p.x, pos.y, p.y)
     }
+}
+
+/// The task of the level in play, when it has one: inserted when such a level spawns (a new
+/// run, in its first episode), removed when a level without one does. The game plays it
+/// through `ResMut<CurrentTask>` ([`TaskRun::step`], [`TaskRun::next_episode`]); the plugin
+/// only shows its goals.
+#[derive(Resource, Clone, Debug)]
+pub struct CurrentTask {
+    /// Goals, ticks and episodes.
+    pub run: TaskRun,
+    /// The [`CurrentLevel::generation`] it belongs to.
+    pub generation: u64,
+}
+
+/// A visible goal or pickup of [`CurrentTask`], a child of the [`LevelRoot`]; hidden once
+/// taken.
+#[derive(Component, Clone, Copy, Debug)]
+pub struct GoalMarker {
+    /// Its index in [`TaskRun::goals`].
+    pub index: usize,
 }
 
 /// Root entity of a spawned level; everything of the level is its child.
@@ -228,7 +265,9 @@ impl Plugin for ProcgenPlugin {
             )
                 .chain()
                 .in_set(ProcgenSystems::Spawn),
-        );
+        )
+        .configure_sets(Update, ProcgenSystems::Goals.after(ProcgenSystems::Spawn))
+        .add_systems(Update, sync_goals.in_set(ProcgenSystems::Goals));
     }
 }
 
@@ -434,13 +473,122 @@ fn spawn_requested_level(
     let reloaded = current
         .as_ref()
         .is_some_and(|c| c.spec.name == request.spec.name);
+    let generation = current.map_or(1, |c| c.generation + 1);
+    match &request.spec.task {
+        Some(task) => commands.insert_resource(CurrentTask {
+            run: TaskRun::new(task, &grid, seed),
+            generation,
+        }),
+        None => commands.remove_resource::<CurrentTask>(),
+    }
     commands.insert_resource(CurrentLevel {
         spec: request.spec,
         grid,
         seed,
-        generation: current.map_or(1, |c| c.generation + 1),
+        generation,
         reloaded,
     });
+}
+
+/// Keeps the goal entities in step with [`CurrentTask`]: spawns them under the level root
+/// for each new episode or level, hides those taken, and despawns them when there is no
+/// task. It only reads the run; the game mutates it.
+fn sync_goals(
+    mut commands: Commands,
+    task: Option<Res<CurrentTask>>,
+    level: Option<Res<CurrentLevel>>,
+    roots: Query<Entity, With<LevelRoot>>,
+    mut goals: Query<(Entity, &GoalMarker, &mut Visibility)>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<StandardMaterial>>,
+    mut shown: Local<Option<(u64, u64)>>,
+) {
+    let Some(task) = task else {
+        for (goal, ..) in &goals {
+            commands.entity(goal).despawn();
+        }
+        *shown = None;
+        return;
+    };
+    let Some(level) = level.filter(|l| l.generation == task.generation) else {
+        return;
+    };
+    let key = (task.generation, task.run.episode());
+    if *shown != Some(key) {
+        let Some(root) = roots.iter().next() else {
+            return;
+        };
+        for (goal, ..) in &goals {
+            commands.entity(goal).despawn();
+        }
+        spawn_goals(
+            &mut commands,
+            root,
+            &level,
+            &task.run,
+            &mut meshes,
+            &mut materials,
+        );
+        *shown = Some(key);
+        return;
+    }
+    if task.is_changed() {
+        for (_, marker, mut visibility) in &mut goals {
+            let taken = task.run.goals().get(marker.index).is_none_or(|g| g.taken);
+            visibility.set_if_neq(if taken {
+                Visibility::Hidden
+            } else {
+                Visibility::Inherited
+            });
+        }
+    }
+}
+
+/// One entity per goal of `run`, children of `root`, in the level's goal and pickup colours,
+/// unlit like the level so they look the same under any lighting: a column for a Reach goal,
+/// a small cube for a pickup; static, which is easier for a world model to predict.
+fn spawn_goals(
+    commands: &mut Commands,
+    root: Entity,
+    level: &CurrentLevel,
+    run: &TaskRun,
+    meshes: &mut Assets<Mesh>,
+    materials: &mut Assets<StandardMaterial>,
+) {
+    if run.goals().is_empty() {
+        return;
+    }
+    let cs = level.spec.cell_size;
+    let mut unlit = |(r, g, b): Rgb| {
+        materials.add(StandardMaterial {
+            base_color: Color::srgb(r, g, b),
+            unlit: true,
+            ..default()
+        })
+    };
+    let goal_material = unlit(level.spec.palette.goal);
+    let pickup_material = unlit(level.spec.palette.pickup);
+    let column = meshes.add(Cylinder::new(GOAL_WIDTH * 0.5 * cs, GOAL_HEIGHT));
+    let cube = meshes.add(Cuboid::from_length(PICKUP_SIZE * cs));
+    for (index, goal) in run.goals().iter().enumerate() {
+        let (name, mesh, material, y) = match goal.kind {
+            GoalKind::Goal => ("Goal", &column, &goal_material, GOAL_HEIGHT * 0.5),
+            GoalKind::Pickup => ("Pickup", &cube, &pickup_material, PICKUP_HEIGHT),
+        };
+        commands.spawn((
+            GoalMarker { index },
+            Name::new(format!("{name} {index}")),
+            Mesh3d(mesh.clone()),
+            MeshMaterial3d(material.clone()),
+            Transform::from_translation(level.cell_center(goal.cell) + Vec3::Y * y),
+            if goal.taken {
+                Visibility::Hidden
+            } else {
+                Visibility::Inherited
+            },
+            ChildOf(root),
+        ));
+    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
 //! The plugin spawns levels as entities: the same seed gives the same grid, the same spawned
-//! transforms and the same meshes; a broken request keeps the old level.
+//! transforms and the same meshes; a broken request keeps the old level; a level's task
+//! comes with it, and its goal entities follow the task.
 
 use bevy::prelude::*;
 use bevy_procgen::{
-    CurrentLevel, Fnv1a, LevelEvent, LevelRoot, LevelSpec, LoadLevel, ProcgenPlugin,
+    CurrentLevel, CurrentTask, Fnv1a, GoalMarker, LevelEvent, LevelRoot, LevelSpec, LoadLevel,
+    ProcgenPlugin, TaskKind, TaskSpec,
 };
 
 fn app(seed: u64) -> App {
@@ -93,4 +95,105 @@ fn broken_level_request_keeps_the_old_level() {
         .iter(app.world())
         .count();
     assert_eq!(roots, 1, "the old level is still spawned");
+}
+
+/// A small open room with three pickups.
+fn task_level() -> LevelSpec {
+    LevelSpec {
+        name: "pickups".into(),
+        layout: Some(vec![
+            "#######".into(),
+            "#S....#".into(),
+            "#.....#".into(),
+            "#######".into(),
+        ]),
+        task: Some(TaskSpec {
+            kind: TaskKind::Collect {
+                count: 3,
+                radius: 0.5,
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The goal entities: index, visibility, world position and parent, by index.
+fn goal_entities(app: &mut App) -> Vec<(usize, Visibility, Vec3, Entity)> {
+    let world = app.world_mut();
+    let mut q = world.query::<(&GoalMarker, &Visibility, &Transform, &ChildOf)>();
+    let mut goals: Vec<_> = q
+        .iter(world)
+        .map(|(m, v, t, parent)| (m.index, *v, t.translation, parent.parent()))
+        .collect();
+    goals.sort_by_key(|g| g.0);
+    goals
+}
+
+#[test]
+fn goal_entities_follow_the_task() {
+    let mut app = app(1);
+    assert!(
+        app.world().get_resource::<CurrentTask>().is_none(),
+        "the default level has no task"
+    );
+    app.world_mut().write_message(LoadLevel {
+        spec: task_level(),
+        seed: 3,
+    });
+    app.update();
+    let level = app.world().resource::<CurrentLevel>().clone();
+    let task = app.world().resource::<CurrentTask>().clone();
+    assert_eq!(task.generation, level.generation, "the task of this level");
+    assert_eq!(task.run.goals().len(), 3);
+    let root = app
+        .world_mut()
+        .query_filtered::<Entity, With<LevelRoot>>()
+        .single(app.world())
+        .expect("one level root");
+    let goals = goal_entities(&mut app);
+    assert_eq!(goals.len(), 3, "{goals:?}");
+    for (i, (index, visibility, at, parent)) in goals.iter().enumerate() {
+        assert_eq!(*index, i);
+        assert_eq!(*visibility, Visibility::Inherited, "goal {i} shown");
+        assert_eq!(*parent, root, "goal {i} goes with the level");
+        let centre = level.cell_center(task.run.goals()[i].cell);
+        assert_eq!((at.x, at.z), (centre.x, centre.z), "goal {i} on its cell");
+    }
+
+    // The game takes pickup 1: it is hidden, the others stay.
+    let cell = task.run.goals()[1].cell;
+    let step = app
+        .world_mut()
+        .resource_mut::<CurrentTask>()
+        .run
+        .step(cell.as_vec2() + Vec2::splat(0.5));
+    assert_eq!(step.reward, 1.0);
+    app.update();
+    let shown: Vec<Visibility> = goal_entities(&mut app).iter().map(|g| g.1).collect();
+    assert_eq!(
+        shown,
+        [Visibility::Inherited, Visibility::Hidden, Visibility::Inherited]
+    );
+
+    // A new episode: three goals again, all shown, where the run now puts them.
+    app.world_mut().resource_mut::<CurrentTask>().run.next_episode();
+    app.update();
+    let run = app.world().resource::<CurrentTask>().run.clone();
+    let goals = goal_entities(&mut app);
+    assert_eq!(goals.len(), 3, "the old episode's goals are gone: {goals:?}");
+    for (i, (_, visibility, at, _)) in goals.iter().enumerate() {
+        assert_eq!(*visibility, Visibility::Inherited);
+        let centre = level.cell_center(run.goals()[i].cell);
+        assert_eq!((at.x, at.z), (centre.x, centre.z));
+    }
+
+    // A level without a task: no task, no goals.
+    app.world_mut().write_message(LoadLevel {
+        spec: LevelSpec::default(),
+        seed: 3,
+    });
+    app.update();
+    assert!(app.world().get_resource::<CurrentTask>().is_none());
+    assert!(goal_entities(&mut app).is_empty());
 }

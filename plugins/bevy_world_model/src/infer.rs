@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
-use world_model::{Frame, Step, compare, error_heatmap};
+use world_model::{Frame, Latent, PendingFrame, Step, compare, error_heatmap};
 
 use crate::action::ActionLog;
 use crate::capture::{FrameCaptured, ModelClock};
@@ -36,6 +36,18 @@ pub(crate) struct Predictions {
     pub dream_tick: Option<u64>,
     /// Set by [`restart`](Self::restart): the next real frame starts the state afresh.
     pub reset_requested: bool,
+    /// The last prediction, still on the device: read back one update later (or before the
+    /// frame it predicts is scored, whichever comes first), so a GPU is never waited on in
+    /// the frame that queued the work.
+    deferred: Option<Deferred>,
+}
+
+/// A prediction and the state it was made from, not yet read back.
+struct Deferred {
+    /// The tick the prediction is for.
+    tick: u64,
+    frame: PendingFrame,
+    state: Latent,
 }
 
 impl Predictions {
@@ -43,6 +55,7 @@ impl Predictions {
     /// state afresh (after a reset, a load, or the end of a dream).
     pub fn restart(&mut self) {
         self.pending.clear();
+        self.deferred = None;
         self.dream_tick = None;
         self.reset_requested = true;
     }
@@ -56,6 +69,28 @@ impl Predictions {
             self.pending.pop_first();
         }
     }
+}
+
+/// Reads back the deferred prediction, if any: it becomes the pending prediction of its
+/// tick and the shown one, and its state's codes go to the latent view.
+/// A dream's prediction for the same tick wins (the dream was shown). Returns the
+/// milliseconds spent reading.
+fn read_deferred(
+    p: &mut Predictions,
+    out: &mut InferOutput,
+    groups: usize,
+    classes: usize,
+) -> f32 {
+    let Some(Deferred { tick, frame, state }) = p.deferred.take() else {
+        return 0.0;
+    };
+    let start = Instant::now();
+    let frame = frame.read();
+    let (h, z) = state.values();
+    out.notify.status.latent = Some(out.code_usage.push(&z, &h, groups, classes));
+    out.present.prediction = Some(frame.clone());
+    p.pending.entry(tick).or_insert((frame, false));
+    start.elapsed().as_secs_f32() * 1000.0
 }
 
 /// What the inference stage writes each tick besides the predictions.
@@ -111,7 +146,9 @@ pub(crate) fn process_frames(
     let dreaming = *mode.get() == DreamMode::Dreaming;
     let send = *learning.get() == Learning::On;
     let p = &mut *predictions;
+    let mut read_ms = read_deferred(p, &mut out, groups, classes);
     while let Some(ready) = queue.pop_ready(clock.tick) {
+        read_ms += read_deferred(p, &mut out, groups, classes);
         let tick = ready.tick;
         let frame = ready.frame;
         let contiguous = ready.contiguous && !p.reset_requested;
@@ -158,18 +195,21 @@ pub(crate) fn process_frames(
                     pr.reset();
                 }
                 let state = pr.observe(&frame, &prev_action)?;
-                let pred = pr.predict_next(&next_action)?;
-                let (h, z) = state.values();
-                Ok::<_, world_model::PredictError>((pred, state, h, z))
+                let pred = pr.predict_next_deferred(&next_action)?;
+                Ok::<_, world_model::PredictError>((pred, state))
             });
-            out.counters.infer_ms = start.elapsed().as_secs_f32() * 1000.0;
+            // The readbacks done this update count: on a CPU they hold the real work.
+            out.counters.infer_ms = start.elapsed().as_secs_f32() * 1000.0 + read_ms;
+            read_ms = 0.0;
             match predicted {
-                Ok((pred, state, h, z)) => {
-                    if let Some(pred) = pred {
-                        out.present.prediction = Some(pred.clone());
-                        p.pending.insert(tick + 1, (pred, false));
+                Ok((pred, state)) => {
+                    if let Some(frame) = pred {
+                        p.deferred = Some(Deferred {
+                            tick: tick + 1,
+                            frame,
+                            state: state.clone(),
+                        });
                     }
-                    out.notify.status.latent = Some(out.code_usage.push(&z, &h, groups, classes));
                     let scoring = out
                         .scores
                         .strip
@@ -202,12 +242,7 @@ pub(crate) fn process_frames(
             scores.horizons.push(strip);
         }
 
-        let step = Step {
-            tick,
-            frame: frame.clone(),
-            action: next_action,
-            first: !ready.contiguous,
-        };
+        let step = Step::new(tick, frame.clone(), next_action, !ready.contiguous);
         match out.recorder.record(&step) {
             Ok(written) => out.counters.recorded += u64::from(written),
             Err(e) => {

@@ -190,12 +190,12 @@ mod tests {
     use world_model::{Dataset, Frame};
 
     fn step(tick: u64) -> Step {
-        Step {
+        Step::new(
             tick,
-            frame: Frame::filled(4, 4, [tick as u8; 3]),
-            action: vec![0.5, 0.0, -0.5],
-            first: tick == 0,
-        }
+            Frame::filled(4, 4, [tick as u8; 3]),
+            vec![0.5, 0.0, -0.5],
+            tick == 0,
+        )
     }
 
     #[test]

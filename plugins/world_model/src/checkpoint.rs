@@ -22,7 +22,7 @@ use burn::tensor::{Bytes, FloatDType};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, WorldModelConfig};
-use crate::model::WorldModel;
+use crate::model::{HeadlessModel, WorldModel};
 
 const MAGIC: &[u8; 8] = b"MDWMCKPT";
 const VERSION: u32 = 1;
@@ -608,18 +608,34 @@ pub fn load(
         path: path.into(),
         reason,
     };
-    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(sections.weights.to_vec()))
-        .map_err(|e| weights_err(e.to_string()))?;
+    let record = || {
+        ModuleRecord::from_bytes(Bytes::from_bytes_vec(sections.weights.to_vec()))
+            .map_err(|e| weights_err(e.to_string()))
+    };
     // Weights keep the dtype they were stored in: compact checkpoints come back to f32 here.
     // Burn checks names and shapes; what it does not (a parameter stored as integers, say)
     // may panic inside it, which is this file's fault, so it is reported as one.
+    let panicked = |_| weights_err("Burn panicked while loading them".into());
+    let full = record()?;
     let model = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        WorldModel::new(&meta.config, device)
-            .try_load_record(record)
-            .map(|model| model.map(&mut CastFloats(FloatDType::F32)))
+        WorldModel::new(&meta.config, device).try_load_record(full)
     }))
-    .map_err(|_| weights_err("Burn panicked while loading them".into()))?
-    .map_err(|e| weights_err(e.to_string()))?;
+    .map_err(panicked)?;
+    let model = match model {
+        Ok(model) => model,
+        // A checkpoint from before the reward and continue heads: its three networks must
+        // all be there, exactly; the heads start fresh.
+        Err(full_err) => {
+            let old = record()?;
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                HeadlessModel::new(&meta.config, device).try_load_record(old)
+            }))
+            .map_err(panicked)?
+            .map_err(|_| weights_err(full_err.to_string()))?
+            .with_fresh_heads(&meta.config, device)
+        }
+    }
+    .map(&mut CastFloats(FloatDType::F32));
     if let Some(parameter) = non_finite_parameter(&model) {
         return Err(CheckpointError::NonFinite {
             path: path.into(),

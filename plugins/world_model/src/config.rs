@@ -15,6 +15,8 @@ use crate::networks::STAGES;
 
 /// Largest `width` and `height`, in pixels: twice the game's largest `--resolution`, 512.
 pub const MAX_FRAME_SIDE: usize = 1024;
+/// Bins of the reward head's two-hot distribution (DreamerV3's 255; see `heads`).
+pub const REWARD_BINS: usize = 255;
 /// Largest `action_dim` (the demo game's is 3).
 pub const MAX_ACTION_DIM: usize = 256;
 /// Largest `cnn_depth` (the last encoder stage has 8 times as many channels).
@@ -136,6 +138,12 @@ pub struct WorldModelConfig {
     /// Weight of decoding the *prior* state (the one-step prediction we show the player)
     /// against the real frame; 0 gives plain Dreamer reconstruction training. Default: `1.0`
     pub pred_weight: f32,
+    /// Weight of the reward head's loss (two-hot cross-entropy over symlog bins, as in
+    /// DreamerV3), which also shapes the latent toward what pays. Default: `1.0`
+    pub reward_weight: f32,
+    /// Weight of the continue head's loss (binary cross-entropy of "not terminal").
+    /// Default: `1.0`
+    pub cont_weight: f32,
     /// Decode each frame as a change to the previous one (the real frame while observing,
     /// the imagined one in a dream) instead of from scratch: a fresh model then starts at the
     /// copy-last-frame baseline rather than at grey. Alone (without `warp`), on the synthetic
@@ -214,6 +222,8 @@ impl WorldModelConfig {
             kl_rep: 0.1,
             recon_loss: ReconLoss::L1,
             pred_weight: 1.0,
+            reward_weight: 1.0,
+            cont_weight: 1.0,
             residual: false,
             warp: false,
             warp_radius: [12, 6],
@@ -257,12 +267,12 @@ impl WorldModelConfig {
         self.width.saturating_mul(self.height).saturating_mul(3)
     }
 
-    /// Bytes the replay buffer takes from its first frame on: frames, actions and episode
-    /// flags of `replay_capacity` steps (saturating).
+    /// Bytes the replay buffer takes from its first frame on: frames, actions, rewards and
+    /// episode flags of `replay_capacity` steps (saturating).
     pub fn replay_bytes(&self) -> u64 {
         let per_step = (self.frame_bytes() as u64)
             .saturating_add((self.action_dim as u64).saturating_mul(4))
-            .saturating_add(1);
+            .saturating_add(6);
         (self.replay_capacity as u64).saturating_mul(per_step)
     }
 
@@ -313,6 +323,14 @@ impl WorldModelConfig {
                 ));
             }
         }
+        // The reward and continue heads.
+        let features = deter.saturating_add(stoch);
+        parts.extend([
+            dense(features, hidden),
+            dense(hidden, n(REWARD_BINS)),
+            dense(features, hidden),
+            dense(hidden, 1),
+        ]);
         parts.into_iter().fold(0, u64::saturating_add)
     }
 
@@ -430,6 +448,8 @@ impl WorldModelConfig {
             ("kl_dyn", self.kl_dyn),
             ("kl_rep", self.kl_rep),
             ("pred_weight", self.pred_weight),
+            ("reward_weight", self.reward_weight),
+            ("cont_weight", self.cont_weight),
             ("grad_clip", self.grad_clip),
         ] {
             if !(value.is_finite() && value >= 0.0) {
@@ -864,6 +884,20 @@ mod tests {
                 "pred_weight",
                 WorldModelConfig {
                     pred_weight: nan,
+                    ..d.clone()
+                },
+            ),
+            (
+                "reward_weight",
+                WorldModelConfig {
+                    reward_weight: -1.0,
+                    ..d.clone()
+                },
+            ),
+            (
+                "cont_weight",
+                WorldModelConfig {
+                    cont_weight: nan,
                     ..d.clone()
                 },
             ),

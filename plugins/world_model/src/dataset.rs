@@ -1,10 +1,15 @@
 //! Recorded experience on disk, for offline training and comparing checkpoints.
 //!
 //! # Format (`.wmds`, little-endian)
-//! - 8 bytes magic `MDWMDATA`, `u32` version (1), `u64` length of a JSON header, the header
+//! - 8 bytes magic `MDWMDATA`, `u32` version (2), `u64` length of a JSON header, the header
 //!   `{"width": 64, "height": 64, "action_dim": 3}`;
 //! - then records until the end of the file, each
-//!   `u64 tick | u8 first (0 or 1) | action_dim x f32 | width x height x 3 u8 (RGB, rows top first)`.
+//!   `u64 tick | u8 flags | f32 reward | action_dim x f32 | width x height x 3 u8 (RGB, rows
+//!   top first)`, where flags bit 0 is "first" (the step starts an episode) and bit 1
+//!   "terminal" (it ends one), and the reward is that of the transition into the frame.
+//!
+//! Version 1 files (written before rewards) still load: their records are
+//! `u64 tick | u8 first (0 or 1) | actions | pixels`, read as reward 0 and never terminal.
 //!
 //! Records are appended as they come, so a recording cut short (a crash, a full disk) keeps
 //! every whole record; the reader reports and ignores a partial last record.
@@ -23,7 +28,9 @@ use crate::frame::Frame;
 use crate::replay::Step;
 
 const MAGIC: &[u8; 8] = b"MDWMDATA";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+/// The first format, without rewards or terminals (still read).
+const VERSION_1: u32 = 1;
 
 /// Largest dataset file read ([`Dataset::load`] keeps all of it in memory): 4 GiB, about
 /// 350,000 frames at 64x64.
@@ -44,11 +51,13 @@ pub struct DatasetHeader {
 }
 
 impl DatasetHeader {
-    /// Bytes of one record (saturating; at most about 3 MiB for a header [`check`] accepts).
+    /// Bytes of one record of format `version` (saturating; at most about 3 MiB for a header
+    /// [`check`] accepts).
     ///
     /// [`check`]: Self::check
-    fn record_bytes(&self) -> usize {
+    fn record_bytes(&self, version: u32) -> usize {
         (8 + 1usize)
+            .saturating_add(if version == VERSION_1 { 0 } else { 4 })
             .saturating_add(self.action_dim.saturating_mul(4))
             .saturating_add(self.width.saturating_mul(self.height).saturating_mul(3))
     }
@@ -128,7 +137,8 @@ pub enum DatasetError {
         /// What is wrong.
         reason: String,
     },
-    /// A step does not match the dataset's frame or action size.
+    /// A step does not match the dataset's frame or action size, or its reward is not a
+    /// finite number.
     #[error("step does not fit dataset: {0}")]
     Mismatch(String),
 }
@@ -208,13 +218,20 @@ impl DatasetWriter {
                 h.action_dim
             )));
         }
+        if !step.reward.is_finite() {
+            return Err(DatasetError::Mismatch(format!(
+                "reward {} is not a finite number",
+                step.reward
+            )));
+        }
         let io = |source| DatasetError::Io {
             path: self.path.clone(),
             source,
         };
-        let mut rec = Vec::with_capacity(h.record_bytes());
+        let mut rec = Vec::with_capacity(h.record_bytes(VERSION));
         rec.extend_from_slice(&step.tick.to_le_bytes());
-        rec.push(step.first as u8);
+        rec.push(u8::from(step.first) | u8::from(step.terminal) << 1);
+        rec.extend_from_slice(&step.reward.to_le_bytes());
         for a in &step.action {
             rec.extend_from_slice(&a.to_le_bytes());
         }
@@ -282,8 +299,10 @@ impl Dataset {
             return Err(format("bad magic bytes".into()));
         }
         let version = u32::from_le_bytes(fixed[8..12].try_into().expect("4 bytes"));
-        if version != VERSION {
-            return Err(format(format!("version {version}, expected {VERSION}")));
+        if version != VERSION && version != VERSION_1 {
+            return Err(format(format!(
+                "version {version}, expected {VERSION_1} or {VERSION}"
+            )));
         }
         let json_len = u64::from_le_bytes(fixed[12..20].try_into().expect("8 bytes"));
         if json_len > MAX_HEADER_BYTES {
@@ -296,7 +315,8 @@ impl Dataset {
         let header: DatasetHeader =
             serde_json::from_slice(&json).map_err(|e| format(format!("header: {e}")))?;
         header.check().map_err(|e| format(e.to_string()))?;
-        let rb = header.record_bytes();
+        let rb = header.record_bytes(version);
+        let body = if version == VERSION_1 { 9 } else { 13 };
         let a = header.action_dim;
         let mut steps = Vec::new();
         let mut rec = vec![0u8; rb];
@@ -306,28 +326,39 @@ impl Dataset {
                 break got;
             }
             let tick = u64::from_le_bytes(rec[..8].try_into().expect("8 bytes"));
-            let first = match rec[8] {
-                0 => false,
-                1 => true,
-                other => {
-                    return Err(format(format!(
-                        "record {} has first flag {other}",
-                        steps.len()
-                    )));
-                }
+            let flags_known = if version == VERSION_1 { 1 } else { 3 };
+            if rec[8] > flags_known {
+                return Err(format(format!(
+                    "record {} has flags {}, at most {flags_known}",
+                    steps.len(),
+                    rec[8]
+                )));
+            }
+            let reward = if version == VERSION_1 {
+                0.0
+            } else {
+                f32::from_le_bytes(rec[9..13].try_into().expect("4 bytes"))
             };
-            let action = rec[9..9 + 4 * a]
+            if !reward.is_finite() {
+                return Err(format(format!(
+                    "record {} has reward {reward}",
+                    steps.len()
+                )));
+            }
+            let action = rec[body..body + 4 * a]
                 .chunks_exact(4)
                 .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
                 .collect();
             steps.push(Step {
                 tick,
-                first,
+                first: rec[8] & 1 == 1,
+                terminal: rec[8] & 2 == 2,
+                reward,
                 action,
                 frame: Frame {
                     width: header.width,
                     height: header.height,
-                    rgb: rec[9 + 4 * a..].to_vec(),
+                    rgb: rec[body + 4 * a..].to_vec(),
                 },
             });
         };
@@ -350,11 +381,52 @@ mod tests {
 
     fn step(tick: u64) -> Step {
         Step {
-            tick,
-            frame: Frame::filled(4, 2, [tick as u8, 1, 2]),
-            action: vec![0.5, -1.0],
-            first: tick == 0,
+            reward: tick as f32 * 0.25 - 0.5,
+            terminal: tick == 3,
+            ..Step::new(
+                tick,
+                Frame::filled(4, 2, [tick as u8, 1, 2]),
+                vec![0.5, -1.0],
+                tick == 0,
+            )
         }
+    }
+
+    /// A version 1 file (as written before rewards) loads with reward 0 and no terminal.
+    #[test]
+    fn version_1_files_still_load() {
+        let path = tmp("v1.wmds");
+        let json = br#"{"width":4,"height":2,"action_dim":2}"#;
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&VERSION_1.to_le_bytes());
+        bytes.extend_from_slice(&(json.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(json);
+        for t in 0..3u64 {
+            let s = step(t);
+            bytes.extend_from_slice(&t.to_le_bytes());
+            bytes.push(u8::from(s.first));
+            for a in &s.action {
+                bytes.extend_from_slice(&a.to_le_bytes());
+            }
+            bytes.extend_from_slice(&s.frame.rgb);
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        let ds = Dataset::load(&path).unwrap();
+        let want: Vec<Step> = (0..3)
+            .map(|t| Step {
+                reward: 0.0,
+                terminal: false,
+                ..step(t)
+            })
+            .collect();
+        assert_eq!(ds.steps, want);
+        assert_eq!(ds.ignored_tail_bytes, 0);
+        // A v1 record's flag byte may only say "first".
+        bytes[8 + 4 + 8 + json.len() + 8] = 2;
+        std::fs::write(&path, &bytes).unwrap();
+        let err = Dataset::load(&path).unwrap_err().to_string();
+        assert!(err.contains("record 0 has flags 2, at most 1"), "{err}");
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]

@@ -70,6 +70,9 @@ pub enum PushError {
         /// Entries the config asks for (`action_dim`).
         expected: usize,
     },
+    /// The reward is NaN or infinite.
+    #[error("reward {0} must be a finite number")]
+    Reward(f32),
 }
 
 /// Owns everything training needs; not thread-bound, not blocking.
@@ -213,6 +216,9 @@ impl Learner {
                 action: step.action.clone(),
                 expected: c.action_dim,
             });
+        }
+        if !step.reward.is_finite() {
+            return Err(PushError::Reward(step.reward));
         }
         self.replay.push(step);
         // Counters resumed from a checkpoint may be anything, up to `u64::MAX`.

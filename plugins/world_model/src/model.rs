@@ -3,6 +3,7 @@
 use burn::prelude::*;
 
 use crate::config::{ReconLoss, WorldModelConfig};
+use crate::heads::Heads;
 use crate::networks::{Decoder, Encoder};
 use crate::rssm::{Draw, Latent, Rssm, categorical_entropy, categorical_kl};
 
@@ -15,6 +16,44 @@ pub struct WorldModel {
     pub rssm: Rssm,
     /// Features to pixels.
     pub decoder: Decoder,
+    /// Features to the reward and whether the episode goes on.
+    pub heads: Heads,
+}
+
+/// A world model as checkpoints before the heads stored it: loaded strictly (every tensor
+/// of the three networks, nothing else), then given fresh heads.
+#[derive(Module, Debug)]
+pub(crate) struct HeadlessModel {
+    pub encoder: Encoder,
+    pub rssm: Rssm,
+    pub decoder: Decoder,
+}
+
+impl HeadlessModel {
+    /// A fresh one, to load an old checkpoint's record into.
+    pub fn new(cfg: &WorldModelConfig, device: &Device) -> Self {
+        let WorldModel {
+            encoder,
+            rssm,
+            decoder,
+            ..
+        } = WorldModel::new(cfg, device);
+        Self {
+            encoder,
+            rssm,
+            decoder,
+        }
+    }
+
+    /// The full model, with fresh heads for `cfg`.
+    pub fn with_fresh_heads(self, cfg: &WorldModelConfig, device: &Device) -> WorldModel {
+        WorldModel {
+            encoder: self.encoder,
+            rssm: self.rssm,
+            decoder: self.decoder,
+            heads: Heads::new(cfg, device),
+        }
+    }
 }
 
 /// A batch of training sequences, already on the training device.
@@ -26,6 +65,10 @@ pub struct Batch {
     pub actions: Tensor<3>,
     /// 1 where `obs[:, t]` starts an episode (the state is reset there), `[batch, seq]`.
     pub first: Tensor<2>,
+    /// `reward[:, t]` was received on arriving at `obs[:, t]`, `[batch, seq]`.
+    pub reward: Tensor<2>,
+    /// 0 where `obs[:, t]` ends its episode as terminal, else 1, `[batch, seq]`.
+    pub cont: Tensor<2>,
 }
 
 /// The loss and its parts, as tensors (for backward) and as numbers (for the stats).
@@ -33,7 +76,7 @@ pub struct Batch {
 pub struct LossOutput {
     /// Scalar total loss, `[1]`.
     pub total: Tensor<1>,
-    /// Parts, stacked in the order of [`LossParts`]' fields, `[6]`.
+    /// Parts, stacked in the order of [`LossParts`]' fields, `[8]`.
     pub parts: Tensor<1>,
 }
 
@@ -52,6 +95,12 @@ pub struct LossParts {
     pub prior_entropy: f32,
     /// Mean entropy of the posterior, nats.
     pub post_entropy: f32,
+    /// Reward head's cross-entropy with the two-hot targets, nats.
+    #[serde(default)]
+    pub reward: f32,
+    /// Continue head's binary cross-entropy, nats.
+    #[serde(default)]
+    pub cont: f32,
 }
 
 impl LossParts {
@@ -72,6 +121,8 @@ impl LossParts {
             kl: g(3),
             prior_entropy: g(4),
             post_entropy: g(5),
+            reward: g(6),
+            cont: g(7),
         }
     }
 
@@ -84,6 +135,8 @@ impl LossParts {
             self.kl,
             self.prior_entropy,
             self.post_entropy,
+            self.reward,
+            self.cont,
         ]
         .iter()
         .all(|v| v.is_finite())
@@ -98,6 +151,7 @@ impl WorldModel {
             encoder: Encoder::new(cfg, device),
             rssm: Rssm::new(cfg, Encoder::embed_size(cfg), device),
             decoder: Decoder::new(cfg, device),
+            heads: Heads::new(cfg, device),
         }
     }
 
@@ -242,10 +296,15 @@ impl WorldModel {
             );
             shifted * keep.clone() + obs_time_major.clone() * keep.neg().add_scalar(1.0)
         });
-        let recon_frames = self.decode_after(
-            Tensor::cat(vec![h_all.clone(), Tensor::cat(zs, 0)], 1),
-            previous.clone(),
+        let post_features = Tensor::cat(vec![h_all.clone(), Tensor::cat(zs, 0)], 1);
+        // What arriving in each posterior state paid, and whether its episode goes on.
+        let time_major = |x: &Tensor<2>| x.clone().swap_dims(0, 1).reshape([t * b]);
+        let (reward_loss, cont_loss) = self.heads.loss(
+            post_features.clone(),
+            time_major(&batch.reward),
+            time_major(&batch.cont),
         );
+        let recon_frames = self.decode_after(post_features, previous.clone());
         let recon = pixel_loss(cfg.recon_loss, recon_frames, obs_time_major.clone());
 
         let pred = if t > 1 && cfg.pred_weight > 0.0 {
@@ -277,7 +336,9 @@ impl WorldModel {
         let total = recon.clone()
             + pred.clone().mul_scalar(cfg.pred_weight)
             + dyn_loss.mul_scalar(cfg.kl_dyn)
-            + rep_loss.mul_scalar(cfg.kl_rep);
+            + rep_loss.mul_scalar(cfg.kl_rep)
+            + reward_loss.clone().mul_scalar(cfg.reward_weight)
+            + cont_loss.clone().mul_scalar(cfg.cont_weight);
         // Parts are reported per pixel, so they read the same at any frame size.
         let per_pixel = 1.0 / (c * hh * ww) as f32;
         let parts = Tensor::cat(
@@ -288,6 +349,8 @@ impl WorldModel {
                 kl,
                 prior_ent,
                 post_ent,
+                reward_loss.detach(),
+                cont_loss.detach(),
             ],
             0,
         );

@@ -5,6 +5,7 @@ use burn::prelude::*;
 
 use crate::config::WorldModelConfig;
 use crate::frame::{Frame, frames_to_tensor, tensor_to_frames};
+use crate::heads::Outlook;
 use crate::model::WorldModel;
 use crate::rssm::{Draw, Latent};
 
@@ -23,6 +24,30 @@ pub struct Predictor {
     /// `h_{t+1}` computed by the last prediction, with the action it assumed, reused by the
     /// next `observe` when the same action was taken.
     cached_transition: Option<(Vec<f32>, Tensor<2>)>,
+    /// The prior state of the last prediction (what the heads read for the next tick).
+    predicted: Option<Latent>,
+}
+
+/// An open-loop rollout: one frame and one [`Outlook`] per imagined step.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Rollout {
+    /// The imagined frames.
+    pub frames: Vec<Frame>,
+    /// The predicted reward and continue probability of each imagined step.
+    pub outlook: Vec<Outlook>,
+}
+
+/// A predicted frame still on the device (see [`Predictor::predict_next_deferred`]).
+#[derive(Debug, Clone)]
+pub struct PendingFrame(Tensor<4>);
+
+impl PendingFrame {
+    /// Reads the frame back (waits for the device when its work is not done yet).
+    pub fn read(self) -> Frame {
+        tensor_to_frames(self.0)
+            .pop()
+            .expect("one state decodes to one frame")
+    }
 }
 
 /// An error in the inputs of a [`Predictor`] call.
@@ -63,6 +88,7 @@ impl Predictor {
             state: None,
             draw: Draw::Mode,
             cached_transition: None,
+            predicted: None,
         }
     }
 
@@ -88,6 +114,23 @@ impl Predictor {
     pub fn reset(&mut self) {
         self.state = None;
         self.cached_transition = None;
+        self.predicted = None;
+    }
+
+    /// The predicted reward and continue probability of the tick the last
+    /// [`predict_next`](Self::predict_next) predicted (one device sync). `None` before a
+    /// prediction, or after a reset.
+    pub fn next_outlook(&self) -> Option<Outlook> {
+        self.predicted.as_ref().map(|s| self.outlook(s))
+    }
+
+    /// What the reward and continue heads say of `state` (one device sync).
+    pub fn outlook(&self, state: &Latent) -> Outlook {
+        self.model
+            .heads
+            .outlook(state.features())
+            .pop()
+            .unwrap_or_default()
     }
 
     /// The current posterior state, if any frame was observed since the last reset.
@@ -128,6 +171,17 @@ impl Predictor {
     /// Predicts the frame that follows the current state when `action` is taken, with the
     /// prior only. `None` before the first observation.
     pub fn predict_next(&mut self, action: &[f32]) -> Result<Option<Frame>, PredictError> {
+        Ok(self.predict_next_deferred(action)?.map(PendingFrame::read))
+    }
+
+    /// [`predict_next`](Self::predict_next) without the readback: the work is queued on the
+    /// device and the frame is read when [`PendingFrame::read`] is called. On a GPU, reading
+    /// it a frame later lets the device finish while the game goes on instead of stalling
+    /// the frame on a synchronisation.
+    pub fn predict_next_deferred(
+        &mut self,
+        action: &[f32],
+    ) -> Result<Option<PendingFrame>, PredictError> {
         self.check_action(action)?;
         let Some(state) = self.state.clone() else {
             return Ok(None);
@@ -143,7 +197,8 @@ impl Predictor {
             .draw(self.model.rssm.prior_logp(h.clone()), self.draw);
         let next = Latent { h, z, frame: None };
         let frame = self.model.next_frame(state.frame.as_ref(), &next);
-        Ok(tensor_to_frames(frame).pop())
+        self.predicted = Some(next);
+        Ok(Some(PendingFrame(frame)))
     }
 
     /// Open-loop rollout from `start` (or the current state): one predicted frame per action,
@@ -153,34 +208,48 @@ impl Predictor {
         start: Option<&Latent>,
         actions: &[Vec<f32>],
     ) -> Result<Vec<Frame>, PredictError> {
+        Ok(self.imagine_rollout(start, actions)?.frames)
+    }
+
+    /// [`imagine`](Self::imagine) with what the heads say of each imagined step: the reward
+    /// of arriving there and the probability that the episode goes on after it.
+    pub fn imagine_rollout(
+        &self,
+        start: Option<&Latent>,
+        actions: &[Vec<f32>],
+    ) -> Result<Rollout, PredictError> {
         for a in actions {
             self.check_action(a)?;
         }
         let Some(mut state) = start.or(self.state.as_ref()).cloned() else {
-            return Ok(Vec::new());
+            return Ok(Rollout::default());
         };
+        if actions.is_empty() {
+            return Ok(Rollout::default());
+        }
         let mut frames = Vec::with_capacity(actions.len());
-        let mut states = Vec::with_capacity(actions.len());
+        let mut features = Vec::with_capacity(actions.len());
         for a in actions {
             state = self
                 .model
                 .imagine_step(&state, self.action_tensor(a), self.draw);
-            match &state.frame {
-                // A residual model decodes each step from the last (in imagine_step).
-                Some(frame) => frames.push(frame.clone()),
-                None => states.push(state.features()),
+            features.push(state.features());
+            // A residual model decodes each step from the last (in imagine_step).
+            if let Some(frame) = &state.frame {
+                frames.push(frame.clone());
             }
         }
-        let frames = if states.is_empty() {
-            frames
-        } else {
+        let features = Tensor::cat(features, 0);
+        let frames = if frames.is_empty() {
             // The others decode the whole rollout in one batch.
-            vec![self.model.decoder.forward(Tensor::cat(states, 0))]
+            self.model.decoder.forward(features.clone())
+        } else {
+            Tensor::cat(frames, 0)
         };
-        if frames.is_empty() {
-            return Ok(Vec::new());
-        }
-        Ok(tensor_to_frames(Tensor::cat(frames, 0)))
+        Ok(Rollout {
+            frames: tensor_to_frames(frames),
+            outlook: self.model.heads.outlook(features),
+        })
     }
 
     /// Advances the current state one step in latent space with the prior only (the pure
@@ -198,6 +267,7 @@ impl Predictor {
             return Ok(None);
         };
         self.cached_transition = None;
+        self.predicted = None;
         let h = self
             .model
             .rssm
@@ -380,6 +450,27 @@ mod tests {
         let first = p.dream_step(&a, 0.0).unwrap().unwrap();
         let second = p.dream_step(&a, 0.0).unwrap().unwrap();
         assert_eq!(vec![first, second], open_loop);
+    }
+
+    /// A prediction read a tick later is the one read at once, and the state it leaves
+    /// (the cached transition the next `observe` reuses) is the same.
+    #[test]
+    fn a_deferred_prediction_is_the_prediction() {
+        let mut now = predictor();
+        let mut later = Predictor::new(now.model.clone(), now.cfg.clone(), now.device.clone());
+        let mut world = ScrollWorld::new(16, 6);
+        let mut prev = [0.0; 3];
+        for i in 0..4 {
+            let a = [0.4, -0.1 * i as f32, 0.2];
+            let frame = world.render();
+            now.observe(&frame, &prev).unwrap();
+            later.observe(&frame, &prev).unwrap();
+            let pending = later.predict_next_deferred(&a).unwrap().unwrap();
+            let direct = now.predict_next(&a).unwrap().unwrap();
+            world.act(&a);
+            assert_eq!(pending.read(), direct, "step {i}");
+            prev = a;
+        }
     }
 
     #[test]

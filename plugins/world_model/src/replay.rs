@@ -8,8 +8,9 @@ use crate::config::Sampling;
 use crate::frame::{Frame, write_chw};
 use crate::model::Batch;
 
-/// One step of experience: a frame, the action taken after it, and whether it starts an
-/// episode (nothing before it is related to it).
+/// One step of experience: a frame, the action taken after it, whether it starts an
+/// episode (nothing before it is related to it), and what arriving at it paid and whether it
+/// ended the episode.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Step {
     /// Tick of the frame in its source; a gap to the previous step starts a new episode.
@@ -20,12 +21,32 @@ pub struct Step {
     pub action: Vec<f32>,
     /// True when `frame` starts an episode (a teleport, a reset, a new level).
     pub first: bool,
+    /// The reward of the transition into this frame (0 where nothing is paid).
+    pub reward: f32,
+    /// True when this frame ends its episode as terminal (a goal reached): nothing follows
+    /// it, and the next step starts a new episode. An episode cut by a time limit is not
+    /// terminal: its next step is only `first`.
+    pub terminal: bool,
+}
+
+impl Step {
+    /// A step with no reward that ends nothing (what a game without a task records).
+    pub fn new(tick: u64, frame: Frame, action: Vec<f32>, first: bool) -> Self {
+        Self {
+            tick,
+            frame,
+            action,
+            first,
+            reward: 0.0,
+            terminal: false,
+        }
+    }
 }
 
 /// Ring buffer of steps with a fixed frame capacity; the oldest steps are overwritten.
 ///
-/// Memory is allocated once, on the first push: `capacity * (width * height * 3 + 4 * action_dim)`
-/// bytes, so a 20,000-frame buffer at 64x64 takes 235 MiB and never more.
+/// Memory is allocated once, on the first push: `capacity * (width * height * 3 + 4 * action_dim
+/// + 6)` bytes, so a 20,000-frame buffer at 64x64 takes 235 MiB and never more.
 #[derive(Debug)]
 pub struct ReplayBuffer {
     capacity: usize,
@@ -35,6 +56,8 @@ pub struct ReplayBuffer {
     frames: Vec<u8>,
     actions: Vec<f32>,
     first: Vec<bool>,
+    reward: Vec<f32>,
+    terminal: Vec<bool>,
     /// Index in the ring of the next write.
     head: usize,
     len: usize,
@@ -54,6 +77,8 @@ impl ReplayBuffer {
             frames: Vec::new(),
             actions: Vec::new(),
             first: Vec::new(),
+            reward: Vec::new(),
+            terminal: Vec::new(),
             head: 0,
             len: 0,
             last_tick: None,
@@ -87,7 +112,8 @@ impl ReplayBuffer {
 
     /// Appends a step, overwriting the oldest when full. A step whose tick does not follow the
     /// previous one is stored as an episode start, so dropped frames never splice two
-    /// unrelated moments into one sequence.
+    /// unrelated moments into one sequence; so is the step after a terminal one, so no
+    /// sequence runs on past the end of an episode.
     ///
     /// # Panics
     /// If the frame or action size differs from the buffer's (a programming error;
@@ -102,7 +128,10 @@ impl ReplayBuffer {
             self.frames = vec![0; self.capacity * self.frame_bytes()];
             self.actions = vec![0.0; self.capacity * self.action_dim];
             self.first = vec![false; self.capacity];
+            self.reward = vec![0.0; self.capacity];
+            self.terminal = vec![false; self.capacity];
         }
+        let after_terminal = self.len > 0 && self.terminal[self.ring_index(self.len - 1)];
         let fb = self.frame_bytes();
         let i = self.head;
         self.frames[i * fb..(i + 1) * fb].copy_from_slice(&step.frame.rgb);
@@ -110,7 +139,9 @@ impl ReplayBuffer {
         let contiguous = self
             .last_tick
             .is_some_and(|t| step.tick == t.wrapping_add(1));
-        self.first[i] = step.first || !contiguous;
+        self.first[i] = step.first || !contiguous || after_terminal;
+        self.reward[i] = step.reward;
+        self.terminal[i] = step.terminal;
         self.last_tick = Some(step.tick);
         self.head = (self.head + 1) % self.capacity;
         self.len = (self.len + 1).min(self.capacity);
@@ -153,6 +184,8 @@ impl ReplayBuffer {
         let mut obs = vec![0f32; batch * seq_len * fb];
         let mut actions = vec![0f32; batch * seq_len * a];
         let mut first = vec![0f32; batch * seq_len];
+        let mut reward = vec![0f32; batch * seq_len];
+        let mut cont = vec![0f32; batch * seq_len];
         for b in 0..batch {
             let start = self.sample_start(seq_len, sampling, rng);
             for t in 0..seq_len {
@@ -167,12 +200,16 @@ impl ReplayBuffer {
                 actions[slot * a..(slot + 1) * a]
                     .copy_from_slice(&self.actions[i * a..(i + 1) * a]);
                 first[slot] = if t == 0 || self.first[i] { 1.0 } else { 0.0 };
+                reward[slot] = self.reward[i];
+                cont[slot] = if self.terminal[i] { 0.0 } else { 1.0 };
             }
         }
         Some(Batch {
             obs: Tensor::from_data(TensorData::new(obs, [batch, seq_len, 3, h, w]), device),
             actions: Tensor::from_data(TensorData::new(actions, [batch, seq_len, a]), device),
             first: Tensor::from_data(TensorData::new(first, [batch, seq_len]), device),
+            reward: Tensor::from_data(TensorData::new(reward, [batch, seq_len]), device),
+            cont: Tensor::from_data(TensorData::new(cont, [batch, seq_len]), device),
         })
     }
 
@@ -201,12 +238,12 @@ mod tests {
     use rand::rngs::StdRng;
 
     fn step(tick: u64) -> Step {
-        Step {
+        Step::new(
             tick,
-            frame: Frame::filled(2, 2, [tick as u8, 0, 0]),
-            action: vec![tick as f32],
-            first: false,
-        }
+            Frame::filled(2, 2, [tick as u8, 0, 0]),
+            vec![tick as f32],
+            false,
+        )
     }
 
     #[test]
@@ -239,6 +276,30 @@ mod tests {
         buf.push(&step(7));
         let firsts: Vec<bool> = buf.iter().map(|(_, _, f)| f).collect();
         assert_eq!(firsts, vec![true, false, true, true, false]);
+    }
+
+    /// The step after a terminal one starts an episode even when its tick follows, and the
+    /// windows carry each step's reward and a continue of 0 exactly at the terminal.
+    #[test]
+    fn terminals_end_episodes_and_rewards_ride_along() {
+        let device = Device::flex();
+        let mut buf = ReplayBuffer::new(8, 2, 2, 1);
+        for t in 0..6 {
+            buf.push(&Step {
+                reward: t as f32 * 0.5,
+                terminal: t == 2,
+                ..step(t)
+            });
+        }
+        let firsts: Vec<bool> = buf.iter().map(|(_, _, f)| f).collect();
+        assert_eq!(firsts, vec![true, false, false, true, false, false]);
+        let batch = buf
+            .sample(1, 6, Sampling::Uniform, &mut StdRng::seed_from_u64(0), &device)
+            .unwrap();
+        let read = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
+        assert_eq!(read(batch.reward), vec![0.0, 0.5, 1.0, 1.5, 2.0, 2.5]);
+        assert_eq!(read(batch.cont), vec![1.0, 1.0, 0.0, 1.0, 1.0, 1.0]);
+        assert_eq!(read(batch.first), vec![1.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
     }
 
     #[test]

@@ -135,12 +135,7 @@ pub fn record_with(spec: WorldSpec, episodes: usize, len: usize, seed: u64) -> V
             if t % 4 == 0 {
                 action = (0..3).map(|_| rng.random_range(-1.0f32..1.0)).collect();
             }
-            steps.push(Step {
-                tick,
-                frame: world.render(),
-                action: action.clone(),
-                first: t == 0,
-            });
+            steps.push(Step::new(tick, world.render(), action.clone(), t == 0));
             world.act(&action);
             tick += 1;
         }

@@ -30,6 +30,11 @@ pub struct Palette {
     pub fog: Rgb,
     /// Colour of light props and of the glow they cast.
     pub light: Rgb,
+    /// Colour of a task's goal ([`TaskKind::Reach`]): saturated and unlike the default walls,
+    /// so the goal stands out in a 64x64 view.
+    pub goal: Rgb,
+    /// Colour of a task's pickups ([`TaskKind::Collect`]).
+    pub pickup: Rgb,
 }
 
 impl Default for Palette {
@@ -45,6 +50,8 @@ impl Default for Palette {
             ceiling: (0.78, 0.80, 0.86),
             fog: (0.70, 0.72, 0.78),
             light: (1.0, 0.85, 0.55),
+            goal: (0.95, 0.2, 0.85),
+            pickup: (0.2, 0.95, 0.9),
         }
     }
 }
@@ -218,6 +225,98 @@ pub enum Spawn {
     Cell(i32, i32),
 }
 
+/// What the level asks of the player; none by default. With one, the game counts episodes:
+/// each pays rewards for goals taken and ends when the last is taken (a terminal) or after
+/// `time_limit` ticks (a truncation, not a terminal), so an agent can learn from it.
+///
+/// ```ron
+/// task: Some((kind: Reach(min_distance: 3, radius: 0.5), time_limit: 200)),
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TaskSpec {
+    /// What is to be done. Default: `Reach(min_distance: 4, radius: 0.5)`
+    pub kind: TaskKind,
+    /// Ticks per episode before it is truncated, 1 to 100,000
+    /// ([`MAX_TIME_LIMIT`](crate::spec::MAX_TIME_LIMIT)). Default: `300`
+    pub time_limit: u32,
+    /// Subtracted from the reward every tick, `[0, 1]`, so shorter episodes pay more.
+    /// Default: `0.0`
+    pub step_penalty: f32,
+    /// Potential-based shaping with this discount, `(0, 1]`: every tick also pays
+    /// `gamma x phi(after) - phi(before)`, phi being minus the walking distance to the nearest
+    /// goal left. It guides without changing which policy is best. Default: `None` (off)
+    pub shaping: Option<f32>,
+}
+
+impl Default for TaskSpec {
+    fn default() -> Self {
+        Self {
+            kind: TaskKind::default(),
+            time_limit: 300,
+            step_penalty: 0.0,
+            shaping: None,
+        }
+    }
+}
+
+/// The kinds of task. Goals are placed anew each episode, from the level's seed and the
+/// episode's number, in open cells the start reaches (never on a solid prop).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum TaskKind {
+    /// Walk to one goal, `+1` when reached; it ends the episode.
+    Reach {
+        /// Fewest cells of walking from the start to the goal, 1 to
+        /// [`MAX_MIN_DISTANCE`](crate::spec::MAX_MIN_DISTANCE): large enough puts the goal out
+        /// of sight of the start.
+        #[serde(default = "default_min_distance")]
+        min_distance: usize,
+        /// How near (cells, from the goal cell's centre) counts as reached, `(0, 2]`
+        /// ([`MAX_GOAL_RADIUS`](crate::spec::MAX_GOAL_RADIUS)).
+        #[serde(default = "default_goal_radius")]
+        radius: f32,
+    },
+    /// Pick up `count` items, `+1` each; the last ends the episode.
+    Collect {
+        /// Pickups, 1 to 32 ([`MAX_PICKUPS`](crate::spec::MAX_PICKUPS)), each in its own cell
+        /// other than the start.
+        #[serde(default = "default_pickups")]
+        count: usize,
+        /// How near (cells, from a pickup's cell centre) picks it up, `(0, 2]`.
+        #[serde(default = "default_goal_radius")]
+        radius: f32,
+    },
+}
+
+fn default_min_distance() -> usize {
+    4
+}
+fn default_goal_radius() -> f32 {
+    0.5
+}
+fn default_pickups() -> usize {
+    3
+}
+
+impl Default for TaskKind {
+    fn default() -> Self {
+        Self::Reach {
+            min_distance: default_min_distance(),
+            radius: default_goal_radius(),
+        }
+    }
+}
+
+impl TaskKind {
+    /// How near (cells) the agent must come to a goal's cell centre to take it.
+    pub fn radius(&self) -> f32 {
+        match *self {
+            Self::Reach { radius, .. } | Self::Collect { radius, .. } => radius,
+        }
+    }
+}
+
 /// Everything that defines a level. A file may give any subset; the rest are defaults.
 ///
 /// ```ron
@@ -274,6 +373,8 @@ pub struct LevelSpec {
     /// [`MAX_SIDE`](crate::spec::MAX_SIDE) rows of equal length, 1 to `MAX_SIDE` cells each.
     /// Default: `None`
     pub layout: Option<Vec<String>>,
+    /// What the player is asked to do (goals, rewards, episodes). Default: `None`
+    pub task: Option<TaskSpec>,
 }
 
 impl Default for LevelSpec {
@@ -301,6 +402,7 @@ impl Default for LevelSpec {
             fog: None,
             spawn: Spawn::default(),
             layout: None,
+            task: None,
         }
     }
 }

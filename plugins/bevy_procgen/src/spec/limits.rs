@@ -64,6 +64,16 @@ pub const MAX_LIGHT_STRENGTH: f32 = 4.0;
 pub const MAX_FOG: f32 = 10_000.0;
 /// Largest `|x|` and `|z|` of `Spawn::Cell(x, z)`.
 pub const MAX_SPAWN_CELL: i32 = 1000;
+/// Most ticks of `task.time_limit` (the fewest is 1): about half an hour of play at 60 ticks
+/// a second, far longer than an episode an agent learns from.
+pub const MAX_TIME_LIMIT: u32 = 100_000;
+/// Largest `Reach(min_distance)` (cells of walking; the fewest is 1): no walk in the largest
+/// grid is longer than its number of cells.
+pub const MAX_MIN_DISTANCE: usize = MAX_SIDE * MAX_SIDE;
+/// Largest `radius` of a task's goals (cells; it must be above 0).
+pub const MAX_GOAL_RADIUS: f32 = 2.0;
+/// Most `Collect(count)` pickups (the fewest is 1): each is an entity and a check per tick.
+pub const MAX_PICKUPS: usize = 32;
 
 /// The most expensive levels the format allows: the largest grid, each generator with its
 /// counts at their limits (`limit-maze`, `limit-rooms`, `limit-caves`, `limit-scatter`) and a

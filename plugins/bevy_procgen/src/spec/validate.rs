@@ -7,12 +7,13 @@
 use std::fmt::Display;
 
 use super::error::LevelError;
-use super::format::{FORMAT_VERSION, Generator, LevelSpec, NoiseSpec, Rgb, Spawn};
+use super::format::{FORMAT_VERSION, Generator, LevelSpec, NoiseSpec, Rgb, Spawn, TaskKind};
 use super::limits::{
-    MAX_BRIGHTNESS, MAX_CAVE_STEPS, MAX_CELL_SIZE, MAX_FOG, MAX_FREQUENCY, MAX_HEIGHT_NOISE,
-    MAX_LIGHT_RADIUS, MAX_LIGHT_STRENGTH, MAX_NAME_LEN, MAX_OCTAVES, MAX_PROP_SHARE,
-    MAX_REGION_SIZE, MAX_ROOMS, MAX_SHADE, MAX_SIDE, MAX_SPAWN_CELL, MAX_WALL_COLOURS,
-    MAX_WALL_DENSITY, MAX_WALL_HEIGHT, MIN_CELL_SIZE, MIN_ROOM_SIDE, MIN_SIDE, MIN_WALL_HEIGHT,
+    MAX_BRIGHTNESS, MAX_CAVE_STEPS, MAX_CELL_SIZE, MAX_FOG, MAX_FREQUENCY, MAX_GOAL_RADIUS,
+    MAX_HEIGHT_NOISE, MAX_LIGHT_RADIUS, MAX_LIGHT_STRENGTH, MAX_MIN_DISTANCE, MAX_NAME_LEN,
+    MAX_OCTAVES, MAX_PICKUPS, MAX_PROP_SHARE, MAX_REGION_SIZE, MAX_ROOMS, MAX_SHADE, MAX_SIDE,
+    MAX_SPAWN_CELL, MAX_TIME_LIMIT, MAX_WALL_COLOURS, MAX_WALL_DENSITY, MAX_WALL_HEIGHT,
+    MIN_CELL_SIZE, MIN_ROOM_SIDE, MIN_SIDE, MIN_WALL_HEIGHT,
 };
 
 impl LevelSpec {
@@ -100,7 +101,7 @@ impl LevelSpec {
                 ),
             );
         }
-        Ok(())
+        self.validate_task()
     }
 
     /// The error of `field`, with what is wrong.
@@ -283,11 +284,13 @@ impl LevelSpec {
                 format!("{n} colours is above the limit {MAX_WALL_COLOURS}"),
             );
         }
-        let named: [(&str, &Rgb); 4] = [
+        let named: [(&str, &Rgb); 6] = [
             ("palette.floor", &p.floor),
             ("palette.ceiling", &p.ceiling),
             ("palette.fog", &p.fog),
             ("palette.light", &p.light),
+            ("palette.goal", &p.goal),
+            ("palette.pickup", &p.pickup),
         ];
         let colours = p.walls.iter().map(|c| ("palette.walls", c)).chain(named);
         for (field, c) in colours {
@@ -296,6 +299,32 @@ impl LevelSpec {
             }
         }
         Ok(())
+    }
+
+    /// A task's own bounds. Whether its goals fit in the level's open cells is for the
+    /// generator to tell ([`crate::generate::parse_level`]), as with a layout's connectivity.
+    fn validate_task(&self) -> Result<(), LevelError> {
+        let Some(task) = &self.task else {
+            return Ok(());
+        };
+        self.count("task.time_limit", task.time_limit, 1, MAX_TIME_LIMIT)?;
+        self.unit("task.step_penalty", task.step_penalty, 1.0)?;
+        if let Some(gamma) = task.shaping {
+            self.positive("task.shaping", gamma, 1.0)?;
+        }
+        match task.kind {
+            TaskKind::Reach {
+                min_distance,
+                radius,
+            } => {
+                self.count("task.kind.min_distance", min_distance, 1, MAX_MIN_DISTANCE)?;
+                self.positive("task.kind.radius", radius, MAX_GOAL_RADIUS)
+            }
+            TaskKind::Collect { count, radius } => {
+                self.count("task.kind.count", count, 1, MAX_PICKUPS)?;
+                self.positive("task.kind.radius", radius, MAX_GOAL_RADIUS)
+            }
+        }
     }
 
     fn validate_layout(&self, rows: &[String]) -> Result<(), LevelError> {
