@@ -31,6 +31,7 @@ fn level_from_code() -> LevelSpec {
             ceiling: (0.2, 0.2, 0.22),
             fog: (0.1, 0.1, 0.12),
             light: (1.0, 0.8, 0.5),
+            ..Default::default()
         },
         props: Props {
             pillars: 0.05,

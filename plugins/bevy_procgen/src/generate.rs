@@ -88,11 +88,17 @@ fn check_task(spec: &LevelSpec, grid: &Grid, kind: &TaskKind) -> Result<(), Leve
         TaskKind::Reach { min_distance, .. } => {
             if goal_cells(grid, kind).is_empty() {
                 let from_start = grid.walking_distances(&[start]);
-                let farthest = goal_cells(grid, &TaskKind::Collect { count: 1, radius: 1.0 })
-                    .into_iter()
-                    .filter_map(|c| grid.index(c).and_then(|i| from_start[i]))
-                    .max()
-                    .unwrap_or(0);
+                let farthest = goal_cells(
+                    grid,
+                    &TaskKind::Collect {
+                        count: 1,
+                        radius: 1.0,
+                    },
+                )
+                .into_iter()
+                .filter_map(|c| grid.index(c).and_then(|i| from_start[i]))
+                .max()
+                .unwrap_or(0);
                 return Err(LevelError::invalid(
                     spec,
                     "task.kind.min_distance",
@@ -718,18 +724,109 @@ mod tests {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/levels");
         let suffix = format!(".{}", crate::spec::LEVEL_EXTENSION);
         let mut n = 0;
+        let mut tasks = Vec::new();
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             if name.ends_with(&suffix) {
-                load_level(&path).unwrap();
+                let spec = load_level(&path).unwrap_or_else(|e| panic!("{e}"));
                 n += 1;
+                if spec.task.is_some() {
+                    // The game's --seed picks the layout of a level without its own: the
+                    // task must fit whichever it is.
+                    for seed in 0..50 {
+                        Grid::from_spec(&spec, seed)
+                            .unwrap_or_else(|e| panic!("{name} seed {seed}: {e}"));
+                    }
+                    tasks.push(spec.name.clone());
+                }
             } else {
                 // The loader claims only `.level.ron`: a plain `.ron` here would not load.
                 assert!(!name.ends_with(".ron"), "{name} should be named *{suffix}");
             }
         }
         assert!(n >= 4, "expected shipped levels in {}", dir.display());
+        tasks.sort();
+        assert_eq!(tasks, ["arena", "seek"], "the shipped task levels");
+    }
+
+    #[test]
+    fn a_task_that_does_not_fit_is_refused_with_its_line() {
+        let text = |kind: &str| {
+            format!(
+                "(\n  layout: Some([\"#####\", \"#S..#\", \"#####\"]),\n  task: Some((\n    \
+                 kind: {kind},\n  )),\n)"
+            )
+        };
+        let err = parse_level(&text("Reach(min_distance: 3)"), "r.ron")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("r.ron:4: task.kind.min_distance: 3 cells")
+                && err.contains("the farthest is 2"),
+            "{err}"
+        );
+        let err = parse_level(&text("Collect(count: 3)"), "c.ron")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("c.ron:4: task.kind.count: 3 pickups") && err.contains("has 2"),
+            "{err}"
+        );
+        parse_level(&text("Reach(min_distance: 2)"), "ok.ron").unwrap();
+        parse_level(&text("Collect(count: 2)"), "ok.ron").unwrap();
+        // A generated level is tried too: no walk in a 7 x 7 maze is 100 cells long.
+        let maze =
+            "(\n  width: 7,\n  height: 7,\n  task: Some((kind: Reach(min_distance: 100))),\n)";
+        let err = parse_level(maze, "m.ron").unwrap_err().to_string();
+        assert!(err.starts_with("m.ron:4: task.kind.min_distance"), "{err}");
+        let spec = LevelSpec::from_ron(maze, "m.ron").unwrap();
+        assert!(Grid::from_spec(&spec, 3).is_err(), "nor with another seed");
+    }
+
+    #[test]
+    fn goal_cells_leave_out_the_start_and_solid_props() {
+        let mut rows = vec![format!("#{}#", ".".repeat(9)); 9];
+        rows.insert(0, "#".repeat(11));
+        rows.push("#".repeat(11));
+        let spec = LevelSpec {
+            layout: Some(rows),
+            props: Props {
+                pillars: 0.5,
+                crates: 0.5,
+                lights: 0.5,
+            },
+            ..Default::default()
+        };
+        let grid = Grid::from_spec(&spec, 1).unwrap();
+        let solid = grid
+            .props()
+            .iter()
+            .filter(|p| p.kind != PropKind::Light)
+            .count();
+        assert!(solid > 0, "the test needs solid props");
+        let kind = TaskKind::Collect {
+            count: 1,
+            radius: 0.5,
+        };
+        let cells = goal_cells(&grid, &kind);
+        assert_eq!(cells.len(), 81 - 1 - solid);
+        assert!(
+            cells
+                .iter()
+                .all(|c| *c != grid.start() && !grid.has_solid_prop(*c))
+        );
+        let far = goal_cells(
+            &grid,
+            &TaskKind::Reach {
+                min_distance: 10,
+                radius: 0.5,
+            },
+        );
+        assert!(!far.is_empty());
+        for c in far {
+            assert!(grid.walking_distance(grid.start(), c).unwrap() >= 10);
+        }
     }
 
     #[test]

@@ -359,4 +359,21 @@ mod tests {
         assert!((p.x - 3.75).abs() < 0.2, "stopped at {p}");
         assert!(p.x < 3.75 + 1e-4);
     }
+
+    #[test]
+    fn walking_distances_go_round_walls() {
+        let g = Grid::from_layout(&[
+            "#####".to_string(),
+            "#S#.#".to_string(),
+            "#...#".to_string(),
+            "#####".to_string(),
+        ]);
+        let start = g.start();
+        assert_eq!(g.walking_distance(start, start), Some(0));
+        assert_eq!(g.walking_distance(start, IVec2::new(3, 1)), Some(4));
+        assert_eq!(g.walking_distance(start, IVec2::new(2, 1)), None, "a wall");
+        let two = g.walking_distances(&[IVec2::new(1, 1), IVec2::new(3, 1)]);
+        assert_eq!(two[g.index(IVec2::new(2, 2)).unwrap()], Some(2));
+        assert!(g.walking_distances(&[]).iter().all(Option::is_none));
+    }
 }

@@ -167,7 +167,8 @@ impl TaskRun {
 
     /// The shaping potential at `pos`: minus the walking distance to the nearest goal left.
     fn potential_at(&self, pos: Vec2) -> Option<f32> {
-        self.distance_to_goal(pos.floor().as_ivec2()).map(|d| -(d as f32))
+        self.distance_to_goal(pos.floor().as_ivec2())
+            .map(|d| -(d as f32))
     }
 
     /// Walking distances to the goals not yet taken.
@@ -495,9 +496,7 @@ mod tests {
                         break;
                     }
                 }
-                let phi_end = run
-                    .distance_to_goal(cell)
-                    .map_or(0.0, |d| -(d as f32));
+                let phi_end = run.distance_to_goal(cell).map_or(0.0, |d| -(d as f32));
                 assert_eq!(total - taken, phi_end - phi_start, "seed {seed}");
             }
         }

@@ -4,7 +4,7 @@
 //! `FUZZ_ITERS=20000 cargo test --workspace --test fuzz_levels` runs longer.
 
 use bevy_procgen::generate::parse_level;
-use bevy_procgen::{Grid, mesh};
+use bevy_procgen::{Grid, TaskRun, mesh};
 
 /// Inputs per run (CI keeps it to a few seconds).
 fn iterations() -> u64 {
@@ -114,6 +114,15 @@ fn the_level_reader_refuses_or_builds_any_text() {
             let seed = rng.next();
             if let Ok(grid) = Grid::from_spec(&spec, seed) {
                 mesh::build(&grid, &spec, seed);
+                if let Some(task) = &spec.task {
+                    // And play a few ticks of its task, into the next episode.
+                    let mut run = TaskRun::new(task, &grid, seed);
+                    let start = grid.start().as_vec2() + bevy::math::Vec2::splat(0.5);
+                    for _ in 0..3 {
+                        run.step(start);
+                    }
+                    run.next_episode();
+                }
                 accepted += 1;
             }
         }

@@ -173,15 +173,26 @@ fn goal_entities_follow_the_task() {
     let shown: Vec<Visibility> = goal_entities(&mut app).iter().map(|g| g.1).collect();
     assert_eq!(
         shown,
-        [Visibility::Inherited, Visibility::Hidden, Visibility::Inherited]
+        [
+            Visibility::Inherited,
+            Visibility::Hidden,
+            Visibility::Inherited
+        ]
     );
 
     // A new episode: three goals again, all shown, where the run now puts them.
-    app.world_mut().resource_mut::<CurrentTask>().run.next_episode();
+    app.world_mut()
+        .resource_mut::<CurrentTask>()
+        .run
+        .next_episode();
     app.update();
     let run = app.world().resource::<CurrentTask>().run.clone();
     let goals = goal_entities(&mut app);
-    assert_eq!(goals.len(), 3, "the old episode's goals are gone: {goals:?}");
+    assert_eq!(
+        goals.len(),
+        3,
+        "the old episode's goals are gone: {goals:?}"
+    );
     for (i, (_, visibility, at, _)) in goals.iter().enumerate() {
         assert_eq!(*visibility, Visibility::Inherited);
         let centre = level.cell_center(run.goals()[i].cell);

@@ -75,12 +75,7 @@ impl Predictions {
 /// tick and the shown one, and its state's codes go to the latent view.
 /// A dream's prediction for the same tick wins (the dream was shown). Returns the
 /// milliseconds spent reading.
-fn read_deferred(
-    p: &mut Predictions,
-    out: &mut InferOutput,
-    groups: usize,
-    classes: usize,
-) -> f32 {
+fn read_deferred(p: &mut Predictions, out: &mut InferOutput, groups: usize, classes: usize) -> f32 {
     let Some(Deferred { tick, frame, state }) = p.deferred.take() else {
         return 0.0;
     };

@@ -1,15 +1,20 @@
-//! The minimap: level grid, agent position and heading, painted with egui shapes.
+//! The minimap: level grid, the task's goals, agent position and heading, painted with egui
+//! shapes.
 
 use bevy::math::{IVec2, Vec3};
 use bevy_egui::egui;
-use bevy_procgen::CurrentLevel;
+use bevy_procgen::spec::Rgb;
+use bevy_procgen::{CurrentLevel, CurrentTask, GoalKind};
 
-/// Paints `level` into a square of `size` points, with the agent at `pose`
-/// (world position, forward direction) as a dot and a heading line, so a viewer knows what
-/// the agent is looking at. Public so a game's own panels can show the same map.
+/// Paints `level` into a square of `size` points, with the goals of `task` not yet taken in
+/// the level's goal and pickup colours (when the task is this level's), and the agent at
+/// `pose` (world position, forward direction) as a dot and a heading line, so a viewer knows
+/// what the agent is looking at and what it is after. Public so a game's own panels can show
+/// the same map.
 pub fn draw_minimap(
     ui: &mut egui::Ui,
     level: &CurrentLevel,
+    task: Option<&CurrentTask>,
     pose: Option<(Vec3, Vec3)>,
     size: f32,
 ) {
@@ -29,6 +34,35 @@ pub fn draw_minimap(
                     0.0,
                     wall,
                 );
+            }
+        }
+    }
+    let colour = |(r, g, b): Rgb| {
+        let byte = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+        egui::Color32::from_rgb(byte(r), byte(g), byte(b))
+    };
+    let palette = &level.spec.palette;
+    let goals = task
+        .filter(|t| t.generation == level.generation)
+        .map(|t| t.run.goals())
+        .unwrap_or_default();
+    for goal in goals.iter().filter(|g| !g.taken) {
+        let centre = origin
+            + egui::vec2(
+                (goal.cell.x as f32 + 0.5) * cell,
+                (goal.cell.y as f32 + 0.5) * cell,
+            );
+        match goal.kind {
+            GoalKind::Goal => {
+                let side = (cell * 0.8).max(5.0);
+                painter.rect_filled(
+                    egui::Rect::from_center_size(centre, egui::vec2(side, side)),
+                    1.0,
+                    colour(palette.goal),
+                );
+            }
+            GoalKind::Pickup => {
+                painter.circle_filled(centre, (cell * 0.3).max(2.5), colour(palette.pickup));
             }
         }
     }

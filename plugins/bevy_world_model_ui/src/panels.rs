@@ -20,7 +20,7 @@ use bevy::diagnostic::{DiagnosticsStore, FrameTimeDiagnosticsPlugin};
 use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiTextureHandle, egui};
-use bevy_procgen::{CurrentLevel, MinimapFocus};
+use bevy_procgen::{CurrentLevel, CurrentTask, MinimapFocus};
 use bevy_world_model::strip::HORIZON;
 use bevy_world_model::{
     CaptureImage, DreamMode, LatestFrames, Learning, ModelClock, ModelImages, ModelScores,
@@ -130,6 +130,8 @@ struct Central<'a> {
     textures: Textures,
     scores: Option<&'a ModelScores>,
     level: Option<&'a CurrentLevel>,
+    /// The level's task, whose goals the minimap shows.
+    task: Option<&'a CurrentTask>,
     /// The minimap's focus: world position and forward direction.
     pose: Option<(Vec3, Vec3)>,
     learning: bool,
@@ -145,6 +147,7 @@ pub(crate) fn draw_panels(
     latest: Option<Res<LatestFrames>>,
     clock: Option<Res<ModelClock>>,
     level: Option<Res<CurrentLevel>>,
+    task: Option<Res<CurrentTask>>,
     focus: Query<&GlobalTransform, With<MinimapFocus>>,
     model: Model,
     mut dash: Dashboard,
@@ -261,6 +264,7 @@ pub(crate) fn draw_panels(
         textures,
         scores: model.scores.as_deref(),
         level: level.as_deref(),
+        task: task.as_deref(),
         pose: focus.iter().next().map(|t| {
             let (_, rot, pos) = t.to_scale_rotation_translation();
             (pos, rot * Vec3::NEG_Z)
@@ -456,7 +460,7 @@ fn side_column(
         }
         if let Some(level) = level {
             ui.label("Minimap");
-            draw_minimap(ui, level, c.pose, sizes.minimap);
+            draw_minimap(ui, level, c.task, c.pose, sizes.minimap);
         }
     });
 }

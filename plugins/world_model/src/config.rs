@@ -144,6 +144,12 @@ pub struct WorldModelConfig {
     /// Weight of the continue head's loss (binary cross-entropy of "not terminal").
     /// Default: `1.0`
     pub cont_weight: f32,
+    /// Let the reward and continue losses train the encoder and the RSSM too, as DreamerV3
+    /// does, instead of the heads alone reading the latent. Off by default: on play without
+    /// rewards (every reward 0, nothing terminal) the heads' ever-shrinking losses kept
+    /// pulling the latent and cost the warp learning proof 1.3 of its 3.0 dB over copying
+    /// in the same 300 steps (`tests/warp_learning.rs`). Default: `false`
+    pub head_gradients: bool,
     /// Decode each frame as a change to the previous one (the real frame while observing,
     /// the imagined one in a dream) instead of from scratch: a fresh model then starts at the
     /// copy-last-frame baseline rather than at grey. Alone (without `warp`), on the synthetic
@@ -224,6 +230,7 @@ impl WorldModelConfig {
             pred_weight: 1.0,
             reward_weight: 1.0,
             cont_weight: 1.0,
+            head_gradients: false,
             residual: false,
             warp: false,
             warp_radius: [12, 6],

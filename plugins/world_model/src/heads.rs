@@ -8,13 +8,14 @@
 //! step penalty, and the output layer starts at zero so a fresh head predicts exactly 0.
 
 use burn::module::Param;
-use burn::nn::{Linear, LinearConfig};
+use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::activation::{log_sigmoid, log_softmax, sigmoid, softmax};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 
 use crate::config::WorldModelConfig;
 use crate::kernels::{linear, silu};
-use crate::networks::hidden_linear;
 
 pub use crate::config::REWARD_BINS;
 
@@ -77,17 +78,26 @@ pub struct Outlook {
 }
 
 impl Heads {
-    /// Fresh heads for `cfg`'s features.
+    /// Fresh heads for `cfg`'s features. Their weights are drawn from `cfg.seed`, not from
+    /// the device's random stream, so adding the heads left the networks' initialisation and
+    /// the training draws of every existing run as they were.
     pub fn new(cfg: &WorldModelConfig, device: &Device) -> Self {
         let features = cfg.feature_size();
-        let mut reward_out = LinearConfig::new(cfg.hidden, REWARD_BINS).init(device);
-        reward_out.weight = Param::from_tensor(Tensor::zeros([cfg.hidden, REWARD_BINS], device));
-        reward_out.bias = Some(Param::from_tensor(Tensor::zeros([REWARD_BINS], device)));
+        let mut rng = StdRng::seed_from_u64(cfg.seed ^ 0x4ead5);
+        // He-uniform for the layers followed by SiLU (as `hidden_linear`), PyTorch's default
+        // for the continue logit; the reward's output starts at zero.
+        let he = |fan_in: usize| (6.0 / fan_in as f32).sqrt();
         Self {
-            reward_hidden: hidden_linear(features, cfg.hidden, device),
-            reward_out,
-            cont_hidden: hidden_linear(features, cfg.hidden, device),
-            cont_out: LinearConfig::new(cfg.hidden, 1).init(device),
+            reward_hidden: seeded_linear(features, cfg.hidden, he(features), &mut rng, device),
+            reward_out: seeded_linear(cfg.hidden, REWARD_BINS, 0.0, &mut rng, device),
+            cont_hidden: seeded_linear(features, cfg.hidden, he(features), &mut rng, device),
+            cont_out: seeded_linear(
+                cfg.hidden,
+                1,
+                1.0 / (cfg.hidden as f32).sqrt(),
+                &mut rng,
+                device,
+            ),
         }
     }
 
@@ -160,6 +170,26 @@ impl Heads {
     }
 }
 
+/// A linear layer with weights uniform in `[-bound, bound]` from `rng` and zero biases.
+fn seeded_linear(
+    input: usize,
+    output: usize,
+    bound: f32,
+    rng: &mut StdRng,
+    device: &Device,
+) -> Linear {
+    let weights: Vec<f32> = (0..input * output)
+        .map(|_| rng.random_range(-1.0f32..=1.0) * bound)
+        .collect();
+    Linear {
+        weight: Param::from_tensor(Tensor::from_data(
+            TensorData::new(weights, [input, output]),
+            device,
+        )),
+        bias: Some(Param::from_tensor(Tensor::zeros([output], device))),
+    }
+}
+
 /// Two-hot targets of rewards `[n]` as a `[n, REWARD_BINS]` tensor, on the device (the
 /// same weights as [`two_hot`]; a GPU step reads nothing back for them).
 fn two_hot_tensor(reward: Tensor<1>, device: &Device) -> Tensor<2> {
@@ -204,7 +234,11 @@ mod tests {
             assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6, "{r}");
             // In symlog space the expected bin is the encoded value, to f32 rounding.
             let expected: f32 = p.iter().enumerate().map(|(i, w)| w * bin_value(i)).sum();
-            assert!((expected - symlog(r)).abs() < 2e-5, "{r}: {expected} vs {}", symlog(r));
+            assert!(
+                (expected - symlog(r)).abs() < 2e-5,
+                "{r}: {expected} vs {}",
+                symlog(r)
+            );
             let back = decode_reward(&p);
             assert!(
                 (back - r).abs() <= 1e-4 * r.abs().max(1.0),
@@ -233,7 +267,11 @@ mod tests {
             let want = probs(*r);
             for bin in 0..REWARD_BINS {
                 let g = got[row * REWARD_BINS + bin];
-                assert!((g - want[bin]).abs() < 1e-5, "{r} bin {bin}: {g} vs {}", want[bin]);
+                assert!(
+                    (g - want[bin]).abs() < 1e-5,
+                    "{r} bin {bin}: {g} vs {}",
+                    want[bin]
+                );
             }
         }
     }

@@ -299,8 +299,13 @@ impl WorldModel {
         let post_features = Tensor::cat(vec![h_all.clone(), Tensor::cat(zs, 0)], 1);
         // What arriving in each posterior state paid, and whether its episode goes on.
         let time_major = |x: &Tensor<2>| x.clone().swap_dims(0, 1).reshape([t * b]);
+        let head_features = if cfg.head_gradients {
+            post_features.clone()
+        } else {
+            post_features.clone().detach()
+        };
         let (reward_loss, cont_loss) = self.heads.loss(
-            post_features.clone(),
+            head_features,
             time_major(&batch.reward),
             time_major(&batch.cont),
         );

@@ -294,7 +294,13 @@ mod tests {
         let firsts: Vec<bool> = buf.iter().map(|(_, _, f)| f).collect();
         assert_eq!(firsts, vec![true, false, false, true, false, false]);
         let batch = buf
-            .sample(1, 6, Sampling::Uniform, &mut StdRng::seed_from_u64(0), &device)
+            .sample(
+                1,
+                6,
+                Sampling::Uniform,
+                &mut StdRng::seed_from_u64(0),
+                &device,
+            )
             .unwrap();
         let read = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
         assert_eq!(read(batch.reward), vec![0.0, 0.5, 1.0, 1.5, 2.0, 2.5]);

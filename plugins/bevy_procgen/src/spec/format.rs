@@ -245,7 +245,8 @@ pub struct TaskSpec {
     pub step_penalty: f32,
     /// Potential-based shaping with this discount, `(0, 1]`: every tick also pays
     /// `gamma x phi(after) - phi(before)`, phi being minus the walking distance to the nearest
-    /// goal left. It guides without changing which policy is best. Default: `None` (off)
+    /// goal left (0 once none is). With gamma the learner's discount it guides without changing
+    /// which policy is best. Default: `None` (off)
     pub shaping: Option<f32>,
 }
 

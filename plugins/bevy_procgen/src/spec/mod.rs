@@ -141,6 +141,83 @@ mod tests {
     }
 
     #[test]
+    fn files_without_a_task_or_its_colours_still_load() {
+        let spec =
+            LevelSpec::from_ron("(name: \"x\", palette: (floor: (0.1, 0.1, 0.1)))", "t").unwrap();
+        assert_eq!(spec.task, None);
+        assert_eq!(spec.palette.goal, Palette::default().goal);
+        assert_eq!(spec.palette.pickup, Palette::default().pickup);
+        let spec = LevelSpec::from_ron("(task: Some((time_limit: 300)))", "t").unwrap();
+        assert_eq!(spec.task, Some(TaskSpec::default()));
+        let text = "(task: Some((kind: Collect(), shaping: Some(0.99))))";
+        let task = LevelSpec::from_ron(text, "t").unwrap().task.unwrap();
+        assert_eq!(
+            task.kind,
+            TaskKind::Collect {
+                count: 3,
+                radius: 0.5
+            }
+        );
+        assert_eq!((task.time_limit, task.shaping), (300, Some(0.99)));
+    }
+
+    #[test]
+    fn bad_task_values_name_the_field_and_line() {
+        for (line, expected) in [
+            (
+                "time_limit: 0,",
+                "task.time_limit: 0 is below the minimum 1",
+            ),
+            (
+                "time_limit: 100001,",
+                "task.time_limit: 100001 is above the limit 100000",
+            ),
+            (
+                "step_penalty: 1.5,",
+                "task.step_penalty: 1.5 must be in [0, 1]",
+            ),
+            (
+                "step_penalty: NaN,",
+                "task.step_penalty: NaN must be in [0, 1]",
+            ),
+            (
+                "shaping: Some(0.0),",
+                "task.shaping: 0 must be a positive number, at most 1",
+            ),
+            (
+                "shaping: Some(1.01),",
+                "task.shaping: 1.01 is above the limit 1",
+            ),
+            (
+                "kind: Reach(min_distance: 0),",
+                "task.kind.min_distance: 0 is below the minimum 1",
+            ),
+            (
+                "kind: Reach(radius: inf),",
+                "task.kind.radius: inf is above the limit 2",
+            ),
+            (
+                "kind: Collect(count: 33),",
+                "task.kind.count: 33 is above the limit 32",
+            ),
+            (
+                "kind: Collect(radius: -1.0),",
+                "task.kind.radius: -1 must be a positive number, at most 2",
+            ),
+        ] {
+            let text = format!("(\n  name: \"t\",\n  task: Some((\n    {line}\n  )),\n)");
+            let err = LevelSpec::from_ron(&text, "t.ron").unwrap_err();
+            assert_eq!(err.to_string(), format!("t.ron:4: {expected}"), "{line}");
+        }
+        let err =
+            LevelSpec::from_ron("(\n  palette: (goal: (2.0, 0.0, 0.0)),\n)", "p.ron").unwrap_err();
+        assert!(
+            err.to_string().starts_with("p.ron:2: palette.goal: colour"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn specs_round_trip_through_ron() {
         let spec = LevelSpec {
             generator: Generator::Rooms {
@@ -150,6 +227,15 @@ mod tests {
             },
             fog: Some(Fog::default()),
             spawn: Spawn::Cell(3, 4),
+            task: Some(TaskSpec {
+                kind: TaskKind::Collect {
+                    count: 5,
+                    radius: 0.75,
+                },
+                time_limit: 120,
+                step_penalty: 0.01,
+                shaping: Some(0.99),
+            }),
             ..Default::default()
         };
         assert_eq!(LevelSpec::from_ron(&spec.to_ron(), "rt").unwrap(), spec);
