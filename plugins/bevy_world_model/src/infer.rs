@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
-use world_model::{Frame, Latent, PendingFrame, Step, compare, error_heatmap};
+use world_model::{Frame, Latent, Outlook, PendingFrame, Step, compare, error_heatmap};
 
 use crate::action::ActionLog;
 use crate::capture::{FrameCaptured, ModelClock};
@@ -19,6 +19,7 @@ use crate::modes::{DreamMode, Learning};
 use crate::present::PresentQueue;
 use crate::queue::{FrameQueue, Pushed};
 use crate::record::Recorder;
+use crate::reward::{EpisodeEnd, Episodes, OutcomeLog, RewardScored};
 use crate::scores::{ModelScores, ScoredFrames};
 use crate::settings::WorldModelSettings;
 use crate::status::{ModelCounters, ModelStatus, Notify};
@@ -30,6 +31,8 @@ use crate::strip::{PendingStrip, StripBuilder};
 pub(crate) struct Predictions {
     /// Predictions by the tick they predict; `true` when dreamed.
     pending: BTreeMap<u64, (Frame, bool)>,
+    /// The reward and continue heads' predictions, by the tick they predict.
+    outlooks: BTreeMap<u64, Outlook>,
     /// The last real frame processed, with its tick.
     pub last_frame: Option<(u64, Frame)>,
     /// Tick the dream has advanced to; `None` while observing or before the dream starts.
@@ -55,6 +58,7 @@ impl Predictions {
     /// state afresh (after a reset, a load, or the end of a dream).
     pub fn restart(&mut self) {
         self.pending.clear();
+        self.outlooks.clear();
         self.deferred = None;
         self.dream_tick = None;
         self.reset_requested = true;
@@ -68,6 +72,7 @@ impl Predictions {
             }
             self.pending.pop_first();
         }
+        self.outlooks = self.outlooks.split_off(&tick);
     }
 }
 
@@ -80,7 +85,8 @@ fn read_deferred(p: &mut Predictions, out: &mut InferOutput, groups: usize, clas
         return 0.0;
     };
     let start = Instant::now();
-    let frame = frame.read();
+    let (frame, outlook) = frame.read_with_outlook();
+    p.outlooks.insert(tick, outlook);
     let (h, z) = state.values();
     out.notify.status.latent = Some(out.code_usage.push(&z, &h, groups, classes));
     out.present.prediction = Some(frame.clone());
@@ -97,7 +103,9 @@ pub(crate) struct InferOutput<'w> {
     code_usage: ResMut<'w, CodeUsage>,
     strip: ResMut<'w, PendingStrip>,
     recorder: ResMut<'w, Recorder>,
+    episodes: ResMut<'w, Episodes>,
     scored: MessageWriter<'w, PredictionScored>,
+    rewards: MessageWriter<'w, RewardScored>,
     notify: Notify<'w>,
 }
 
@@ -109,6 +117,7 @@ pub(crate) fn process_frames(
     learning: Res<State<Learning>>,
     mode: Res<State<DreamMode>>,
     actions: Res<ActionLog>,
+    outcomes: Res<OutcomeLog>,
     mut engine: Option<ResMut<Engine>>,
     mut queue: ResMut<FrameQueue>,
     mut predictions: ResMut<Predictions>,
@@ -146,7 +155,10 @@ pub(crate) fn process_frames(
         read_ms += read_deferred(p, &mut out, groups, classes);
         let tick = ready.tick;
         let frame = ready.frame;
-        let contiguous = ready.contiguous && !p.reset_requested;
+        // After the frame that ended an episode the game respawned: a fresh start.
+        let episode_start = outcomes.starts_episode(tick);
+        let contiguous = ready.contiguous && !p.reset_requested && !episode_start;
+        let outcome = outcomes.get(tick);
         let (Some(prev_action), Some(next_action)) =
             (actions.get(tick).cloned(), actions.get(tick + 1).cloned())
         else {
@@ -155,10 +167,26 @@ pub(crate) fn process_frames(
             continue;
         };
 
+        // The reward of this tick, against the prediction made for it (none across a
+        // respawn: the state before it knew nothing of where the player reappears).
+        let predicted = p.outlooks.remove(&tick).filter(|_| !episode_start);
+        let reward_scored = predicted.map(|predicted| RewardScored {
+            tick,
+            reward: outcome.reward,
+            end: outcome.end,
+            predicted,
+        });
+        out.episodes
+            .push(tick, outcome.reward, outcome.end, predicted);
+        if let Some(scored) = reward_scored {
+            out.rewards.write(scored);
+        }
+
         // Score the prediction made for this tick against the real frame, exactly.
         if let (Some((pred, dreamed)), Some((last_tick, last))) =
             (p.pending.remove(&tick), p.last_frame.as_ref())
             && *last_tick + 1 == tick
+            && !episode_start
             && let (Ok(model), Ok(baseline)) = (compare(&pred, &frame), compare(last, &frame))
         {
             out.scores.averages.push(model, baseline);
@@ -237,7 +265,16 @@ pub(crate) fn process_frames(
             scores.horizons.push(strip);
         }
 
-        let step = Step::new(tick, frame.clone(), next_action, !ready.contiguous);
+        let step = Step {
+            reward: outcome.reward,
+            terminal: outcome.end == Some(EpisodeEnd::Terminal),
+            ..Step::new(
+                tick,
+                frame.clone(),
+                next_action,
+                !ready.contiguous || episode_start,
+            )
+        };
         match out.recorder.record(&step) {
             Ok(written) => out.counters.recorded += u64::from(written),
             Err(e) => {
@@ -267,10 +304,16 @@ pub(crate) fn build_strip(
     let (Some(mut engine), Some(builder)) = (engine, pending.0.as_mut()) else {
         return;
     };
-    match engine.infer(|p| p.rollout_step(&builder.state, &builder.action)) {
-        Ok((next, frame)) => {
+    let step = engine.infer(|p| {
+        let (next, frame) = p.rollout_step(&builder.state, &builder.action)?;
+        let outlook = p.outlook(&next);
+        Ok::<_, world_model::PredictError>((next, frame, outlook))
+    });
+    match step {
+        Ok((next, frame, outlook)) => {
             builder.state = next;
             builder.frames.push(frame);
+            builder.outlook.push(outlook);
         }
         Err(e) => {
             status.last_error = Some(format!("dream strip: {e}"));

@@ -20,6 +20,7 @@ use crate::modes::{DreamMode, Learning};
 use crate::present::{ModelImages, PresentQueue, present};
 use crate::queue::FrameQueue;
 use crate::record::{Recorder, finish_recording};
+use crate::reward::{Episodes, OutcomeLog, RewardScored, record_outcomes};
 use crate::schedule::WorldModelSystems;
 use crate::scores::ModelScores;
 use crate::settings::{EgoMotionScale, WorldModelSettings};
@@ -234,6 +235,7 @@ impl Plugin for WorldModelPlugin {
             .insert_resource(images)
             .insert_resource(ModelStatus::new(self.config.clone()))
             .init_resource::<ModelScores>()
+            .init_resource::<Episodes>()
             .init_resource::<ModelCounters>();
         // Each stage's own state
         app.insert_resource(EngineSetup {
@@ -244,6 +246,7 @@ impl Plugin for WorldModelPlugin {
         })
         .insert_resource(recorder)
         .init_resource::<ActionLog>()
+        .init_resource::<OutcomeLog>()
         .init_resource::<FrameQueue>()
         .init_resource::<Predictions>()
         .init_resource::<PendingStrip>()
@@ -262,6 +265,7 @@ impl Plugin for WorldModelPlugin {
         .add_message::<SaveCheckpoint>()
         .add_message::<LoadCheckpoint>()
         .add_message::<PredictionScored>()
+        .add_message::<RewardScored>()
         .add_message::<FinishRecording>()
         .add_message::<WorldModelNotice>();
         // Main schedule
@@ -284,6 +288,7 @@ impl Plugin for WorldModelPlugin {
                     .in_set(WorldModelSystems::TrainSync),
                 (
                     record_actions,
+                    record_outcomes,
                     process_frames,
                     build_strip.run_if(in_state(DreamMode::Observing)),
                     dream.run_if(in_state(DreamMode::Dreaming)),

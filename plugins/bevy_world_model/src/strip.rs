@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use bevy::prelude::*;
 use world_model::metrics::ScoreTotals;
-use world_model::{Frame, FrameMetrics, Latent, compare};
+use world_model::{Frame, FrameMetrics, Latent, Outlook, compare};
 
 /// Frames per strip.
 pub const HORIZON: usize = 8;
@@ -24,6 +24,9 @@ pub struct DreamStrip {
     pub frames: Vec<Frame>,
     /// Horizon `k`'s real frame and scores, once the frame of its tick arrived.
     pub horizons: Vec<Option<HorizonScore>>,
+    /// The predicted reward and continue probability of each imagined step (empty when
+    /// the strip was built without them).
+    pub outlook: Vec<Outlook>,
 }
 
 /// One horizon of a [`DreamStrip`] against the real frame of its tick.
@@ -48,6 +51,7 @@ pub(crate) struct StripBuilder {
     pub action: Vec<f32>,
     pub state: Latent,
     pub frames: Vec<Frame>,
+    pub outlook: Vec<Outlook>,
     reals: BTreeMap<u64, Frame>,
 }
 
@@ -60,6 +64,7 @@ impl StripBuilder {
             action,
             state,
             frames: Vec::with_capacity(HORIZON),
+            outlook: Vec::with_capacity(HORIZON),
             reals: BTreeMap::new(),
         }
     }
@@ -78,6 +83,7 @@ impl StripBuilder {
     /// The finished strip, scored against the real frames seen so far.
     pub fn finish(self) -> DreamStrip {
         let mut strip = DreamStrip::new(self.start, self.start_frame, self.frames);
+        strip.outlook = self.outlook;
         for (tick, frame) in &self.reals {
             strip.score(*tick, frame);
         }
@@ -93,6 +99,7 @@ impl DreamStrip {
             start_frame,
             horizons: vec![None; frames.len()],
             frames,
+            outlook: Vec::new(),
         }
     }
 

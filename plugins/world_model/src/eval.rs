@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::heads::Outlook;
 use crate::metrics::{FrameMetrics, ScoreTotals, compare, psnr_from_mse};
 use crate::predictor::Predictor;
 use crate::replay::Step;
@@ -137,10 +138,148 @@ pub fn open_loop(
     totals
 }
 
+/// A reward of at least this much is an event (a goal reached, a pickup taken): the sparse
+/// +1 the tasks pay, well above step penalties and shaping.
+pub const REWARD_EVENT: f32 = 0.5;
+
+/// Rewards against the reward and continue heads' predictions for the same ticks, and the
+/// baseline of always predicting the mean reward (of these same ticks: the best constant).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RewardTally {
+    /// Ticks counted.
+    pub ticks: u64,
+    /// Sum of the rewards.
+    pub reward_sum: f64,
+    /// Sum of the squared rewards.
+    pub reward_sq: f64,
+    /// Sum of the model's squared errors.
+    pub model_sq: f64,
+    /// Ticks paying at least [`REWARD_EVENT`].
+    pub events: u64,
+    /// Events the model predicted (at least half of [`REWARD_EVENT`]).
+    pub anticipated: u64,
+    /// Predictions of an event (at least half of [`REWARD_EVENT`]) where none came.
+    pub false_alarms: u64,
+    /// Terminal ticks.
+    pub terminals: u64,
+    /// Sum of the predicted continue probability at terminal ticks.
+    pub cont_at_terminals: f64,
+    /// Sum of the predicted continue probability elsewhere.
+    pub cont_elsewhere: f64,
+}
+
+impl RewardTally {
+    /// Adds one tick: what it paid, whether it ended its episode as terminal, and the
+    /// prediction made for it.
+    pub fn push(&mut self, reward: f32, terminal: bool, predicted: Outlook) {
+        let (r, p) = (f64::from(reward), f64::from(predicted.reward));
+        if !(r.is_finite() && p.is_finite()) {
+            return;
+        }
+        self.ticks += 1;
+        self.reward_sum += r;
+        self.reward_sq += r * r;
+        self.model_sq += (r - p).powi(2);
+        let alarm = predicted.reward >= REWARD_EVENT / 2.0;
+        if reward >= REWARD_EVENT {
+            self.events += 1;
+            self.anticipated += u64::from(alarm);
+        } else {
+            self.false_alarms += u64::from(alarm);
+        }
+        if terminal {
+            self.terminals += 1;
+            self.cont_at_terminals += f64::from(predicted.cont);
+        } else {
+            self.cont_elsewhere += f64::from(predicted.cont);
+        }
+    }
+
+    /// The model's mean squared error; `None` before the first tick.
+    pub fn model_mse(&self) -> Option<f64> {
+        (self.ticks > 0).then(|| self.model_sq / self.ticks as f64)
+    }
+
+    /// The mean squared error of predicting the mean reward (the rewards' variance).
+    pub fn mean_mse(&self) -> Option<f64> {
+        (self.ticks > 0).then(|| {
+            let n = self.ticks as f64;
+            (self.reward_sq / n - (self.reward_sum / n).powi(2)).max(0.0)
+        })
+    }
+
+    /// The mean predicted continue probability at terminal ticks and elsewhere.
+    pub fn mean_cont(&self) -> (Option<f64>, Option<f64>) {
+        let others = self.ticks - self.terminals;
+        (
+            (self.terminals > 0).then(|| self.cont_at_terminals / self.terminals as f64),
+            (others > 0).then(|| self.cont_elsewhere / others as f64),
+        )
+    }
+}
+
+/// Streams `steps` through `predictor` as [`one_step`] does and tallies the reward and
+/// continue heads: `prior`, the prediction for tick `t + 1` made at tick `t` (what a game
+/// shows and an agent plans with); `posterior`, what the heads say of each observed state.
+pub fn rewards(predictor: &mut Predictor, steps: &[Step]) -> (RewardTally, RewardTally) {
+    predictor.reset();
+    let (mut prior, mut posterior) = (RewardTally::default(), RewardTally::default());
+    let mut prev: Option<&Step> = None;
+    let mut pending: Option<Outlook> = None;
+    for step in steps {
+        let continues = !step.first && prev.is_some_and(|p| p.tick.wrapping_add(1) == step.tick);
+        if !continues {
+            predictor.reset();
+            pending = None;
+        }
+        if let Some(outlook) = pending.take() {
+            prior.push(step.reward, step.terminal, outlook);
+        }
+        let zero = vec![0.0; step.action.len()];
+        let prev_action = prev.filter(|_| continues).map_or(&zero, |p| &p.action);
+        let Ok(state) = predictor.observe(&step.frame, prev_action) else {
+            break;
+        };
+        posterior.push(step.reward, step.terminal, predictor.outlook(&state));
+        if predictor.predict_next_deferred(&step.action).is_err() {
+            break;
+        }
+        pending = predictor.next_outlook();
+        prev = Some(step);
+    }
+    (prior, posterior)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::metrics::PSNR_CAP;
+
+    #[test]
+    fn the_mean_baseline_is_the_rewards_variance() {
+        let mut t = RewardTally::default();
+        let none = Outlook {
+            reward: 0.0,
+            cont: 0.9,
+        };
+        for r in [0.0, 0.0, 1.0, 0.0] {
+            t.push(r, r == 1.0, none);
+        }
+        assert_eq!(t.mean_mse(), Some(0.1875)); // 1/4 - 1/16
+        assert_eq!(t.model_mse(), Some(0.25));
+        assert_eq!((t.events, t.anticipated, t.false_alarms), (1, 0, 0));
+        let (at, elsewhere) = t.mean_cont();
+        assert!((at.unwrap() - 0.9).abs() < 1e-6 && (elsewhere.unwrap() - 0.9).abs() < 1e-6);
+        t.push(
+            0.0,
+            false,
+            Outlook {
+                reward: 0.4,
+                cont: 1.0,
+            },
+        );
+        assert_eq!(t.false_alarms, 1);
+    }
 
     fn mse(mse: f64) -> FrameMetrics {
         FrameMetrics {

@@ -53,7 +53,7 @@ pub use checkpoint::{
 pub use config::{ConfigError, ReconLoss, Sampling, Upsample, WorldModelConfig};
 pub use dataset::{Dataset, DatasetError, DatasetHeader, DatasetWriter, HeaderError};
 pub use device::{DeviceChoice, DeviceError, ResolvedDevice};
-pub use eval::EvalReport;
+pub use eval::{EvalReport, RewardTally};
 pub use frame::{Frame, FrameIoError};
 pub use heads::Outlook;
 pub use learner::{Learner, PushError, StepOutcome, StepReport};

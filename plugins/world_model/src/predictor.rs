@@ -37,16 +37,38 @@ pub struct Rollout {
     pub outlook: Vec<Outlook>,
 }
 
-/// A predicted frame still on the device (see [`Predictor::predict_next_deferred`]).
+/// A predicted frame and the heads' outlook for its tick, still on the device (see
+/// [`Predictor::predict_next_deferred`]).
 #[derive(Debug, Clone)]
-pub struct PendingFrame(Tensor<4>);
+pub struct PendingFrame {
+    frame: Tensor<4>,
+    reward: Tensor<1>,
+    cont: Tensor<1>,
+}
 
 impl PendingFrame {
     /// Reads the frame back (waits for the device when its work is not done yet).
     pub fn read(self) -> Frame {
-        tensor_to_frames(self.0)
+        tensor_to_frames(self.frame)
             .pop()
             .expect("one state decodes to one frame")
+    }
+
+    /// Reads the frame and the predicted reward and continue probability of its tick.
+    pub fn read_with_outlook(self) -> (Frame, Outlook) {
+        let scalar = |t: Tensor<1>| {
+            t.into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .ok()
+                .and_then(|v| v.first().copied())
+                .unwrap_or(f32::NAN)
+        };
+        let outlook = Outlook {
+            reward: scalar(self.reward.clone()),
+            cont: scalar(self.cont.clone()),
+        };
+        (self.read(), outlook)
     }
 }
 
@@ -197,8 +219,13 @@ impl Predictor {
             .draw(self.model.rssm.prior_logp(h.clone()), self.draw);
         let next = Latent { h, z, frame: None };
         let frame = self.model.next_frame(state.frame.as_ref(), &next);
+        let (reward, cont) = self.model.heads.predict(next.features());
         self.predicted = Some(next);
-        Ok(Some(PendingFrame(frame)))
+        Ok(Some(PendingFrame {
+            frame,
+            reward,
+            cont,
+        }))
     }
 
     /// Open-loop rollout from `start` (or the current state): one predicted frame per action,
