@@ -4,7 +4,7 @@
 use bevy::input::mouse::AccumulatedMouseMotion;
 use bevy::prelude::*;
 use bevy_procgen::{CurrentLevel, MinimapFocus, ProcgenSystems};
-use bevy_world_model::WorldModelCamera;
+use bevy_world_model::{WorldModelCamera, WorldModelReward};
 
 /// Movement parameters of an agent.
 #[derive(Component, Clone, Copy, Debug)]
@@ -101,6 +101,8 @@ pub fn spawn_agent(commands: &mut Commands, resolution: u32) -> Entity {
                 width: resolution,
                 height: resolution,
             },
+            // What the level's task pays each tick (nothing on a level without one).
+            WorldModelReward::default(),
         ))
         .id()
 }
@@ -165,9 +167,14 @@ fn place_at_start(
                 continue;
             }
         }
-        t.translation = level.cell_center(level.grid.start()) + Vec3::Y * agent.eye_height;
-        t.rotation = Quat::from_rotation_y(level.start_yaw());
+        place_at_spawn(&level, agent, &mut t);
     }
+}
+
+/// Puts an agent on the level's start cell, facing down its longest open run.
+pub(crate) fn place_at_spawn(level: &CurrentLevel, agent: &Agent, t: &mut Transform) {
+    t.translation = level.cell_center(level.grid.start()) + Vec3::Y * agent.eye_height;
+    t.rotation = Quat::from_rotation_y(level.start_yaw());
 }
 
 /// The open cell nearest `pos` (cells) whose centre a circle of `radius` fits in.

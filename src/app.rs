@@ -14,6 +14,7 @@ use bevy_world_model_ui::WorldModelUiPlugin;
 
 use crate::agent::{AgentPlugin, spawn_agent};
 use crate::autopilot::{Autopilot, AutopilotPlugin};
+use crate::task::TaskPlugin;
 use crate::cli::RunPlan;
 use crate::controls::{ControlsPlugin, ShippedLevels};
 use crate::interrupt::InterruptPlugin;
@@ -297,7 +298,7 @@ pub fn build(plan: &RunPlan) -> App {
             windowed: mode == Mode::Windowed,
         }),
     ))
-    .add_plugins(AutopilotPlugin)
+    .add_plugins((AutopilotPlugin, TaskPlugin))
     .add_systems(Startup, move |mut commands: Commands| {
         let agent = spawn_agent(&mut commands, resolution);
         if let Some(mode) = autopilot {

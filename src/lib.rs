@@ -9,4 +9,5 @@ pub mod controls;
 pub mod interrupt;
 pub mod research;
 pub mod session;
+pub mod task;
 pub mod timings;

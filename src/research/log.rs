@@ -5,12 +5,13 @@ use std::time::Instant;
 
 use bevy::prelude::*;
 use bevy_world_model::{
-    DreamStrip, ModelCounters, ModelScores, ModelStatus, PredictionScored, ScoreTotals,
-    ScoredFrames,
+    DreamStrip, EpisodeEnd, ModelCounters, ModelScores, ModelStatus, PredictionScored,
+    RewardScored, ScoreTotals, ScoredFrames,
 };
 
 use super::report::SeriesPoint;
-use super::tally::{HorizonTally, LossTally};
+use super::tally::{HorizonTally, LossTally, TaskTally};
+use crate::task::EpisodeEnded;
 use super::{FinalSave, ResearchPhase, ResearchPlan, SAMPLES};
 
 /// Everything collected so far.
@@ -42,11 +43,49 @@ pub(super) struct ResearchLog {
     /// The final checkpoint (`DIR/model.ckpt`), asked for at the end of learning or on a
     /// signal.
     pub(super) final_save: FinalSave,
+    /// The task's episodes and rewards while learning, and held out.
+    pub(super) task_training: TaskTally,
+    pub(super) task_heldout: TaskTally,
 }
 
 impl ResearchLog {
     pub(super) fn elapsed(&self) -> f64 {
         self.started.map_or(0.0, |s| s.elapsed().as_secs_f64())
+    }
+}
+
+/// The task's episodes and reward predictions, into the phase's tally (held out: only
+/// from the tick scoring starts).
+pub(super) fn collect_task(
+    phase: Res<State<ResearchPhase>>,
+    mut log: ResMut<ResearchLog>,
+    mut rewards: MessageReader<RewardScored>,
+    mut episodes: MessageReader<EpisodeEnded>,
+) {
+    let log = &mut *log;
+    let from = log.heldout_from;
+    let (tally, from) = match phase.get() {
+        ResearchPhase::Training => (&mut log.task_training, 0),
+        ResearchPhase::HeldOut => (&mut log.task_heldout, from),
+        ResearchPhase::Done => {
+            rewards.clear();
+            episodes.clear();
+            return;
+        }
+    };
+    for r in rewards.read().filter(|r| r.tick >= from) {
+        tally
+            .rewards
+            .push(r.reward, r.end == Some(EpisodeEnd::Terminal), r.predicted);
+    }
+    // Episodes end in `Update`, before the plugin sees their tick: the held-out phase
+    // counts those that end once its settling ticks are over.
+    if *phase.get() == ResearchPhase::HeldOut && log.heldout_frames < super::SETTLE_TICKS {
+        episodes.clear();
+        return;
+    }
+    for e in episodes.read() {
+        tally.push_episode(e);
     }
 }
 

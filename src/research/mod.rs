@@ -31,7 +31,7 @@ use bevy_world_model::{
 
 use crate::autopilot::{Autopilot, AutopilotMode};
 use crate::interrupt::Interrupt;
-use log::{ResearchLog, collect};
+use log::{ResearchLog, collect, collect_task};
 use report::{RunInfo, SeriesPoint};
 use tally::{LossTally, phase_scores};
 use write::write_report;
@@ -147,6 +147,7 @@ impl Plugin for ResearchPlugin {
             PostUpdate,
             (
                 collect,
+                collect_task,
                 track_final_save,
                 on_interrupt,
                 progress.run_if(not_interrupted),

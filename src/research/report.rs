@@ -38,6 +38,9 @@ pub struct Report {
     pub series: Vec<SeriesPoint>,
     /// The held-out evaluation.
     pub heldout: Option<HeldOutReport>,
+    /// The level's task, when it has one: episodes and the reward head, per phase.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<TaskReport>,
     /// Files written next to the report, relative to it.
     pub files: Vec<String>,
     /// How averages treat unchanged views.
@@ -146,6 +149,49 @@ pub struct HeldOutReport {
     pub horizons: Vec<HorizonScore>,
     /// Optimizer step of the weights evaluated.
     pub weights_step: u64,
+}
+
+/// The task's figures in the learning phase and the held-out one.
+#[derive(Serialize, Debug, Clone)]
+pub struct TaskReport {
+    /// While learning (on the training level).
+    pub training: Option<TaskPhase>,
+    /// With learning off, on the held-out level.
+    pub heldout: Option<TaskPhase>,
+}
+
+/// Episodes of a task and the reward head's one-tick-ahead predictions in one phase.
+#[derive(Serialize, Debug, Clone, Copy, PartialEq)]
+pub struct TaskPhase {
+    /// Episodes that ended (goal reached or time up).
+    pub episodes: u64,
+    /// Episodes whose every goal was taken.
+    pub successes: u64,
+    /// `successes / episodes`.
+    pub success_rate: Option<f64>,
+    /// Mean ticks of the successful episodes.
+    pub mean_ticks_to_success: Option<f64>,
+    /// Mean return of the episodes.
+    pub mean_return: Option<f64>,
+    /// Ticks whose reward was predicted the tick before.
+    pub reward_ticks: u64,
+    /// The reward head's mean squared error over them.
+    pub reward_mse: Option<f64>,
+    /// The mean squared error of predicting their mean reward (their variance): the
+    /// baseline a head that learned nothing about states reaches.
+    pub mean_reward_mse: Option<f64>,
+    /// Ticks paying at least 0.5 (goals and pickups).
+    pub reward_events: u64,
+    /// Of those, the ones the head predicted at least 0.25 for, a tick ahead.
+    pub events_anticipated: u64,
+    /// Ticks with a prediction of at least 0.25 and no event.
+    pub false_alarms: u64,
+    /// Terminal ticks among them.
+    pub terminals: u64,
+    /// Mean predicted continue probability at terminal ticks.
+    pub cont_at_terminals: Option<f64>,
+    /// Mean predicted continue probability at the others.
+    pub cont_elsewhere: Option<f64>,
 }
 
 /// Open-loop error at one horizon, pooled over rollouts.

@@ -1,9 +1,11 @@
-//! Running sums behind the report: loss per interval and open-loop error per horizon.
+//! Running sums behind the report: loss per interval, open-loop error per horizon, and the
+//! task's episodes with the reward head's error.
 
-use bevy_world_model::world_model::LossParts;
+use bevy_world_model::world_model::{LossParts, RewardTally};
 use bevy_world_model::{DreamStrip, ScoreTotals};
 
-use super::report::{HorizonScore, PhaseScores};
+use super::report::{HorizonScore, PhaseScores, TaskPhase};
+use crate::task::EpisodeEnded;
 
 /// [`PhaseScores`] of a [`ScoreTotals`], `None` before the first changed tick.
 pub fn phase_scores(totals: &ScoreTotals) -> Option<PhaseScores> {
@@ -58,6 +60,59 @@ impl LossTally {
             post_entropy: s.post_entropy * k,
             reward: s.reward * k,
             cont: s.cont * k,
+        })
+    }
+}
+
+/// The task's episodes in one phase of a run, and the reward head against them.
+#[derive(Clone, Debug, Default)]
+pub struct TaskTally {
+    /// Episodes that ended.
+    pub episodes: u64,
+    /// Of those, the ones whose every goal was taken.
+    pub successes: u64,
+    /// Ticks of the successful episodes, summed.
+    pub success_ticks: u64,
+    /// Returns of the episodes, summed.
+    pub returns: f64,
+    /// The reward and continue heads' one-tick-ahead predictions against what was paid.
+    pub rewards: RewardTally,
+}
+
+impl TaskTally {
+    /// Counts an episode that ended.
+    pub fn push_episode(&mut self, e: &EpisodeEnded) {
+        self.episodes += 1;
+        self.returns += f64::from(e.episode_return);
+        if e.success {
+            self.successes += 1;
+            self.success_ticks += u64::from(e.ticks);
+        }
+    }
+
+    /// The report of this phase; `None` when no tick was scored and no episode ended (a
+    /// level without a task).
+    pub fn report(&self) -> Option<TaskPhase> {
+        if self.episodes == 0 && self.rewards.ticks == 0 {
+            return None;
+        }
+        let per = |sum: f64, n: u64| (n > 0).then(|| sum / n as f64);
+        let (cont_at_terminals, cont_elsewhere) = self.rewards.mean_cont();
+        Some(TaskPhase {
+            episodes: self.episodes,
+            successes: self.successes,
+            success_rate: per(self.successes as f64, self.episodes),
+            mean_ticks_to_success: per(self.success_ticks as f64, self.successes),
+            mean_return: per(self.returns, self.episodes),
+            reward_ticks: self.rewards.ticks,
+            reward_mse: self.rewards.model_mse(),
+            mean_reward_mse: self.rewards.mean_mse(),
+            reward_events: self.rewards.events,
+            events_anticipated: self.rewards.anticipated,
+            false_alarms: self.rewards.false_alarms,
+            terminals: self.rewards.terminals,
+            cont_at_terminals,
+            cont_elsewhere,
         })
     }
 }

@@ -3,7 +3,7 @@
 use bevy_world_model::{ModelCounters, ModelStatus, WorldModelSettings};
 
 use super::log::ResearchLog;
-use super::report::{self, HeldOutReport, LossTrend, Report, Throughput};
+use super::report::{self, HeldOutReport, LossTrend, Report, TaskReport, Throughput};
 use super::tally::phase_scores;
 use super::{CHECKPOINT_EVERY_MIN, HeldOutPlan, ResearchPlan, strips};
 
@@ -96,6 +96,10 @@ pub(super) fn write_report(
         loss,
         series: log.series.clone(),
         heldout: heldout.clone(),
+        task: match (log.task_training.report(), log.task_heldout.report()) {
+            (None, None) => None,
+            (training, heldout) => Some(TaskReport { training, heldout }),
+        },
         files,
         notes: vec![
             "Averages leave out ticks whose real frame equals the previous one (copying would \
@@ -105,6 +109,23 @@ pub(super) fn write_report(
         ],
     };
     report.write(dir)?;
+    let task_line = report
+        .task
+        .as_ref()
+        .and_then(|t| t.heldout)
+        .map(|t| {
+            let f = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.4}"));
+            format!(
+                "\nheld-out task: {} episodes, {} successes; reward MSE {} vs {} for the mean, {} of {} events anticipated a tick ahead",
+                t.episodes,
+                t.successes,
+                f(t.reward_mse),
+                f(t.mean_reward_mse),
+                t.events_anticipated,
+                t.reward_events
+            )
+        })
+        .unwrap_or_default();
     let summary = heldout.map_or("no held-out tick was scored".into(), |h| {
         format!(
             "held-out '{}' seed {}: model {:.2} dB vs copy-last-frame {:.2} dB ({:+.2} dB), SSIM {:.3} vs {:.3}, {} ticks ({} unchanged left out)",
@@ -120,7 +141,7 @@ pub(super) fn write_report(
         )
     });
     Ok(format!(
-        "{summary}\nreport written to {}",
+        "{summary}{task_line}\nreport written to {}",
         dir.join("report.json").display()
     ))
 }
