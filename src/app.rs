@@ -14,12 +14,12 @@ use bevy_world_model_ui::WorldModelUiPlugin;
 
 use crate::agent::{AgentPlugin, spawn_agent};
 use crate::autopilot::{Autopilot, AutopilotPlugin};
-use crate::task::TaskPlugin;
 use crate::cli::RunPlan;
 use crate::controls::{ControlsPlugin, ShippedLevels};
 use crate::interrupt::InterruptPlugin;
 use crate::research::ResearchPlugin;
 use crate::session::{SessionPlan, SessionPlugin};
+use crate::task::TaskPlugin;
 use crate::timings::TimingsPlugin;
 
 /// The dashboard's help line: the keys [`ControlsPlugin`] and the agent wire (the

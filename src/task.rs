@@ -52,14 +52,15 @@ impl Plugin for TaskPlugin {
 }
 
 fn play_task(
-    clock: Res<ModelClock>,
+    clock: Option<Res<ModelClock>>,
     level: Option<Res<CurrentLevel>>,
     task: Option<ResMut<CurrentTask>>,
     mut ticks: ResMut<TaskTicks>,
     mut agents: Query<(&Agent, &mut Transform, Option<&mut WorldModelReward>)>,
     mut ended: MessageWriter<EpisodeEnded>,
 ) {
-    let (Some(level), Some(mut task)) = (level, task) else {
+    // Without a world model's clock there are no ticks to pay.
+    let (Some(clock), Some(level), Some(mut task)) = (clock, level, task) else {
         return;
     };
     if task.generation != level.generation {

@@ -11,8 +11,8 @@ use bevy_world_model::{
 
 use super::report::SeriesPoint;
 use super::tally::{HorizonTally, LossTally, TaskTally};
-use crate::task::EpisodeEnded;
 use super::{FinalSave, ResearchPhase, ResearchPlan, SAMPLES};
+use crate::task::EpisodeEnded;
 
 /// Everything collected so far.
 #[derive(Resource, Default)]

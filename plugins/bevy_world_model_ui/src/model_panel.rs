@@ -5,7 +5,7 @@
 use bevy::diagnostic::{DiagnosticPath, DiagnosticsStore};
 use bevy_egui::egui;
 use bevy_world_model::{
-    DreamMode, ModelScores, ModelStatus, WorldModelDiagnostics, WorldModelSettings,
+    DreamMode, Episodes, ModelScores, ModelStatus, WorldModelDiagnostics, WorldModelSettings,
 };
 
 use crate::format::{metric_lines, online_summary};
@@ -51,17 +51,61 @@ pub(crate) fn model_stats(
     history: &History,
     settings: Option<&WorldModelSettings>,
     mode: Option<DreamMode>,
+    episodes: Option<&Episodes>,
 ) {
     if ui.available_width() >= SIDE_BY_SIDE_WIDTH {
         ui.horizontal_top(|ui| {
             ui.vertical(|ui| score_grid(ui, scores));
             ui.add_space(16.0);
-            ui.vertical(|ui| model_text(ui, status, scores, counts, history, settings, mode));
+            ui.vertical(|ui| {
+                task_text(ui, episodes);
+                model_text(ui, status, scores, counts, history, settings, mode);
+            });
         });
     } else {
+        task_text(ui, episodes);
         model_text(ui, status, scores, counts, history, settings, mode);
         score_grid(ui, scores);
     }
+}
+
+/// The game's rewards and episodes and what the reward head predicted, once the game paid
+/// anything or ended an episode (a game without a task never shows it).
+fn task_text(ui: &mut egui::Ui, episodes: Option<&Episodes>) {
+    let Some(e) = episodes.filter(|e| e.ended > 0 || e.errors.reward_sq > 0.0) else {
+        return;
+    };
+    ui.horizontal_wrapped(|ui| {
+        if let Some(last) = &e.last {
+            ui.label(format!(
+                "reward at tick {}: {:+.2} (predicted {:+.2}, continue {:.2})",
+                last.tick, last.reward, last.predicted.reward, last.predicted.cont
+            ));
+            ui.separator();
+        }
+        ui.label(format!(
+            "episodes {} ({} ended at the goal) · this one {:+.2} in {} ticks",
+            e.ended, e.terminal, e.current_return, e.current_ticks
+        ));
+        if !e.recent.is_empty() {
+            ui.separator();
+            let returns: Vec<String> = e
+                .recent
+                .iter()
+                .rev()
+                .take(8)
+                .map(|(r, _, _)| format!("{r:+.1}"))
+                .collect();
+            ui.label(format!("last returns {}", returns.join(" ")));
+        }
+        if let (Some(model), Some(mean)) = (e.errors.model_mse(), e.errors.mean_mse()) {
+            ui.separator();
+            ui.label(format!(
+                "reward head MSE {model:.4} vs {mean:.4} predicting the mean · {} of {} goals anticipated",
+                e.errors.anticipated, e.errors.events
+            ));
+        }
+    });
 }
 
 /// The model against copying the last frame, now and over the recent window, one row per
@@ -149,7 +193,7 @@ fn model_text(
             let config = status.config();
             let sampling = format!("{:?}", config.sampling).to_lowercase();
             ui.label(format!(
-                "trainer: step {} · {:.2} steps/s · {:.0} frames/s · loss {:.4} (recon {:.4}, pred {:.4}, KL {:.2}) · grad {:.1} · lr {:.1e}",
+                "trainer: step {} · {:.2} steps/s · {:.0} frames/s · loss {:.4} (recon {:.4}, pred {:.4}, KL {:.2}, reward {:.3}, continue {:.3}) · grad {:.1} · lr {:.1e}",
                 t.step,
                 t.steps_per_sec,
                 t.frames_per_sec,
@@ -157,6 +201,8 @@ fn model_text(
                 t.loss.recon,
                 t.loss.pred,
                 t.loss.kl,
+                t.loss.reward,
+                t.loss.cont,
                 t.grad_norm,
                 t.lr
             ));

@@ -23,8 +23,8 @@ use bevy_egui::{EguiContexts, EguiTextureHandle, egui};
 use bevy_procgen::{CurrentLevel, CurrentTask, MinimapFocus};
 use bevy_world_model::strip::HORIZON;
 use bevy_world_model::{
-    CaptureImage, DreamMode, LatestFrames, Learning, ModelClock, ModelImages, ModelScores,
-    ModelStatus, NoticeLevel, WorldModelCamera, WorldModelNotice, WorldModelSettings,
+    CaptureImage, DreamMode, Episodes, LatestFrames, Learning, ModelClock, ModelImages,
+    ModelScores, ModelStatus, NoticeLevel, WorldModelCamera, WorldModelNotice, WorldModelSettings,
 };
 
 use crate::curves;
@@ -80,6 +80,7 @@ pub(crate) struct Model<'w> {
     settings: Option<Res<'w, WorldModelSettings>>,
     learning: Option<Res<'w, State<Learning>>>,
     mode: Option<Res<'w, State<DreamMode>>>,
+    episodes: Option<Res<'w, Episodes>>,
 }
 
 /// The dashboard's own state.
@@ -240,6 +241,7 @@ pub(crate) fn draw_panels(
                             &dash.history,
                             model.settings.as_deref(),
                             model.mode.as_ref().map(|m| *m.get()),
+                            model.episodes.as_deref(),
                         );
                     });
                 ui.ctx()
@@ -505,6 +507,21 @@ fn dream_strip(
             );
         }
         ui.end_row();
+        // What the reward and continue heads expect of each imagined step.
+        if let Some(outlook) = scores.strip.as_ref().map(|s| &s.outlook)
+            && !outlook.is_empty()
+        {
+            ui.label("reward");
+            for o in outlook {
+                ui.label(format!("{:+.2}", o.reward));
+            }
+            ui.end_row();
+            ui.label("continue");
+            for o in outlook {
+                ui.label(format!("{:.2}", o.cont));
+            }
+            ui.end_row();
+        }
     });
     shown.rect
 }
