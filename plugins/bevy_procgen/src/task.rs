@@ -165,10 +165,22 @@ impl TaskRun {
         self.grid.index(cell).and_then(|i| self.field[i])
     }
 
-    /// The shaping potential at `pos`: minus the walking distance to the nearest goal left.
+    /// The shaping potential at `pos`: minus the walking distance from `pos` itself to the
+    /// nearest goal left, through the centre of its own cell or of an open neighbour,
+    /// whichever is shorter. So the potential changes smoothly as the player walks (about
+    /// the distance covered towards the goal each tick) instead of in one-cell jumps at cell
+    /// borders, which no one-tick-ahead reward prediction can time.
     fn potential_at(&self, pos: Vec2) -> Option<f32> {
-        self.distance_to_goal(pos.floor().as_ivec2())
-            .map(|d| -(d as f32))
+        let cell = pos.floor().as_ivec2();
+        [IVec2::ZERO, IVec2::X, IVec2::NEG_X, IVec2::Y, IVec2::NEG_Y]
+            .into_iter()
+            .filter_map(|d| {
+                let c = cell + d;
+                let k = self.distance_to_goal(c)?;
+                Some(k as f32 + pos.distance(c.as_vec2() + Vec2::splat(0.5)))
+            })
+            .min_by(f32::total_cmp)
+            .map(|d| -d)
     }
 
     /// Walking distances to the goals not yet taken.

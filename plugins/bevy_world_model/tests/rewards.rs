@@ -11,7 +11,11 @@ use common::*;
 
 /// What the game pays for arriving at tick `t`, and how the episode ends there.
 fn outcome(t: u64) -> (f32, Option<EpisodeEnd>) {
-    let reward = if t.is_multiple_of(7) { t as f32 * 0.1 } else { 0.0 };
+    let reward = if t.is_multiple_of(7) {
+        t as f32 * 0.1
+    } else {
+        0.0
+    };
     let end = match t {
         10 => Some(EpisodeEnd::Terminal),
         20 => Some(EpisodeEnd::Truncated),

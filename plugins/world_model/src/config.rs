@@ -191,6 +191,153 @@ pub struct WorldModelConfig {
     pub snapshot_every: usize,
     /// Seed for weights and sampling. Default: `0`
     pub seed: u64,
+    /// The agent that learns to act inside the dream (DreamerV3's actor-critic); none
+    /// while `agent.actions` is empty. Default: none
+    pub agent: AgentConfig,
+}
+
+/// Most discrete actions an agent may choose among.
+pub const MAX_AGENT_ACTIONS: usize = 64;
+/// Longest imagined trajectory.
+pub const MAX_HORIZON: usize = 256;
+/// Most hidden layers of the actor and the critic.
+pub const MAX_AGENT_LAYERS: usize = 8;
+
+/// DreamerV3's behaviour learning, at a size that learns on 2 CPU cores. Where a value comes
+/// from DreamerV3 it says so (`configs.yaml` of danijar/dreamerv3, `agent.py`), and where we
+/// depart from it, why. See `docs/agent.md`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentConfig {
+    /// The game's discrete actions, each the action vector (`action_dim` long) the world
+    /// model sees when it is taken. Empty: no agent. Default: empty
+    pub actions: Vec<Vec<f32>>,
+    /// Imagined steps per trajectory (`imag_length: 15`). Default: `15`
+    pub horizon: usize,
+    /// Discount per step. DreamerV3 uses `1 - 1/333` folded into its continue head; ours
+    /// multiplies the continue head's probability. Default: `0.99`
+    pub gamma: f32,
+    /// Lambda of the returns (`imag_loss.lam: 0.95`). Default: `0.95`
+    pub lambda: f32,
+    /// Entropy bonus of the actor (`actent: 3e-4`). Default: `3e-4`
+    pub entropy: f32,
+    /// Share of the uniform policy mixed into the actor's (`policy.unimix: 0.01`, the
+    /// paper's; the current code leaves it out of categorical actions). Default: `0.01`
+    pub unimix: f32,
+    /// Width of the actor's and critic's hidden layers (`size1m`'s units are 64; ours are
+    /// wider because they read our larger latent). Default: `128`
+    pub hidden: usize,
+    /// Hidden layers of the actor and the critic (DreamerV3's heads have 3). Default: `2`
+    pub layers: usize,
+    /// Adam learning rate of the actor and of the critic. DreamerV3 trains everything at
+    /// 4e-5 with LaProp over hours; ours has minutes. Default: `3e-4`
+    pub lr: f64,
+    /// Adam epsilon (the 2023 code's actor and critic: 1e-5). Default: `1e-5`
+    pub adam_eps: f32,
+    /// Global gradient-norm clip of each (the 2023 code's: 100). Default: `100.0`
+    pub grad_clip: f32,
+    /// Rate of the slow critic's moving average, updated after every critic step
+    /// (`slowvalue: {rate: 0.02, every: 1}`). Default: `0.02`
+    pub slow_rate: f32,
+    /// Weight of the critic's pull towards the slow critic (`slowreg: 1.0`). Default: `1.0`
+    pub slow_reg: f32,
+    /// Decay of the moving 5th and 95th percentiles of the returns that scale the
+    /// advantages (`retnorm: {decay: 0.99}`). Default: `0.99`
+    pub return_decay: f32,
+    /// Smallest return scale (`retnorm: {max: 1.0}`): small returns are not blown up.
+    /// Default: `1.0`
+    pub return_floor: f32,
+    /// Actor-critic updates after each world-model step. Default: `1`
+    pub updates_per_step: usize,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self {
+            actions: Vec::new(),
+            horizon: 15,
+            gamma: 0.99,
+            lambda: 0.95,
+            entropy: 3e-4,
+            unimix: 0.01,
+            hidden: 128,
+            layers: 2,
+            lr: 3e-4,
+            adam_eps: 1e-5,
+            grad_clip: 100.0,
+            slow_rate: 0.02,
+            slow_reg: 1.0,
+            return_decay: 0.99,
+            return_floor: 1.0,
+            updates_per_step: 1,
+        }
+    }
+}
+
+impl AgentConfig {
+    /// True when there is an agent to learn.
+    pub fn enabled(&self) -> bool {
+        !self.actions.is_empty()
+    }
+
+    /// What decides the shapes of the actor's and critic's weights.
+    pub fn shape(&self) -> (usize, usize, usize) {
+        (self.actions.len(), self.hidden, self.layers)
+    }
+
+    /// Checks the agent's values against `action_dim`; the message names the field.
+    pub fn validate(&self, action_dim: usize) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError(format!("agent.{m}")));
+        if self.actions.len() > MAX_AGENT_ACTIONS {
+            return bad(format!(
+                "actions: {} actions, at most {MAX_AGENT_ACTIONS}",
+                self.actions.len()
+            ));
+        }
+        for (i, a) in self.actions.iter().enumerate() {
+            if a.len() != action_dim || a.iter().any(|v| !v.is_finite()) {
+                return bad(format!(
+                    "actions[{i}]: {a:?} must be {action_dim} finite numbers (action_dim)"
+                ));
+            }
+        }
+        if !self.enabled() {
+            return Ok(());
+        }
+        if self.actions.len() < 2 {
+            return bad("actions: an agent needs at least 2 actions to choose among".into());
+        }
+        for (name, value, lo, hi) in [
+            ("horizon", self.horizon, 1, MAX_HORIZON),
+            ("hidden", self.hidden, 1, MAX_HIDDEN),
+            ("layers", self.layers, 1, MAX_AGENT_LAYERS),
+            ("updates_per_step", self.updates_per_step, 0, 64),
+        ] {
+            if !(lo..=hi).contains(&value) {
+                return bad(format!("{name}: {value} must be in [{lo}, {hi}]"));
+            }
+        }
+        for (name, value, lo, hi) in [
+            ("gamma", self.gamma, 0.0, 1.0),
+            ("lambda", self.lambda, 0.0, 1.0),
+            ("entropy", self.entropy, 0.0, 1.0),
+            ("unimix", self.unimix, 0.0, 1.0),
+            ("slow_rate", self.slow_rate, 0.0, 1.0),
+            ("slow_reg", self.slow_reg, 0.0, 100.0),
+            ("return_decay", self.return_decay, 0.0, 1.0),
+            ("return_floor", self.return_floor, 1e-6, 1e6),
+            ("adam_eps", self.adam_eps, 1e-12, 1.0),
+            ("grad_clip", self.grad_clip, 0.0, 1e9),
+        ] {
+            if !(value.is_finite() && (lo..=hi).contains(&value)) {
+                return bad(format!("{name}: {value} must be in [{lo}, {hi}]"));
+            }
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0 && self.lr <= 1.0) {
+            return bad(format!("lr: {} must be in (0, 1]", self.lr));
+        }
+        Ok(())
+    }
 }
 
 impl Default for WorldModelConfig {
@@ -248,6 +395,7 @@ impl WorldModelConfig {
             min_frames: 64,
             snapshot_every: 10,
             seed: 0,
+            agent: AgentConfig::default(),
         }
     }
 }
@@ -338,6 +486,19 @@ impl WorldModelConfig {
             dense(features, hidden),
             dense(hidden, 1),
         ]);
+        // The actor, the critic and the slow critic.
+        if self.agent.enabled() {
+            let (actions, width, layers) = self.agent.shape();
+            let trunk = |out: u64| {
+                let mut sum = dense(features, n(width));
+                for _ in 1..layers {
+                    sum = sum.saturating_add(dense(n(width), n(width)));
+                }
+                sum.saturating_add(dense(n(width), out))
+            };
+            parts.push(trunk(n(actions)));
+            parts.push(trunk(n(REWARD_BINS)).saturating_mul(2));
+        }
         parts.into_iter().fold(0, u64::saturating_add)
     }
 
@@ -450,6 +611,7 @@ impl WorldModelConfig {
                 self.adam_eps
             ));
         }
+        self.agent.validate(self.action_dim)?;
         for (name, value) in [
             ("free_nats", self.free_nats),
             ("kl_dyn", self.kl_dyn),

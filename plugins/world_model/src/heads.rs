@@ -118,14 +118,7 @@ impl Heads {
     /// (`[n]` each), with no readback.
     pub fn predict(&self, features: Tensor<2>) -> (Tensor<1>, Tensor<1>) {
         let [n, _] = features.dims();
-        let device = features.device();
-        let probs = softmax(self.reward_logits(features.clone()), 1);
-        let bins: Vec<f32> = (0..REWARD_BINS).map(bin_value).collect();
-        let bins = Tensor::<1>::from_data(TensorData::new(bins, [REWARD_BINS]), &device)
-            .reshape([1, REWARD_BINS]);
-        let symlog_reward = (probs * bins).sum_dim(1).reshape([n]);
-        // symexp, elementwise: sign(x) (e^|x| - 1).
-        let reward = symlog_reward.clone().sign() * symlog_reward.abs().exp().sub_scalar(1.0);
+        let reward = two_hot_mean(self.reward_logits(features.clone()));
         let cont = sigmoid(self.cont_logits(features)).reshape([n]);
         (reward, cont)
     }
@@ -156,10 +149,7 @@ impl Heads {
         cont: Tensor<1>,
     ) -> (Tensor<1>, Tensor<1>) {
         let [n, _] = features.dims();
-        let device = features.device();
-        let targets = two_hot_tensor(reward, &device);
-        let log_p = log_softmax(self.reward_logits(features.clone()), 1);
-        let reward_loss = (targets * log_p).sum_dim(1).neg().mean();
+        let reward_loss = two_hot_loss(self.reward_logits(features.clone()), reward).mean();
         let logit = self.cont_logits(features).reshape([n]);
         // -[c log σ(l) + (1 - c) log σ(-l)]
         let cont_loss = (cont.clone() * log_sigmoid(logit.clone())
@@ -170,8 +160,33 @@ impl Heads {
     }
 }
 
+/// The value a distribution over the bins stands for, per row of `logits`
+/// (`[n, REWARD_BINS]` -> `[n]`): `symexp` of the expected bin, on the device.
+pub(crate) fn two_hot_mean(logits: Tensor<2>) -> Tensor<1> {
+    let [n, _] = logits.dims();
+    let device = logits.device();
+    let probs = softmax(logits, 1);
+    let bins: Vec<f32> = (0..REWARD_BINS).map(bin_value).collect();
+    let bins = Tensor::<1>::from_data(TensorData::new(bins, [REWARD_BINS]), &device)
+        .reshape([1, REWARD_BINS]);
+    let x = (probs * bins).sum_dim(1).reshape([n]);
+    // symexp, elementwise: sign(x) (e^|x| - 1).
+    x.clone().sign() * x.abs().exp().sub_scalar(1.0)
+}
+
+/// Cross-entropy of `logits` (`[n, REWARD_BINS]`) with the two-hot targets of `values`
+/// (`[n]`), per row, `[n]`.
+pub(crate) fn two_hot_loss(logits: Tensor<2>, values: Tensor<1>) -> Tensor<1> {
+    let [n, _] = logits.dims();
+    let targets = two_hot_tensor(values, &logits.device());
+    (targets * log_softmax(logits, 1))
+        .sum_dim(1)
+        .reshape([n])
+        .neg()
+}
+
 /// A linear layer with weights uniform in `[-bound, bound]` from `rng` and zero biases.
-fn seeded_linear(
+pub(crate) fn seeded_linear(
     input: usize,
     output: usize,
     bound: f32,

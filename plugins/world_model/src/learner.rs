@@ -12,11 +12,13 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
+use crate::behavior::{self, BehaviorStats, ReturnScale};
 use crate::checkpoint::{self, Checkpoint, CheckpointError, CheckpointMeta};
 use crate::config::{ConfigError, WorldModelConfig};
 use crate::kernels::FusedAdam;
 use crate::model::{LossParts, WorldModel};
 use crate::replay::{ReplayBuffer, Step};
+use crate::rssm::Latent;
 
 /// What one call to [`Learner::train_step`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -42,6 +44,9 @@ pub struct StepReport {
     pub lr: f64,
     /// Wall time of the step, seconds.
     pub seconds: f64,
+    /// The agent's last actor-critic update after this step, when the config has an agent.
+    #[serde(default)]
+    pub behavior: Option<BehaviorStats>,
 }
 
 /// Why [`Learner::push`] refused a step. Serialisable and comparable, so the trainer thread
@@ -90,6 +95,28 @@ pub struct Learner {
     warmup_from: u64,
     frames_seen: u64,
     non_finite: u64,
+    /// The agent's optimizers (actor, critic) and return scale.
+    behavior: BehaviorTraining,
+}
+
+/// The actor-critic's own optimizer state and return normalisation.
+#[derive(Clone)]
+struct BehaviorTraining {
+    actor: ModuleOptimizer,
+    critic: ModuleOptimizer,
+    scale: ReturnScale,
+    updates: u64,
+}
+
+impl BehaviorTraining {
+    fn new(cfg: &WorldModelConfig) -> Self {
+        Self {
+            actor: FusedAdam::new(cfg.agent.adam_eps).init(),
+            critic: FusedAdam::new(cfg.agent.adam_eps).init(),
+            scale: ReturnScale::default(),
+            updates: 0,
+        }
+    }
 }
 
 impl Learner {
@@ -126,7 +153,13 @@ impl Learner {
         }
         let ad = device.clone().autodiff();
         ad.seed(cfg.seed.wrapping_add(meta.steps));
-        let model = model.to_device(&ad).train();
+        let mut model = model.to_device(&ad).train();
+        // An agent of another shape (or none, in a checkpoint from before agents) starts fresh.
+        if meta.config.agent.shape() != cfg.agent.shape()
+            || meta.config.agent.actions != cfg.agent.actions
+        {
+            model.behavior = crate::behavior::Behavior::new(&cfg, &ad);
+        }
         let (optim, warmup_from) = match optimizer {
             Some(bytes) => (
                 Some(
@@ -156,6 +189,7 @@ impl Learner {
         frames_seen: u64,
     ) -> Self {
         let optim = optim.unwrap_or_else(|| Self::fresh_optim(&cfg));
+        let behavior = BehaviorTraining::new(&cfg);
         let replay = ReplayBuffer::new(cfg.replay_capacity, cfg.width, cfg.height, cfg.action_dim);
         Self {
             rng: StdRng::seed_from_u64(cfg.seed ^ 0x5eed ^ steps),
@@ -169,6 +203,7 @@ impl Learner {
             warmup_from: 0,
             frames_seen,
             non_finite: 0,
+            behavior,
         }
     }
 
@@ -258,6 +293,7 @@ impl Learner {
             grad_norm,
             lr,
             seconds: 0.0,
+            behavior: None,
         };
         if !loss.is_finite() || !grad_norm.is_finite() {
             self.undo_last_update();
@@ -270,9 +306,66 @@ impl Learner {
         self.last_good = (self.model.clone(), self.optim.clone());
         self.model = self.optim.step(lr, self.model.clone(), grads);
         self.steps = self.steps.saturating_add(1);
+        for _ in 0..self.cfg.agent.updates_per_step {
+            if let Some(stats) = self.behavior_step(&out.posterior) {
+                report.behavior = Some(stats);
+            }
+        }
         report.step = self.steps;
         report.seconds = start.elapsed().as_secs_f64();
         StepOutcome::Updated(report)
+    }
+
+    /// One actor-critic update on trajectories imagined from `starts` (posterior states of
+    /// the last batch) with the current world model; `None` without an agent, or when the
+    /// update was not finite (then nothing changed).
+    fn behavior_step(&mut self, starts: &Latent) -> Option<BehaviorStats> {
+        let agent = &self.cfg.agent;
+        let frozen = self.model.valid();
+        let starts = Latent {
+            h: starts.h.clone().inner(),
+            z: starts.z.clone().inner(),
+            frame: None,
+        };
+        let imagined = behavior::imagine(&frozen, frozen.behavior.as_ref()?, &self.cfg, starts);
+        let mut model = self.model.clone();
+        let mut learner = model.behavior.take()?;
+        let mut scale = self.behavior.scale;
+        let loss = behavior::behavior_loss(&learner, agent, &imagined, &mut scale);
+        let s = loss.stats;
+        if ![s.actor_loss, s.critic_loss, s.entropy]
+            .iter()
+            .all(|v| v.is_finite())
+        {
+            return None;
+        }
+        let mut grads = (loss.actor + loss.critic).backward();
+        let mut actor_grads = GradientsParams::from_module(&mut grads, &learner.actor);
+        let mut critic_grads = GradientsParams::from_module(&mut grads, &learner.critic);
+        if !clip(&learner.actor, &mut actor_grads, agent.grad_clip)
+            || !clip(&learner.critic, &mut critic_grads, agent.grad_clip)
+        {
+            return None;
+        }
+        learner.actor = self
+            .behavior
+            .actor
+            .step(agent.lr, learner.actor, actor_grads);
+        learner.critic = self
+            .behavior
+            .critic
+            .step(agent.lr, learner.critic, critic_grads);
+        learner.update_slow(agent.slow_rate);
+        model.behavior = Some(learner);
+        self.model = model;
+        self.behavior.scale = scale;
+        self.behavior.updates += 1;
+        Some(s)
+    }
+
+    /// Actor-critic updates taken so far.
+    pub fn behavior_updates(&self) -> u64 {
+        self.behavior.updates
     }
 
     /// Puts back the weights and optimizer state from before the last update and counts a
@@ -331,7 +424,7 @@ impl ModuleVisitor for ParamIds {
     }
 }
 
-fn param_ids(model: &WorldModel) -> Vec<(ParamId, usize)> {
+fn param_ids<M: Module>(model: &M) -> Vec<(ParamId, usize)> {
     let mut ids = ParamIds(Vec::new());
     model.visit(&mut ids);
     ids.0
@@ -342,7 +435,7 @@ fn sum_sq<const D: usize>(grads: &GradientsParams, id: ParamId) -> Option<Tensor
 }
 
 /// L2 norm of all gradients together (one device sync).
-fn global_grad_norm(model: &WorldModel, grads: &GradientsParams) -> f32 {
+fn global_grad_norm<M: Module>(model: &M, grads: &GradientsParams) -> f32 {
     let parts: Vec<Tensor<1>> = param_ids(model)
         .into_iter()
         .filter_map(|(id, rank)| match rank {
@@ -366,8 +459,21 @@ fn scale_one<const D: usize>(grads: &mut GradientsParams, id: ParamId, factor: f
     }
 }
 
+/// Clips `grads` of `module` to a global norm of `max` (0: no clipping); false when the
+/// norm is not finite.
+fn clip<M: Module>(module: &M, grads: &mut GradientsParams, max: f32) -> bool {
+    let norm = global_grad_norm(module, grads);
+    if !norm.is_finite() {
+        return false;
+    }
+    if norm > max && max > 0.0 {
+        scale_grads(module, grads, max / norm);
+    }
+    true
+}
+
 /// Multiplies every gradient by `factor` (global-norm clipping).
-fn scale_grads(model: &WorldModel, grads: &mut GradientsParams, factor: f32) {
+fn scale_grads<M: Module>(model: &M, grads: &mut GradientsParams, factor: f32) {
     for (id, rank) in param_ids(model) {
         match rank {
             1 => scale_one::<1>(grads, id, factor),

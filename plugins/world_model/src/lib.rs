@@ -27,6 +27,7 @@
 #![warn(missing_docs)]
 
 pub mod allocator;
+pub mod behavior;
 pub mod checkpoint;
 pub mod config;
 pub mod dataset;
@@ -47,10 +48,11 @@ pub mod signals;
 pub mod synthetic;
 pub mod trainer;
 
+pub use behavior::BehaviorStats;
 pub use checkpoint::{
     Checkpoint, CheckpointEncodeError, CheckpointError, CheckpointMeta, OptimizerRestoreError,
 };
-pub use config::{ConfigError, ReconLoss, Sampling, Upsample, WorldModelConfig};
+pub use config::{AgentConfig, ConfigError, ReconLoss, Sampling, Upsample, WorldModelConfig};
 pub use dataset::{Dataset, DatasetError, DatasetHeader, DatasetWriter, HeaderError};
 pub use device::{DeviceChoice, DeviceError, ResolvedDevice};
 pub use eval::{EvalReport, RewardTally};

@@ -2,6 +2,7 @@
 
 use burn::prelude::*;
 
+use crate::behavior::Behavior;
 use crate::config::{ReconLoss, WorldModelConfig};
 use crate::heads::Heads;
 use crate::networks::{Decoder, Encoder};
@@ -18,6 +19,8 @@ pub struct WorldModel {
     pub decoder: Decoder,
     /// Features to the reward and whether the episode goes on.
     pub heads: Heads,
+    /// The agent that learns inside the dream, when the config has one.
+    pub behavior: Option<Behavior>,
 }
 
 /// A world model as checkpoints before the heads stored it: loaded strictly (every tensor
@@ -52,6 +55,7 @@ impl HeadlessModel {
             rssm: self.rssm,
             decoder: self.decoder,
             heads: Heads::new(cfg, device),
+            behavior: Behavior::new(cfg, device),
         }
     }
 }
@@ -78,6 +82,9 @@ pub struct LossOutput {
     pub total: Tensor<1>,
     /// Parts, stacked in the order of [`LossParts`]' fields, `[8]`.
     pub parts: Tensor<1>,
+    /// Every posterior state of the batch, detached (`seq * batch` rows, time-major): where
+    /// the agent's imagined trajectories start.
+    pub posterior: Latent,
 }
 
 /// Loss parts read back from a [`LossOutput`], in nats or pixel units.
@@ -152,6 +159,7 @@ impl WorldModel {
             rssm: Rssm::new(cfg, Encoder::embed_size(cfg), device),
             decoder: Decoder::new(cfg, device),
             heads: Heads::new(cfg, device),
+            behavior: Behavior::new(cfg, device),
         }
     }
 
@@ -296,7 +304,13 @@ impl WorldModel {
             );
             shifted * keep.clone() + obs_time_major.clone() * keep.neg().add_scalar(1.0)
         });
-        let post_features = Tensor::cat(vec![h_all.clone(), Tensor::cat(zs, 0)], 1);
+        let z_all = Tensor::cat(zs, 0);
+        let posterior = Latent {
+            h: h_all.clone().detach(),
+            z: z_all.clone().detach(),
+            frame: None,
+        };
+        let post_features = Tensor::cat(vec![h_all.clone(), z_all], 1);
         // What arriving in each posterior state paid, and whether its episode goes on.
         let time_major = |x: &Tensor<2>| x.clone().swap_dims(0, 1).reshape([t * b]);
         let head_features = if cfg.head_gradients {
@@ -359,7 +373,11 @@ impl WorldModel {
             ],
             0,
         );
-        LossOutput { total, parts }
+        LossOutput {
+            total,
+            parts,
+            posterior,
+        }
     }
 }
 

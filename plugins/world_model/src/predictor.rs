@@ -146,6 +146,27 @@ impl Predictor {
         self.predicted.as_ref().map(|s| self.outlook(s))
     }
 
+    /// The agent's policy at `state`: a probability per action of the config's
+    /// `agent.actions` (one device sync). `None` when the model has no agent.
+    pub fn policy(&self, state: &Latent) -> Option<Vec<f32>> {
+        let behavior = self.model.behavior.as_ref()?;
+        let probs = behavior.policy(state.features(), self.cfg.agent.unimix);
+        probs.into_data().convert::<f32>().try_to_vec::<f32>().ok()
+    }
+
+    /// The agent's critic's value of `state` (one device sync); `None` without an agent.
+    pub fn value(&self, state: &Latent) -> Option<f32> {
+        let behavior = self.model.behavior.as_ref()?;
+        behavior
+            .value(state.features())
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .ok()?
+            .first()
+            .copied()
+    }
+
     /// What the reward and continue heads say of `state` (one device sync).
     pub fn outlook(&self, state: &Latent) -> Outlook {
         self.model
