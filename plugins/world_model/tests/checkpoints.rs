@@ -247,3 +247,56 @@ fn stale_temporary_files_are_removed_and_failed_writes_leave_none() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// An agent's weights ride in the checkpoint: the loaded policy is the saved one. A
+/// checkpoint without an agent loads into a config with one (the agent starts fresh), and
+/// one with an agent into a config without (the agent is dropped).
+#[test]
+fn agents_round_trip_and_checkpoints_without_one_still_load() {
+    let (plain_cfg, plain) = trained();
+    let cfg = WorldModelConfig {
+        agent: world_model::AgentConfig {
+            actions: vec![vec![1.0, 0.0, 0.0], vec![0.0, 0.0, 1.0], vec![0.0, 0.0, -1.0]],
+            horizon: 3,
+            hidden: 16,
+            ..Default::default()
+        },
+        ..plain_cfg.clone()
+    };
+    let data = synthetic::record(16, 2, 20, 3);
+    let learner = common::train(&cfg, &data, 3);
+    assert_eq!(learner.behavior_updates(), 3);
+    let path = common::temp_path("agent.wmck");
+    learner.save(&path).unwrap();
+    let ckpt = checkpoint::load(&path, Some(&cfg), &Device::flex()).unwrap();
+    assert_eq!(ckpt.meta.config.agent, cfg.agent);
+    let policy = |p: &mut Predictor| {
+        p.reset();
+        let s = p.observe(&data[0].frame, &[0.0; 3]).unwrap();
+        (p.policy(&s).unwrap(), p.value(&s).unwrap())
+    };
+    let mut before = Predictor::new(learner.inference_model(), cfg.clone(), Device::flex());
+    let mut after = Predictor::new(ckpt.model.clone(), cfg.clone(), Device::flex());
+    let (saved, loaded) = (policy(&mut before), policy(&mut after));
+    assert_eq!(saved, loaded);
+    assert_eq!(saved.0.len(), 3);
+    assert!((saved.0.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+    // Resuming it without an agent in the config drops the agent.
+    let dropped = Learner::from_checkpoint(plain_cfg.clone(), ckpt, &Device::flex()).unwrap();
+    let mut p = Predictor::new(dropped.inference_model(), plain_cfg.clone(), Device::flex());
+    let s = p.observe(&data[0].frame, &[0.0; 3]).unwrap();
+    assert!(p.policy(&s).is_none());
+
+    // A checkpoint from before agents, resumed with one: the agent starts fresh and learns.
+    let old = common::temp_path("no-agent.wmck");
+    plain.save(&old).unwrap();
+    let ckpt = checkpoint::load(&old, Some(&cfg), &Device::flex()).unwrap();
+    let mut resumed = Learner::from_checkpoint(cfg.clone(), ckpt, &Device::flex()).unwrap();
+    for s in &data {
+        resumed.push(s).unwrap();
+    }
+    assert!(matches!(resumed.train_step(), StepOutcome::Updated(r) if r.behavior.is_some()));
+    for p in [path, old] {
+        std::fs::remove_file(p).unwrap();
+    }
+}
