@@ -19,6 +19,7 @@ use crate::controls::{ControlsPlugin, ShippedLevels};
 use crate::interrupt::InterruptPlugin;
 use crate::research::ResearchPlugin;
 use crate::session::{SessionPlan, SessionPlugin};
+use crate::dreamer::DreamerPlugin;
 use crate::task::TaskPlugin;
 use crate::timings::TimingsPlugin;
 
@@ -298,7 +299,7 @@ pub fn build(plan: &RunPlan) -> App {
             windowed: mode == Mode::Windowed,
         }),
     ))
-    .add_plugins((AutopilotPlugin, TaskPlugin))
+    .add_plugins((AutopilotPlugin, TaskPlugin, DreamerPlugin { seed }))
     .add_systems(Startup, move |mut commands: Commands| {
         let agent = spawn_agent(&mut commands, resolution);
         if let Some(mode) = autopilot {

@@ -29,6 +29,8 @@ pub enum AutopilotMode {
     Random,
     /// Towards the cells where the model's recent prediction error is highest.
     Curious,
+    /// The agent learned inside the world model's dream drives (`crate::dreamer`).
+    Dreamer,
 }
 
 /// Drives the agent's [`AgentAction`] when present on it (overriding keyboard input).
@@ -100,7 +102,7 @@ impl Autopilot {
         let seen = self.visits.get(&cell).copied().unwrap_or(0) as f32;
         let back = if back { 2.0 } else { 0.0 };
         match self.mode {
-            AutopilotMode::Random => seen + back,
+            AutopilotMode::Random | AutopilotMode::Dreamer => seen + back,
             AutopilotMode::Curious => {
                 let worst = self.errors.values().copied().fold(0.0f32, f32::max);
                 let high = self.errors.get(&cell).copied().unwrap_or(worst);
@@ -178,6 +180,9 @@ fn steer(
     let dt = time.delta_secs().min(0.1);
     for (agent, t, mut action, mut pilot) in &mut agents {
         let pilot = &mut *pilot;
+        if pilot.mode == AutopilotMode::Dreamer {
+            continue; // the dreamer drives (crate::dreamer)
+        }
         let pos = level.world_to_cells(t.translation);
         let cell = pos.floor().as_ivec2();
         let radius = agent.radius / level.spec.cell_size;

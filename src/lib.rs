@@ -6,6 +6,7 @@ pub mod app;
 pub mod autopilot;
 pub mod cli;
 pub mod controls;
+pub mod dreamer;
 pub mod interrupt;
 pub mod research;
 pub mod session;

@@ -12,7 +12,8 @@ use bevy_world_model::world_model::files;
 use bevy_world_model::world_model::{Device, WorldModelConfig};
 
 use super::{
-    Cli, Command, DEFAULT_RESOLUTION, DisplayArgs, GameArgs, ModelArgs, ResearchArgs, WorldArgs,
+    AutopilotMode, Cli, Command, DEFAULT_RESOLUTION, DisplayArgs, GameArgs, ModelArgs,
+    ResearchArgs, WorldArgs,
     game_model_config,
 };
 use crate::app::{self, Mode};
@@ -145,6 +146,12 @@ impl RunPlan {
                 )),
                 Err(e) => return Err(e),
             }
+        }
+        // The agent that learns inside the dream needs the game's actions in its config.
+        if game.research.autopilot == Some(AutopilotMode::Dreamer)
+            && !model_config.agent.enabled()
+        {
+            model_config.agent.actions = crate::dreamer::action_vectors(game.world.tick_hz);
         }
         let research_run = research_plan(&game, &spec, eval, &mut notices)?;
         let mode = if game.display.headless {

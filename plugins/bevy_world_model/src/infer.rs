@@ -19,7 +19,7 @@ use crate::modes::{DreamMode, Learning};
 use crate::present::PresentQueue;
 use crate::queue::{FrameQueue, Pushed};
 use crate::record::Recorder;
-use crate::reward::{EpisodeEnd, Episodes, OutcomeLog, RewardScored};
+use crate::reward::{AgentPolicy, EpisodeEnd, Episodes, OutcomeLog, RewardScored};
 use crate::scores::{ModelScores, ScoredFrames};
 use crate::settings::WorldModelSettings;
 use crate::status::{ModelCounters, ModelStatus, Notify};
@@ -104,6 +104,7 @@ pub(crate) struct InferOutput<'w> {
     strip: ResMut<'w, PendingStrip>,
     recorder: ResMut<'w, Recorder>,
     episodes: ResMut<'w, Episodes>,
+    policy: ResMut<'w, AgentPolicy>,
     scored: MessageWriter<'w, PredictionScored>,
     rewards: MessageWriter<'w, RewardScored>,
     notify: Notify<'w>,
@@ -218,14 +219,25 @@ pub(crate) fn process_frames(
                     pr.reset();
                 }
                 let state = pr.observe(&frame, &prev_action)?;
+                let decision = pr
+                    .policy(&state)
+                    .map(|probs| (probs, pr.value(&state).unwrap_or(f32::NAN)));
                 let pred = pr.predict_next_deferred(&next_action)?;
-                Ok::<_, world_model::PredictError>((pred, state))
+                Ok::<_, world_model::PredictError>((pred, state, decision))
             });
             // The readbacks done this update count: on a CPU they hold the real work.
             out.counters.infer_ms = start.elapsed().as_secs_f32() * 1000.0 + read_ms;
             read_ms = 0.0;
             match predicted {
-                Ok((pred, state)) => {
+                Ok((pred, state, decision)) => {
+                    if let Some((probs, value)) = decision {
+                        *out.policy = AgentPolicy {
+                            tick,
+                            probs,
+                            value,
+                            dreamed: false,
+                        };
+                    }
                     if let Some(frame) = pred {
                         p.deferred = Some(Deferred {
                             tick: tick + 1,
@@ -345,6 +357,7 @@ pub(crate) fn dream(
     mut counters: ResMut<ModelCounters>,
     mut present: ResMut<PresentQueue>,
     mut status: ResMut<ModelStatus>,
+    mut policy: ResMut<AgentPolicy>,
 ) {
     let Some(mut engine) = engine else {
         return;
@@ -367,7 +380,23 @@ pub(crate) fn dream(
             break;
         };
         let temperature = settings.temperature;
-        match engine.infer(|pr| pr.dream_step(&action, temperature)) {
+        let step = engine.infer(|pr| {
+            let frame = pr.dream_step(&action, temperature)?;
+            let decision = pr.state().cloned().and_then(|s| {
+                pr.policy(&s)
+                    .map(|probs| (probs, pr.value(&s).unwrap_or(f32::NAN)))
+            });
+            Ok::<_, world_model::PredictError>((frame, decision))
+        });
+        if let Ok((_, Some((probs, value)))) = &step {
+            *policy = AgentPolicy {
+                tick: tick + 1,
+                probs: probs.clone(),
+                value: *value,
+                dreamed: true,
+            };
+        }
+        match step.map(|(frame, _)| frame) {
             Ok(Some(frame)) => {
                 present.prediction = Some(frame.clone());
                 p.pending.insert(tick + 1, (frame, true));

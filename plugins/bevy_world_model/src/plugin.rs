@@ -20,7 +20,7 @@ use crate::modes::{DreamMode, Learning};
 use crate::present::{ModelImages, PresentQueue, present};
 use crate::queue::FrameQueue;
 use crate::record::{Recorder, finish_recording};
-use crate::reward::{Episodes, OutcomeLog, RewardScored, record_outcomes};
+use crate::reward::{AgentPolicy, Episodes, OutcomeLog, RewardScored, record_outcomes};
 use crate::schedule::WorldModelSystems;
 use crate::scores::ModelScores;
 use crate::settings::{EgoMotionScale, WorldModelSettings};
@@ -236,6 +236,7 @@ impl Plugin for WorldModelPlugin {
             .insert_resource(ModelStatus::new(self.config.clone()))
             .init_resource::<ModelScores>()
             .init_resource::<Episodes>()
+            .init_resource::<AgentPolicy>()
             .init_resource::<ModelCounters>();
         // Each stage's own state
         app.insert_resource(EngineSetup {

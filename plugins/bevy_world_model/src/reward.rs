@@ -130,6 +130,33 @@ pub struct RewardScored {
     pub predicted: Outlook,
 }
 
+/// The agent's latest decision, when the model has an agent (`agent.actions` in its config):
+/// the policy and value at the newest state, a real frame's posterior (a few ticks old, as
+/// readbacks arrive late) or, in the pure dream, the imagined state. A game that lets the
+/// agent drive samples its next action from `probs`.
+#[derive(Resource, Debug, Clone, Default, PartialEq)]
+pub struct AgentPolicy {
+    /// The tick of the state decided on.
+    pub tick: u64,
+    /// Probability of each of the config's `agent.actions`.
+    pub probs: Vec<f32>,
+    /// The critic's value of the state.
+    pub value: f32,
+    /// True when the state was imagined (the pure dream).
+    pub dreamed: bool,
+}
+
+impl AgentPolicy {
+    /// The policy's entropy, nats.
+    pub fn entropy(&self) -> f32 {
+        self.probs
+            .iter()
+            .filter(|p| **p > 0.0)
+            .map(|p| -p * p.ln())
+            .sum()
+    }
+}
+
 /// Episodes seen through [`WorldModelReward`], and the reward head's recent error.
 #[derive(Resource, Debug, Clone, Default)]
 pub struct Episodes {

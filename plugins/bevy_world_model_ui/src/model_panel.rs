@@ -5,7 +5,7 @@
 use bevy::diagnostic::{DiagnosticPath, DiagnosticsStore};
 use bevy_egui::egui;
 use bevy_world_model::{
-    DreamMode, Episodes, ModelScores, ModelStatus, WorldModelDiagnostics, WorldModelSettings,
+    AgentPolicy, DreamMode, Episodes, ModelScores, ModelStatus, WorldModelDiagnostics, WorldModelSettings,
 };
 
 use crate::format::{metric_lines, online_summary};
@@ -52,6 +52,7 @@ pub(crate) fn model_stats(
     settings: Option<&WorldModelSettings>,
     mode: Option<DreamMode>,
     episodes: Option<&Episodes>,
+    policy: Option<&AgentPolicy>,
 ) {
     if ui.available_width() >= SIDE_BY_SIDE_WIDTH {
         ui.horizontal_top(|ui| {
@@ -59,14 +60,38 @@ pub(crate) fn model_stats(
             ui.add_space(16.0);
             ui.vertical(|ui| {
                 task_text(ui, episodes);
+                agent_text(ui, policy);
                 model_text(ui, status, scores, counts, history, settings, mode);
             });
         });
     } else {
         task_text(ui, episodes);
+        agent_text(ui, policy);
         model_text(ui, status, scores, counts, history, settings, mode);
         score_grid(ui, scores);
     }
+}
+
+/// The agent's newest decision, when the model has an agent: its value of the state, the
+/// policy's entropy and the probability of each action.
+fn agent_text(ui: &mut egui::Ui, policy: Option<&AgentPolicy>) {
+    let Some(p) = policy.filter(|p| !p.probs.is_empty()) else {
+        return;
+    };
+    let probs: Vec<String> = p
+        .probs
+        .iter()
+        .enumerate()
+        .map(|(i, q)| format!("a{i} {q:.2}"))
+        .collect();
+    ui.label(format!(
+        "agent at tick {}{}: value {:+.2} · entropy {:.2} nats · policy {}",
+        p.tick,
+        if p.dreamed { " (dreamed)" } else { "" },
+        p.value,
+        p.entropy(),
+        probs.join(" · ")
+    ));
 }
 
 /// The game's rewards and episodes and what the reward head predicted, once the game paid

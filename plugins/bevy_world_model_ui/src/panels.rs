@@ -23,7 +23,7 @@ use bevy_egui::{EguiContexts, EguiTextureHandle, egui};
 use bevy_procgen::{CurrentLevel, CurrentTask, MinimapFocus};
 use bevy_world_model::strip::HORIZON;
 use bevy_world_model::{
-    CaptureImage, DreamMode, Episodes, LatestFrames, Learning, ModelClock, ModelImages,
+    AgentPolicy, CaptureImage, DreamMode, Episodes, LatestFrames, Learning, ModelClock, ModelImages,
     ModelScores, ModelStatus, NoticeLevel, WorldModelCamera, WorldModelNotice, WorldModelSettings,
 };
 
@@ -81,6 +81,7 @@ pub(crate) struct Model<'w> {
     learning: Option<Res<'w, State<Learning>>>,
     mode: Option<Res<'w, State<DreamMode>>>,
     episodes: Option<Res<'w, Episodes>>,
+    policy: Option<Res<'w, AgentPolicy>>,
 }
 
 /// The dashboard's own state.
@@ -242,6 +243,7 @@ pub(crate) fn draw_panels(
                             model.settings.as_deref(),
                             model.mode.as_ref().map(|m| *m.get()),
                             model.episodes.as_deref(),
+                            model.policy.as_deref(),
                         );
                     });
                 ui.ctx()
