@@ -166,18 +166,21 @@ impl TaskRun {
     }
 
     /// The shaping potential at `pos`: minus the walking distance from `pos` itself to the
-    /// nearest goal left, through the centre of its own cell or of an open neighbour,
-    /// whichever is shorter. So the potential changes smoothly as the player walks (about
-    /// the distance covered towards the goal each tick) instead of in one-cell jumps at cell
+    /// nearest goal left, through the centre of its own cell or of one of the 8 around it,
+    /// whichever is shorter, measured along the grid's axes as the cell distances are (a
+    /// straight-line offset would cut corners the cell distances do not, and jump where the
+    /// neighbours change). So the potential changes smoothly as the player walks (by the
+    /// distance covered towards the goal each tick) instead of in one-cell jumps at cell
     /// borders, which no one-tick-ahead reward prediction can time.
     fn potential_at(&self, pos: Vec2) -> Option<f32> {
         let cell = pos.floor().as_ivec2();
-        [IVec2::ZERO, IVec2::X, IVec2::NEG_X, IVec2::Y, IVec2::NEG_Y]
-            .into_iter()
+        (-1..=1)
+            .flat_map(|dy| (-1..=1).map(move |dx| IVec2::new(dx, dy)))
             .filter_map(|d| {
                 let c = cell + d;
                 let k = self.distance_to_goal(c)?;
-                Some(k as f32 + pos.distance(c.as_vec2() + Vec2::splat(0.5)))
+                let offset = (pos - (c.as_vec2() + Vec2::splat(0.5))).abs();
+                Some(k as f32 + offset.x + offset.y)
             })
             .min_by(f32::total_cmp)
             .map(|d| -d)
@@ -510,6 +513,55 @@ mod tests {
                 }
                 let phi_end = run.distance_to_goal(cell).map_or(0.0, |d| -(d as f32));
                 assert_eq!(total - taken, phi_end - phi_start, "seed {seed}");
+            }
+        }
+    }
+
+    /// Shaping is smooth: walking in small steps anywhere in an open room never pays more
+    /// than the distance walked (no jumps at cell borders).
+    #[test]
+    fn shaping_pays_no_more_than_the_distance_walked() {
+        let spec = LevelSpec {
+            layout: Some(
+                std::iter::once("#########".to_string())
+                    .chain((0..7).map(|i| {
+                        if i == 3 { "#...S...#" } else { "#.......#" }.to_string()
+                    }))
+                    .chain(std::iter::once("#########".to_string()))
+                    .collect(),
+            ),
+            ..Default::default()
+        };
+        let grid = Grid::from_spec(&spec, 0).unwrap();
+        let task = TaskSpec {
+            kind: TaskKind::Reach {
+                min_distance: 3,
+                radius: 0.5,
+            },
+            shaping: Some(1.0),
+            time_limit: 100_000,
+            ..Default::default()
+        };
+        for seed in 0..5 {
+            let mut run = TaskRun::new(&task, &grid, seed);
+
+            let mut pos = grid.start().as_vec2() + Vec2::splat(0.5);
+            let mut rng = SeedRng::new(seed);
+            let mut dir = Vec2::X;
+            for _ in 0..2000 {
+                if rng.unit() < 0.05 {
+                    dir = [Vec2::X, Vec2::NEG_X, Vec2::Y, Vec2::NEG_Y][rng.below(4)];
+                }
+                let next = pos + dir * 0.15;
+                if grid.overlaps(next, 0.15) {
+                    continue;
+                }
+                pos = next;
+                let step = run.step(pos);
+                if step.terminal {
+                    break;
+                }
+                assert!(step.reward.abs() <= 0.15 + 1e-4, "seed {seed}: {} at {pos}", step.reward);
             }
         }
     }

@@ -114,3 +114,36 @@ fn rewards_and_episode_ends_belong_to_their_tick() {
 
 #[derive(Resource, Default)]
 struct Scored(Vec<RewardScored>);
+
+/// With an agent in the config, every processed frame publishes the agent's decision on its
+/// posterior: one probability per action, summing to one; without one, nothing is published.
+#[test]
+fn the_agent_decides_on_every_real_frame() {
+    let cfg = bevy_world_model::world_model::WorldModelConfig {
+        agent: bevy_world_model::world_model::AgentConfig {
+            actions: vec![vec![1.0, 0.0, 0.0], vec![0.0, 0.0, 1.0]],
+            hidden: 8,
+            ..Default::default()
+        },
+        ..tiny_config()
+    };
+    for (cfg, has_agent) in [(cfg, true), (tiny_config(), false)] {
+        let (mut app, camera) = app(WorldModelPlugin::default()
+            .with_config(cfg)
+            .with_learning(false));
+        app.update();
+        let ep = episode(12, 4);
+        for u in 2..10u64 {
+            step(&mut app, camera, &ep, &[u - 1]);
+        }
+        let policy = app.world().resource::<AgentPolicy>();
+        if has_agent {
+            assert_eq!(policy.tick, 8, "the newest frame processed");
+            assert_eq!(policy.probs.len(), 2);
+            assert!((policy.probs.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+            assert!(policy.value.is_finite() && !policy.dreamed);
+        } else {
+            assert_eq!(*policy, AgentPolicy::default());
+        }
+    }
+}

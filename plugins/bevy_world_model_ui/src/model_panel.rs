@@ -126,7 +126,7 @@ fn task_text(ui: &mut egui::Ui, episodes: Option<&Episodes>) {
         if let (Some(model), Some(mean)) = (e.errors.model_mse(), e.errors.mean_mse()) {
             ui.separator();
             ui.label(format!(
-                "reward head MSE {model:.4} vs {mean:.4} predicting the mean · {} of {} goals anticipated",
+                "reward head MSE {model:.4} vs {mean:.4} predicting the mean · {} of {} rewards of 0.5 or more anticipated",
                 e.errors.anticipated, e.errors.events
             ));
         }
