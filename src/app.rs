@@ -16,10 +16,10 @@ use crate::agent::{AgentPlugin, spawn_agent};
 use crate::autopilot::{Autopilot, AutopilotPlugin};
 use crate::cli::RunPlan;
 use crate::controls::{ControlsPlugin, ShippedLevels};
+use crate::dreamer::DreamerPlugin;
 use crate::interrupt::InterruptPlugin;
 use crate::research::ResearchPlugin;
 use crate::session::{SessionPlan, SessionPlugin};
-use crate::dreamer::DreamerPlugin;
 use crate::task::TaskPlugin;
 use crate::timings::TimingsPlugin;
 

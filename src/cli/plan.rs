@@ -13,8 +13,7 @@ use bevy_world_model::world_model::{Device, WorldModelConfig};
 
 use super::{
     AutopilotMode, Cli, Command, DEFAULT_RESOLUTION, DisplayArgs, GameArgs, ModelArgs,
-    ResearchArgs, WorldArgs,
-    game_model_config,
+    ResearchArgs, WorldArgs, game_model_config,
 };
 use crate::app::{self, Mode};
 use crate::research::{HeldOutPlan, ResearchPlan, report::RunInfo};
@@ -148,8 +147,7 @@ impl RunPlan {
             }
         }
         // The agent that learns inside the dream needs the game's actions in its config.
-        if game.research.autopilot == Some(AutopilotMode::Dreamer)
-            && !model_config.agent.enabled()
+        if game.research.autopilot == Some(AutopilotMode::Dreamer) && !model_config.agent.enabled()
         {
             model_config.agent.actions = crate::dreamer::action_vectors(game.world.tick_hz);
         }

@@ -90,10 +90,10 @@ impl TaskTally {
         }
     }
 
-    /// The report of this phase; `None` when no tick was scored and no episode ended (a
-    /// level without a task).
+    /// The report of this phase; `None` when nothing was ever paid and no episode ended
+    /// (a level without a task).
     pub fn report(&self) -> Option<TaskPhase> {
-        if self.episodes == 0 && self.rewards.ticks == 0 {
+        if self.episodes == 0 && self.rewards.reward_sq == 0.0 {
             return None;
         }
         let per = |sum: f64, n: u64| (n > 0).then(|| sum / n as f64);

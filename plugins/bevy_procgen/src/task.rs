@@ -524,9 +524,9 @@ mod tests {
         let spec = LevelSpec {
             layout: Some(
                 std::iter::once("#########".to_string())
-                    .chain((0..7).map(|i| {
-                        if i == 3 { "#...S...#" } else { "#.......#" }.to_string()
-                    }))
+                    .chain(
+                        (0..7).map(|i| if i == 3 { "#...S...#" } else { "#.......#" }.to_string()),
+                    )
                     .chain(std::iter::once("#########".to_string()))
                     .collect(),
             ),
@@ -561,7 +561,11 @@ mod tests {
                 if step.terminal {
                     break;
                 }
-                assert!(step.reward.abs() <= 0.15 + 1e-4, "seed {seed}: {} at {pos}", step.reward);
+                assert!(
+                    step.reward.abs() <= 0.15 + 1e-4,
+                    "seed {seed}: {} at {pos}",
+                    step.reward
+                );
             }
         }
     }

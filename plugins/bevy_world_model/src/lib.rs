@@ -74,9 +74,7 @@ pub use modes::{DreamMode, Learning};
 pub use plugin::WorldModelPlugin;
 pub use present::ModelImages;
 pub use record::RecordError;
-pub use reward::{
-    AgentPolicy, EpisodeEnd, Episodes, RewardScored, TickOutcome, WorldModelReward,
-};
+pub use reward::{AgentPolicy, EpisodeEnd, Episodes, RewardScored, TickOutcome, WorldModelReward};
 pub use schedule::WorldModelSystems;
 pub use scores::{ModelScores, ScoreWindow, ScoredFrames};
 pub use settings::{EgoMotionScale, WorldModelSettings};

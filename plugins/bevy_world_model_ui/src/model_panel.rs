@@ -5,7 +5,8 @@
 use bevy::diagnostic::{DiagnosticPath, DiagnosticsStore};
 use bevy_egui::egui;
 use bevy_world_model::{
-    AgentPolicy, DreamMode, Episodes, ModelScores, ModelStatus, WorldModelDiagnostics, WorldModelSettings,
+    AgentPolicy, DreamMode, Episodes, ModelScores, ModelStatus, WorldModelDiagnostics,
+    WorldModelSettings,
 };
 
 use crate::format::{metric_lines, online_summary};

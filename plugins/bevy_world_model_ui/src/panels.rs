@@ -23,8 +23,9 @@ use bevy_egui::{EguiContexts, EguiTextureHandle, egui};
 use bevy_procgen::{CurrentLevel, CurrentTask, MinimapFocus};
 use bevy_world_model::strip::HORIZON;
 use bevy_world_model::{
-    AgentPolicy, CaptureImage, DreamMode, Episodes, LatestFrames, Learning, ModelClock, ModelImages,
-    ModelScores, ModelStatus, NoticeLevel, WorldModelCamera, WorldModelNotice, WorldModelSettings,
+    AgentPolicy, CaptureImage, DreamMode, Episodes, LatestFrames, Learning, ModelClock,
+    ModelImages, ModelScores, ModelStatus, NoticeLevel, WorldModelCamera, WorldModelNotice,
+    WorldModelSettings,
 };
 
 use crate::curves;

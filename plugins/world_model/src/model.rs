@@ -102,10 +102,11 @@ pub struct LossParts {
     pub prior_entropy: f32,
     /// Mean entropy of the posterior, nats.
     pub post_entropy: f32,
-    /// Reward head's cross-entropy with the two-hot targets, nats.
+    /// Reward head's cross-entropy with the two-hot targets, nats: on the posterior states
+    /// plus on the prior's (steps after the first).
     #[serde(default)]
     pub reward: f32,
-    /// Continue head's binary cross-entropy, nats.
+    /// Continue head's binary cross-entropy, nats (posterior plus prior, as `reward`).
     #[serde(default)]
     pub cont: f32,
 }
@@ -326,17 +327,16 @@ impl WorldModel {
         let recon_frames = self.decode_after(post_features, previous.clone());
         let recon = pixel_loss(cfg.recon_loss, recon_frames, obs_time_major.clone());
 
-        let pred = if t > 1 && cfg.pred_weight > 0.0 {
+        let (pred, prior_features) = if t > 1 && cfg.pred_weight > 0.0 {
             // The prior at step s >= 1 predicts obs[s] from everything before it.
             let n = (t - 1) * b;
             let prior_next = prior.narrow(0, b, n);
             let z = self.rssm.draw(prior_next, Draw::Sample);
             // After the last real frame before each predicted one (rows that start an
             // episode hold the frame itself, but their error is masked out below).
-            let frames = self.decode_after(
-                Tensor::cat(vec![h_all.narrow(0, b, n), z], 1),
-                previous.map(|p| p.narrow(0, b, n)),
-            );
+            let prior_features = Tensor::cat(vec![h_all.clone().narrow(0, b, n), z], 1);
+            let frames =
+                self.decode_after(prior_features.clone(), previous.map(|p| p.narrow(0, b, n)));
             let target = obs_time_major.narrow(0, b, n);
             let keep = keep_all
                 .clone()
@@ -347,9 +347,29 @@ impl WorldModel {
                 .sum_dims(&[1, 2, 3])
                 .reshape([n, 1]); // per frame, summed over pixels
             let kept = keep.clone().sum().clamp_min(1.0);
-            (err * keep).sum() / kept
+            ((err * keep).sum() / kept, Some(prior_features))
         } else {
-            Tensor::<1>::zeros([1], &device)
+            (Tensor::<1>::zeros([1], &device), None)
+        };
+        // The heads also learn from the prior's states (the same draws the one-step
+        // prediction decoded): a game reads the next tick's reward off the prior, as the
+        // agent's imagination does.
+        let (reward_loss, cont_loss) = match prior_features {
+            Some(features) => {
+                let n = (t - 1) * b;
+                let features = if cfg.head_gradients {
+                    features
+                } else {
+                    features.detach()
+                };
+                let (r, c) = self.heads.loss(
+                    features,
+                    time_major(&batch.reward).narrow(0, b, n),
+                    time_major(&batch.cont).narrow(0, b, n),
+                );
+                (reward_loss + r, cont_loss + c)
+            }
+            None => (reward_loss, cont_loss),
         };
 
         let total = recon.clone()

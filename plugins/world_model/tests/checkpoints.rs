@@ -256,7 +256,11 @@ fn agents_round_trip_and_checkpoints_without_one_still_load() {
     let (plain_cfg, plain) = trained();
     let cfg = WorldModelConfig {
         agent: world_model::AgentConfig {
-            actions: vec![vec![1.0, 0.0, 0.0], vec![0.0, 0.0, 1.0], vec![0.0, 0.0, -1.0]],
+            actions: vec![
+                vec![1.0, 0.0, 0.0],
+                vec![0.0, 0.0, 1.0],
+                vec![0.0, 0.0, -1.0],
+            ],
             horizon: 3,
             hidden: 16,
             ..Default::default()
