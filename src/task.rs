@@ -1,5 +1,5 @@
 //! Plays the level's task ([`CurrentTask`]) once per model tick: where the agent stands after
-//! the tick's movement decides what the tick pays ([`TaskRun::step`]), which goes to the world
+//! the tick's movement decides what the tick pays ([`TaskRun::step`](bevy_procgen::TaskRun::step)), which goes to the world
 //! model through [`WorldModelReward`] on the agent's camera, paired with the tick's frame.
 //! When an episode ends (goal reached, time up), the agent reappears at the start on the next
 //! tick, and that tick's frame starts the next episode with its goals placed again.
