@@ -219,9 +219,7 @@ pub(crate) fn process_frames(
                     pr.reset();
                 }
                 let state = pr.observe(&frame, &prev_action)?;
-                let decision = pr
-                    .policy(&state)
-                    .map(|probs| (probs, pr.value(&state).unwrap_or(f32::NAN)));
+                let decision = pr.decide(&state);
                 let pred = pr.predict_next_deferred(&next_action)?;
                 Ok::<_, world_model::PredictError>((pred, state, decision))
             });
@@ -382,10 +380,7 @@ pub(crate) fn dream(
         let temperature = settings.temperature;
         let step = engine.infer(|pr| {
             let frame = pr.dream_step(&action, temperature)?;
-            let decision = pr.state().cloned().and_then(|s| {
-                pr.policy(&s)
-                    .map(|probs| (probs, pr.value(&s).unwrap_or(f32::NAN)))
-            });
+            let decision = pr.state().and_then(|s| pr.decide(s));
             Ok::<_, world_model::PredictError>((frame, decision))
         });
         if let Ok((_, Some((probs, value)))) = &step {

@@ -146,25 +146,29 @@ impl Predictor {
         self.predicted.as_ref().map(|s| self.outlook(s))
     }
 
-    /// The agent's policy at `state`: a probability per action of the config's
-    /// `agent.actions` (one device sync). `None` when the model has no agent.
-    pub fn policy(&self, state: &Latent) -> Option<Vec<f32>> {
+    /// The agent's decision at `state`: a probability per action of the config's
+    /// `agent.actions`, and the critic's value of the state, read in one device sync.
+    /// `None` when the model has no agent.
+    pub fn decide(&self, state: &Latent) -> Option<(Vec<f32>, f32)> {
         let behavior = self.model.behavior.as_ref()?;
-        let probs = behavior.policy(state.features(), self.cfg.agent.unimix);
-        probs.into_data().convert::<f32>().try_to_vec::<f32>().ok()
+        let features = state.features();
+        let probs = behavior
+            .policy(features.clone(), self.cfg.agent.unimix)
+            .reshape([-1]);
+        let both = Tensor::cat(vec![probs, behavior.value(features)], 0);
+        let mut values = both.into_data().convert::<f32>().try_to_vec::<f32>().ok()?;
+        let value = values.pop()?;
+        Some((values, value))
     }
 
-    /// The agent's critic's value of `state` (one device sync); `None` without an agent.
+    /// The agent's policy at `state` (see [`decide`](Self::decide)).
+    pub fn policy(&self, state: &Latent) -> Option<Vec<f32>> {
+        self.decide(state).map(|(probs, _)| probs)
+    }
+
+    /// The agent's critic's value of `state` (see [`decide`](Self::decide)).
     pub fn value(&self, state: &Latent) -> Option<f32> {
-        let behavior = self.model.behavior.as_ref()?;
-        behavior
-            .value(state.features())
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .ok()?
-            .first()
-            .copied()
+        self.decide(state).map(|(_, value)| value)
     }
 
     /// What the reward and continue heads say of `state` (one device sync).
