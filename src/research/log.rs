@@ -1,6 +1,7 @@
 //! What a research run collects each frame: scores per interval and per phase, trainer
 //! losses, and in the held-out phase the rollouts and prediction samples the plugin scored.
 
+use std::collections::VecDeque;
 use std::time::Instant;
 
 use bevy::prelude::*;
@@ -12,7 +13,7 @@ use bevy_world_model::{
 use super::report::SeriesPoint;
 use super::tally::{HorizonTally, LossTally, TaskTally};
 use super::{FinalSave, ResearchPhase, ResearchPlan, SAMPLES};
-use crate::task::EpisodeEnded;
+use crate::task::{EpisodeEnded, TaskTicked};
 
 /// Everything collected so far.
 #[derive(Resource, Default)]
@@ -46,6 +47,9 @@ pub(super) struct ResearchLog {
     /// The task's episodes and rewards while learning, and held out.
     pub(super) task_training: TaskTally,
     pub(super) task_heldout: TaskTally,
+    /// Whether a goal was in view at each recent tick (oldest first), to split the reward
+    /// error of the tick after by it.
+    pub(super) sightings: VecDeque<TaskTicked>,
 }
 
 impl ResearchLog {
@@ -54,6 +58,9 @@ impl ResearchLog {
     }
 }
 
+/// Ticks of [`TaskTicked`] kept: rewards are scored a few ticks after their frame.
+const SIGHTINGS_KEPT: usize = 64;
+
 /// The task's episodes and reward predictions, into the phase's tally (held out: only
 /// from the tick scoring starts).
 pub(super) fn collect_task(
@@ -61,8 +68,15 @@ pub(super) fn collect_task(
     mut log: ResMut<ResearchLog>,
     mut rewards: MessageReader<RewardScored>,
     mut episodes: MessageReader<EpisodeEnded>,
+    mut ticked: MessageReader<TaskTicked>,
 ) {
     let log = &mut *log;
+    for t in ticked.read() {
+        if log.sightings.len() == SIGHTINGS_KEPT {
+            log.sightings.pop_front();
+        }
+        log.sightings.push_back(*t);
+    }
     let from = log.heldout_from;
     let (tally, from) = match phase.get() {
         ResearchPhase::Training => (&mut log.task_training, 0),
@@ -74,9 +88,19 @@ pub(super) fn collect_task(
         }
     };
     for r in rewards.read().filter(|r| r.tick >= from) {
-        tally
-            .rewards
-            .push(r.reward, r.end == Some(EpisodeEnd::Terminal), r.predicted);
+        // Predicted from the frame of the tick before.
+        let seen = log
+            .sightings
+            .iter()
+            .rev()
+            .find(|t| t.tick + 1 == r.tick)
+            .map(|t| t.goal_in_view);
+        tally.push_reward(
+            r.reward,
+            r.end == Some(EpisodeEnd::Terminal),
+            r.predicted,
+            seen,
+        );
     }
     // Episodes end in `Update`, before the plugin sees their tick: the held-out phase
     // counts those that end once its settling ticks are over.

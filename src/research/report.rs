@@ -192,6 +192,24 @@ pub struct TaskPhase {
     pub cont_at_terminals: Option<f64>,
     /// Mean predicted continue probability at the others.
     pub cont_elsewhere: Option<f64>,
+    /// The same reward error over the ticks predicted while a goal was in the agent's view:
+    /// what the head could see. Out of view, what a tick pays (closer or farther) is
+    /// predictable only from memory.
+    pub goal_in_view: Option<RewardSplit>,
+    /// ... and over those predicted with no goal in view.
+    pub goal_out_of_view: Option<RewardSplit>,
+}
+
+/// The reward head's error over a subset of a phase's ticks, against the mean reward of that
+/// subset.
+#[derive(Serialize, Debug, Clone, Copy, PartialEq)]
+pub struct RewardSplit {
+    /// Ticks in the subset.
+    pub ticks: u64,
+    /// The reward head's mean squared error over them.
+    pub reward_mse: f64,
+    /// The mean squared error of predicting their mean reward.
+    pub mean_reward_mse: f64,
 }
 
 /// Open-loop error at one horizon, pooled over rollouts.

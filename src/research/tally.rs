@@ -1,10 +1,10 @@
 //! Running sums behind the report: loss per interval, open-loop error per horizon, and the
 //! task's episodes with the reward head's error.
 
-use bevy_world_model::world_model::{LossParts, RewardTally};
+use bevy_world_model::world_model::{LossParts, Outlook, RewardTally};
 use bevy_world_model::{DreamStrip, ScoreTotals};
 
-use super::report::{HorizonScore, PhaseScores, TaskPhase};
+use super::report::{HorizonScore, PhaseScores, RewardSplit, TaskPhase};
 use crate::task::EpisodeEnded;
 
 /// [`PhaseScores`] of a [`ScoreTotals`], `None` before the first changed tick.
@@ -77,6 +77,10 @@ pub struct TaskTally {
     pub returns: f64,
     /// The reward and continue heads' one-tick-ahead predictions against what was paid.
     pub rewards: RewardTally,
+    /// [`rewards`](Self::rewards) of the ticks predicted with a goal in view ...
+    pub in_view: RewardTally,
+    /// ... and of those predicted without one.
+    pub out_of_view: RewardTally,
 }
 
 impl TaskTally {
@@ -87,6 +91,23 @@ impl TaskTally {
         if e.success {
             self.successes += 1;
             self.success_ticks += u64::from(e.ticks);
+        }
+    }
+
+    /// Counts a tick's reward against its prediction; `goal_in_view` is whether a goal was
+    /// in view when it was predicted (`None`: not known, counted in the whole only).
+    pub fn push_reward(
+        &mut self,
+        reward: f32,
+        terminal: bool,
+        predicted: Outlook,
+        goal_in_view: Option<bool>,
+    ) {
+        self.rewards.push(reward, terminal, predicted);
+        match goal_in_view {
+            Some(true) => self.in_view.push(reward, terminal, predicted),
+            Some(false) => self.out_of_view.push(reward, terminal, predicted),
+            None => {}
         }
     }
 
@@ -113,8 +134,18 @@ impl TaskTally {
             terminals: self.rewards.terminals,
             cont_at_terminals,
             cont_elsewhere,
+            goal_in_view: split(&self.in_view),
+            goal_out_of_view: split(&self.out_of_view),
         })
     }
+}
+
+fn split(tally: &RewardTally) -> Option<RewardSplit> {
+    Some(RewardSplit {
+        ticks: tally.ticks,
+        reward_mse: tally.model_mse()?,
+        mean_reward_mse: tally.mean_mse()?,
+    })
 }
 
 /// Open-loop rollouts pooled per horizon: the model's imagined frame `k` steps ahead and the

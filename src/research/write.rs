@@ -115,8 +115,14 @@ pub(super) fn write_report(
         .and_then(|t| t.heldout)
         .map(|t| {
             let f = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.4}"));
+            let seen = t.goal_in_view.map_or(String::new(), |s| {
+                format!(
+                    " ({:.4} vs {:.4} over the {} ticks with the goal in view)",
+                    s.reward_mse, s.mean_reward_mse, s.ticks
+                )
+            });
             format!(
-                "\nheld-out task: {} episodes, {} successes; reward MSE {} vs {} for the mean, {} of {} events anticipated a tick ahead",
+                "\nheld-out task: {} episodes, {} successes; reward MSE {} vs {} for the mean{seen}, {} of {} events anticipated a tick ahead",
                 t.episodes,
                 t.successes,
                 f(t.reward_mse),

@@ -262,6 +262,7 @@ impl Plugin for ProcgenPlugin {
                 apply_level_files,
                 spawn_requested_level,
                 apply_fog,
+                apply_field_of_view,
             )
                 .chain()
                 .in_set(ProcgenSystems::Spawn),
@@ -377,6 +378,50 @@ fn apply_fog(
                 commands.entity(camera).remove::<DistanceFog>();
             }
             None => {}
+        }
+    }
+}
+
+/// The field of view a camera had before a level set its own, given back when a level
+/// without one is played.
+#[derive(Component, Clone, Copy, Debug)]
+struct GameFieldOfView(f32);
+
+/// The level's `field_of_view` on every 3D perspective camera (radians in Bevy, degrees in
+/// the file); a level without one gives each camera back the view the game gave it.
+fn apply_field_of_view(
+    mut commands: Commands,
+    level: Option<Res<CurrentLevel>>,
+    mut cameras: Query<(Entity, &mut Projection, Option<&GameFieldOfView>), With<Camera3d>>,
+    new_cameras: Query<Entity, Added<Camera3d>>,
+) {
+    let Some(level) = level else {
+        return;
+    };
+    if !level.is_changed() && new_cameras.is_empty() {
+        return;
+    }
+    for (camera, mut projection, game) in &mut cameras {
+        let Projection::Perspective(perspective) = projection.as_mut() else {
+            continue;
+        };
+        match (level.spec.field_of_view, game) {
+            (Some(degrees), _) => {
+                if game.is_none() {
+                    commands
+                        .entity(camera)
+                        .insert(GameFieldOfView(perspective.fov));
+                }
+                let fov = degrees.to_radians();
+                if perspective.fov != fov {
+                    perspective.fov = fov;
+                }
+            }
+            (None, Some(&GameFieldOfView(fov))) => {
+                perspective.fov = fov;
+                commands.entity(camera).remove::<GameFieldOfView>();
+            }
+            (None, None) => {}
         }
     }
 }

@@ -208,3 +208,51 @@ fn goal_entities_follow_the_task() {
     assert!(app.world().get_resource::<CurrentTask>().is_none());
     assert!(goal_entities(&mut app).is_empty());
 }
+
+#[test]
+fn a_level_sets_the_field_of_view_and_the_next_one_gives_it_back() {
+    let mut app = app(1);
+    let game_fov = 75f32.to_radians();
+    let camera = app
+        .world_mut()
+        .spawn((
+            Camera3d::default(),
+            Projection::Perspective(PerspectiveProjection {
+                fov: game_fov,
+                ..default()
+            }),
+        ))
+        .id();
+    let fov = |app: &App| match app.world().get::<Projection>(camera) {
+        Some(Projection::Perspective(p)) => p.fov,
+        other => panic!("not a perspective camera: {other:?}"),
+    };
+    app.update();
+    assert_eq!(
+        fov(&app),
+        game_fov,
+        "the default level leaves the view alone"
+    );
+    let wide = LevelSpec {
+        field_of_view: Some(120.0),
+        ..Default::default()
+    };
+    app.world_mut().write_message(LoadLevel {
+        spec: wide,
+        seed: 0,
+    });
+    app.update();
+    app.update();
+    assert!(
+        (fov(&app) - 120f32.to_radians()).abs() < 1e-6,
+        "{}",
+        fov(&app)
+    );
+    app.world_mut().write_message(LoadLevel {
+        spec: LevelSpec::default(),
+        seed: 0,
+    });
+    app.update();
+    app.update();
+    assert_eq!(fov(&app), game_fov, "a level without a view gives it back");
+}

@@ -367,6 +367,10 @@ pub struct LevelSpec {
     pub lighting: Lighting,
     /// Distance fog. Default: `None`
     pub fog: Option<Fog>,
+    /// Vertical field of view of every 3D perspective camera while the level is in play, in
+    /// degrees, `[MIN_FIELD_OF_VIEW, MAX_FIELD_OF_VIEW]`; `None` leaves cameras as the game
+    /// set them. A task level may widen it so its goal is in view more often. Default: `None`
+    pub field_of_view: Option<f32>,
     /// Where the agent starts. Default: `First`
     pub spawn: Spawn,
     /// A hand-made layout instead of a generated one: one string per row, `#` wall, `.` open,
@@ -401,6 +405,7 @@ impl Default for LevelSpec {
             props: Props::default(),
             lighting: Lighting::default(),
             fog: None,
+            field_of_view: None,
             spawn: Spawn::default(),
             layout: None,
             task: None,

@@ -62,6 +62,11 @@ pub const MAX_LIGHT_RADIUS: f32 = 16.0;
 pub const MAX_LIGHT_STRENGTH: f32 = 4.0;
 /// Farthest `fog.end` (metres).
 pub const MAX_FOG: f32 = 10_000.0;
+/// Narrowest `field_of_view` (degrees).
+pub const MIN_FIELD_OF_VIEW: f32 = 20.0;
+/// Widest `field_of_view` (degrees): wider views squeeze the middle of a small frame to
+/// nothing, and 180 is no perspective at all.
+pub const MAX_FIELD_OF_VIEW: f32 = 150.0;
 /// Largest `|x|` and `|z|` of `Spawn::Cell(x, z)`.
 pub const MAX_SPAWN_CELL: i32 = 1000;
 /// Most ticks of `task.time_limit` (the fewest is 1): about half an hour of play at 60 ticks
@@ -121,6 +126,7 @@ pub fn heaviest_levels() -> Vec<LevelSpec> {
             start: 0.0,
             end: MAX_FOG,
         }),
+        field_of_view: Some(MAX_FIELD_OF_VIEW),
         spawn: Spawn::Cell(MAX_SPAWN_CELL, MAX_SPAWN_CELL),
         ..Default::default()
     };

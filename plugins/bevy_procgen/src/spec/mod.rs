@@ -25,11 +25,11 @@ pub use format::{
     Props, Rgb, Spawn, TaskKind, TaskSpec,
 };
 pub use limits::{
-    MAX_BRIGHTNESS, MAX_CAVE_STEPS, MAX_CELL_SIZE, MAX_FOG, MAX_FREQUENCY, MAX_GOAL_RADIUS,
-    MAX_HEIGHT_NOISE, MAX_LIGHT_RADIUS, MAX_LIGHT_STRENGTH, MAX_MIN_DISTANCE, MAX_NAME_LEN,
-    MAX_OCTAVES, MAX_PICKUPS, MAX_PROP_SHARE, MAX_REGION_SIZE, MAX_ROOMS, MAX_SHADE, MAX_SIDE,
-    MAX_SPAWN_CELL, MAX_TIME_LIMIT, MAX_WALL_COLOURS, MAX_WALL_DENSITY, MAX_WALL_HEIGHT,
-    MIN_CELL_SIZE, MIN_ROOM_SIDE, MIN_SIDE, MIN_WALL_HEIGHT, heaviest_levels,
+    MAX_BRIGHTNESS, MAX_CAVE_STEPS, MAX_CELL_SIZE, MAX_FIELD_OF_VIEW, MAX_FOG, MAX_FREQUENCY,
+    MAX_GOAL_RADIUS, MAX_HEIGHT_NOISE, MAX_LIGHT_RADIUS, MAX_LIGHT_STRENGTH, MAX_MIN_DISTANCE,
+    MAX_NAME_LEN, MAX_OCTAVES, MAX_PICKUPS, MAX_PROP_SHARE, MAX_REGION_SIZE, MAX_ROOMS, MAX_SHADE,
+    MAX_SIDE, MAX_SPAWN_CELL, MAX_TIME_LIMIT, MAX_WALL_COLOURS, MAX_WALL_DENSITY, MAX_WALL_HEIGHT,
+    MIN_CELL_SIZE, MIN_FIELD_OF_VIEW, MIN_ROOM_SIDE, MIN_SIDE, MIN_WALL_HEIGHT, heaviest_levels,
 };
 
 impl LevelSpec {
@@ -162,6 +162,30 @@ mod tests {
     }
 
     #[test]
+    fn the_field_of_view_is_optional_and_bounded() {
+        assert_eq!(LevelSpec::from_ron("()", "t").unwrap().field_of_view, None);
+        let spec = LevelSpec::from_ron("(field_of_view: Some(110.0))", "t").unwrap();
+        assert_eq!(spec.field_of_view, Some(110.0));
+        for (text, expected) in [
+            (
+                "(\nfield_of_view: Some(10.0))",
+                "f.ron:2: field_of_view: 10 is below the minimum 20",
+            ),
+            (
+                "(\nfield_of_view: Some(179.0))",
+                "f.ron:2: field_of_view: 179 is above the limit 150",
+            ),
+            (
+                "(\nfield_of_view: Some(NaN))",
+                "f.ron:2: field_of_view: NaN is not a number; give one in [20, 150]",
+            ),
+        ] {
+            let err = LevelSpec::from_ron(text, "f.ron").unwrap_err().to_string();
+            assert_eq!(err, expected);
+        }
+    }
+
+    #[test]
     fn bad_task_values_name_the_field_and_line() {
         for (line, expected) in [
             (
@@ -226,6 +250,7 @@ mod tests {
                 max_size: 5,
             },
             fog: Some(Fog::default()),
+            field_of_view: Some(100.0),
             spawn: Spawn::Cell(3, 4),
             task: Some(TaskSpec {
                 kind: TaskKind::Collect {
