@@ -13,10 +13,10 @@ use bevy_world_model::{WorldModelPlugin, utc_timestamp};
 use bevy_world_model_ui::WorldModelUiPlugin;
 
 use crate::agent::{AgentPlugin, spawn_agent};
-use crate::autopilot::{Autopilot, AutopilotPlugin};
+use crate::autopilot::{Autopilot, AutopilotMode, AutopilotPlugin};
 use crate::cli::RunPlan;
 use crate::controls::{ControlsPlugin, ShippedLevels};
-use crate::dreamer::DreamerPlugin;
+use crate::dreamer::{DreamerPlugin, Driver};
 use crate::interrupt::InterruptPlugin;
 use crate::research::ResearchPlugin;
 use crate::session::{SessionPlan, SessionPlugin};
@@ -299,7 +299,18 @@ pub fn build(plan: &RunPlan) -> App {
             windowed: mode == Mode::Windowed,
         }),
     ))
-    .add_plugins((AutopilotPlugin, TaskPlugin, DreamerPlugin { seed }))
+    .add_plugins((
+        AutopilotPlugin,
+        TaskPlugin,
+        DreamerPlugin {
+            seed,
+            driver: if autopilot == Some(AutopilotMode::Dreamer) {
+                Driver::Agent
+            } else {
+                Driver::Player
+            },
+        },
+    ))
     .add_systems(Startup, move |mut commands: Commands| {
         let agent = spawn_agent(&mut commands, resolution);
         if let Some(mode) = autopilot {

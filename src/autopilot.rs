@@ -169,7 +169,7 @@ fn note_errors(
     }
 }
 
-fn steer(
+pub(crate) fn steer(
     time: Res<Time>,
     level: Option<Res<CurrentLevel>>,
     mut agents: Query<(&Agent, &Transform, &mut AgentAction, &mut Autopilot)>,

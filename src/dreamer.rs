@@ -5,13 +5,15 @@
 //! the world model sees, is the action vector the agent imagined it with. At every new tick the
 //! next action is drawn from the newest [`AgentPolicy`] (the posterior of the newest real
 //! frame, a few ticks old since readbacks arrive late; in the pure dream, the imagined state).
+//!
+//! Who drives is the [`Driver`] state: `G` hands the body to the agent and back, and
+//! `--autopilot dreamer` starts with the agent driving.
 
 use bevy::prelude::*;
 use bevy_procgen::SeedRng;
-use bevy_world_model::{AgentPolicy, EgoMotionScale, ModelClock};
+use bevy_world_model::{AgentPolicy, EgoMotionScale, ModelClock, WorldModelNotice};
 
 use crate::agent::{Agent, AgentAction, AgentSystems};
-use crate::autopilot::{Autopilot, AutopilotMode};
 
 /// The demo's discrete actions: what the agent's body is asked to do, and the action vector
 /// `[forward, strafe right, yaw left]` the world model sees when it is held for one tick of
@@ -64,26 +66,77 @@ struct DreamerDrive {
     tick: Option<u64>,
 }
 
-/// Lets the agent drive the bodies whose [`Autopilot`] is in [`AutopilotMode::Dreamer`].
+/// Who moves the agent's body.
+#[derive(States, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Driver {
+    /// The player's keys and mouse, or the `--autopilot` walk.
+    #[default]
+    Player,
+    /// The agent learned inside the dream, from the model's newest [`AgentPolicy`].
+    Agent,
+}
+
+/// Lets the agent learned in the dream drive while [`Driver::Agent`] is the state; `G`
+/// switches.
 pub struct DreamerPlugin {
     /// Seed of the action draws.
     pub seed: u64,
+    /// Who drives from the start.
+    pub driver: Driver,
 }
 
 impl Plugin for DreamerPlugin {
     fn build(&self, app: &mut App) {
-        app.insert_resource(DreamerDrive {
-            table: dreamer_actions(0.1).into_iter().map(|(a, _)| a).collect(),
-            rng: SeedRng::new(self.seed ^ 0xd4ea),
-            held: None,
-            tick: None,
-        })
-        .add_systems(
-            Update,
-            drive
-                .in_set(AgentSystems::Input)
-                .after(crate::agent::read_input),
-        );
+        app.insert_state(self.driver)
+            .insert_resource(DreamerDrive {
+                table: dreamer_actions(0.1).into_iter().map(|(a, _)| a).collect(),
+                rng: SeedRng::new(self.seed ^ 0xd4ea),
+                held: None,
+                tick: None,
+            })
+            .add_systems(
+                Update,
+                (
+                    switch_driver,
+                    drive
+                        .run_if(in_state(Driver::Agent))
+                        .in_set(AgentSystems::Input)
+                        .after(crate::agent::read_input)
+                        .after(crate::autopilot::steer),
+                ),
+            );
+    }
+}
+
+/// `G`: the agent takes the body, or gives it back. A model without an agent (its config
+/// has no `agent.actions`) keeps the player driving and says why.
+fn switch_driver(
+    keys: Option<Res<ButtonInput<KeyCode>>>,
+    driver: Res<State<Driver>>,
+    policy: Option<Res<AgentPolicy>>,
+    mut next: ResMut<NextState<Driver>>,
+    mut notices: MessageWriter<WorldModelNotice>,
+) {
+    let Some(keys) = keys else {
+        return;
+    };
+    if !keys.just_pressed(KeyCode::KeyG) {
+        return;
+    }
+    match driver.get() {
+        Driver::Agent => {
+            next.set(Driver::Player);
+            notices.write(WorldModelNotice::info("you drive"));
+        }
+        Driver::Player if policy.is_some_and(|p| !p.probs.is_empty()) => {
+            next.set(Driver::Agent);
+            notices.write(WorldModelNotice::info("the agent drives (G to take over)"));
+        }
+        Driver::Player => {
+            notices.write(WorldModelNotice::error(
+                "the model has no agent to drive (its config has no agent.actions)",
+            ));
+        }
     }
 }
 
@@ -91,7 +144,7 @@ fn drive(
     clock: Option<Res<ModelClock>>,
     policy: Option<Res<AgentPolicy>>,
     mut drive: ResMut<DreamerDrive>,
-    mut agents: Query<(&Autopilot, &mut AgentAction)>,
+    mut agents: Query<&mut AgentAction, With<Agent>>,
 ) {
     let Some(clock) = clock else {
         return;
@@ -107,10 +160,8 @@ fn drive(
         };
         drive.held = drive.table.get(index).copied();
     }
-    for (pilot, mut action) in &mut agents {
-        if pilot.mode() == AutopilotMode::Dreamer
-            && let Some(held) = drive.held
-        {
+    if let Some(held) = drive.held {
+        for mut action in &mut agents {
             *action = held;
         }
     }

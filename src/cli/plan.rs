@@ -146,9 +146,13 @@ impl RunPlan {
                 Err(e) => return Err(e),
             }
         }
-        // The agent that learns inside the dream needs the game's actions in its config.
-        if game.research.autopilot == Some(AutopilotMode::Dreamer) && !model_config.agent.enabled()
-        {
+        // The agent that learns inside the dream needs the game's actions in its config: it
+        // drives with `--autopilot dreamer`, and when the player presses G. Timed runs of the
+        // other autopilots and `eval` leave it out, so their figures stay those of the world
+        // model alone.
+        let plays = !eval && game.research.minutes.is_none();
+        let dreams = game.research.autopilot == Some(AutopilotMode::Dreamer);
+        if (plays || dreams) && !model_config.agent.enabled() {
             model_config.agent.actions = crate::dreamer::action_vectors(game.world.tick_hz);
         }
         let research_run = research_plan(&game, &spec, eval, &mut notices)?;

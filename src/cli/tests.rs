@@ -325,3 +325,28 @@ fn help_lists_the_flags_by_group() {
         }
     }
 }
+
+/// Played games carry the agent (G hands it the body) and so does `--autopilot dreamer`;
+/// timed runs of the other autopilots train the world model alone.
+#[test]
+fn the_agent_comes_with_play_and_the_dreamer_only() {
+    let missing = std::env::temp_dir().join("md-no-shipped-checkpoint.wmck");
+    let actions = |args: &[&str]| {
+        let run = RunPlan::with_shipped_checkpoint(parse(args).unwrap(), &missing).unwrap();
+        run.model_config.agent.actions.len()
+    };
+    assert_eq!(actions(&["--seed", "4"]), 5);
+    assert_eq!(actions(&["--autopilot", "random", "--frames", "10"]), 5);
+    assert_eq!(
+        actions(&["--headless", "--autopilot", "dreamer", "--minutes", "1"]),
+        5
+    );
+    assert_eq!(
+        actions(&["--headless", "--autopilot", "random", "--minutes", "1"]),
+        0
+    );
+    assert_eq!(
+        actions(&["--headless", "--autopilot", "curious", "--minutes", "1"]),
+        0
+    );
+}

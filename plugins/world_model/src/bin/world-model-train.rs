@@ -264,6 +264,35 @@ fn run(args: Args) -> Result<Option<Signal>, String> {
             .collect::<Vec<_>>()
             .into(),
     );
+    // The reward and continue heads, on data that pays rewards (`.wmds` version 2).
+    let paid = held.iter().any(|s| s.reward != 0.0 || s.terminal);
+    if paid {
+        let (prior, posterior) = eval::rewards(&mut predictor, &held);
+        let tally = |t: &eval::RewardTally| {
+            serde_json::json!({
+                "ticks": t.ticks,
+                "reward_mse": t.model_mse(),
+                "mean_reward_mse": t.mean_mse(),
+                "events": t.events,
+                "anticipated": t.anticipated,
+                "false_alarms": t.false_alarms,
+            })
+        };
+        fields.insert(
+            "heldout_rewards".into(),
+            serde_json::json!({"prior": tally(&prior), "posterior": tally(&posterior)}),
+        );
+        let f = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.4}"));
+        eprintln!(
+            "held-out reward MSE {} a tick ahead, {} of the seen state, vs {} for the mean \
+             reward; {} of {} events anticipated",
+            f(prior.model_mse()),
+            f(posterior.model_mse()),
+            f(prior.mean_mse()),
+            prior.anticipated,
+            prior.events
+        );
+    }
     write_report(&report_path, &report)?;
     eprintln!(
         "held-out one-step PSNR {:.2} dB vs copy-last-frame {:.2} dB ({:+.2} dB) over {} pairs \

@@ -4,7 +4,7 @@
 //! the Python original (for a 1:1 comparison with PyTorch). Medians after warm-up.
 //!
 //! `world-model-bench [--json] [--device auto|flex|wgpu] [--iters N] [--upsample] [--decoders]
-//! [--profile]`
+//! [--agent] [--profile]`
 
 use std::time::Instant;
 
@@ -43,6 +43,11 @@ struct Args {
     /// with the MSE loss, as the game trains them).
     #[arg(long)]
     decoders: bool,
+    /// Also time the agent that learns in the dream, on the warp decoder the game trains:
+    /// the world-model step alone and with one actor-critic update after it, the imagined
+    /// steps per second of that update, and one decision (policy and value) at a state.
+    #[arg(long)]
+    agent: bool,
     /// Time only the reference network (for profiling it with `perf`).
     #[arg(long)]
     reference_only: bool,
@@ -99,6 +104,61 @@ fn bench_default(cfg: &WorldModelConfig, device: &Device, args: &Args) -> (f64, 
         i += 1;
     });
     (train_ms, frames_per_s, infer_ms)
+}
+
+/// The game's five discrete actions in `action_dim` (forward, turn either way, both): only
+/// their count and spread matter to the timing.
+fn demo_actions(action_dim: usize) -> Vec<Vec<f32>> {
+    let unit = |i: usize, v: f32| {
+        let mut a = vec![0.0; action_dim];
+        a[i.min(action_dim - 1)] = v;
+        a
+    };
+    let last = action_dim - 1;
+    let both = |v: f32| {
+        let mut a = unit(last, v);
+        a[0] = 1.0;
+        a
+    };
+    vec![
+        unit(0, 1.0),
+        unit(last, 1.0),
+        unit(last, -1.0),
+        both(1.0),
+        both(-1.0),
+    ]
+}
+
+/// The agent's cost on `cfg`: world-model step ms without an agent, with one, the imagined
+/// steps per second of its update, and one decision's ms.
+fn bench_agent(cfg: &WorldModelConfig, device: &Device, args: &Args) -> serde_json::Value {
+    let (alone_ms, _, _) = bench_default(cfg, device, args);
+    let mut with = cfg.clone();
+    with.agent.actions = demo_actions(cfg.action_dim);
+    let mut learner = Learner::new(with.clone(), device).expect("agent config is valid");
+    for step in synthetic::record(with.width, 4, 128, 7) {
+        learner.push(&step).expect("synthetic steps fit");
+    }
+    let step_ms = time_ms(args.warmup, args.iters, || {
+        assert!(matches!(learner.train_step(), StepOutcome::Updated(_)));
+    });
+    let update_ms = (step_ms - alone_ms).max(f64::EPSILON);
+    let imagined = (with.batch * with.seq_len * with.agent.horizon) as f64;
+    let mut predictor = Predictor::new(learner.inference_model(), with.clone(), device.clone());
+    let s = &synthetic::record(with.width, 1, 2, 9)[0];
+    let state = predictor.observe(&s.frame, &s.action).expect("frame fits");
+    let decide_ms = time_ms(args.warmup, args.iters * 2, || {
+        assert!(predictor.decide(&state).is_some());
+    });
+    json!({
+        "actions": with.agent.actions.len(),
+        "horizon": with.agent.horizon,
+        "world_model_step_ms": alone_ms,
+        "step_with_agent_ms": step_ms,
+        "agent_update_ms": update_ms,
+        "imagined_steps_per_s": imagined / (update_ms / 1e3),
+        "decide_ms": decide_ms,
+    })
 }
 
 /// The original's training step and inference, timed: (train_step_ms, infer_ms).
@@ -207,6 +267,15 @@ fn main() {
             );
         }
     }
+    let agent = args.agent.then(|| {
+        let warp = WorldModelConfig {
+            residual: true,
+            warp: true,
+            recon_loss: ReconLoss::Mse,
+            ..cfg.clone()
+        };
+        bench_agent(&warp, &device, &args)
+    });
     if args.json {
         let mut out = json!({
             "reference": {"ops": format!("{:?}", args.ops), "train_step_ms": ref_train, "infer_ms": ref_infer},
@@ -217,6 +286,9 @@ fn main() {
         }
         if args.decoders {
             out["decoders"] = serde_json::Value::Object(decoders);
+        }
+        if let Some(agent) = agent {
+            out["agent"] = agent;
         }
         println!("{out}");
     } else {
@@ -234,6 +306,18 @@ fn main() {
         }
         for (k, v) in decoders {
             println!("decoder {k:<21} {v}");
+        }
+        if let Some(a) = agent {
+            println!(
+                "agent (warp decoder)         step {:8.2} ms alone, {:.2} ms with {} actions: update {:.2} ms, {:.0} imagined steps/s (horizon {}), decision {:.2} ms",
+                a["world_model_step_ms"].as_f64().unwrap_or(f64::NAN),
+                a["step_with_agent_ms"].as_f64().unwrap_or(f64::NAN),
+                a["actions"],
+                a["agent_update_ms"].as_f64().unwrap_or(f64::NAN),
+                a["imagined_steps_per_s"].as_f64().unwrap_or(f64::NAN),
+                a["horizon"],
+                a["decide_ms"].as_f64().unwrap_or(f64::NAN),
+            );
         }
     }
 }
