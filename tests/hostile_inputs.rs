@@ -125,7 +125,14 @@ fn checkpoint_bytes(width: usize, height: usize) -> Vec<u8> {
     let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let learner = Learner::new(cfg, &Device::flex()).unwrap();
     let path = temp(&format!("fresh-{width}x{height}-{call}.wmck"));
-    checkpoint::save(&path, &learner.meta(), &learner.inference_model(), None).unwrap();
+    checkpoint::save(
+        &path,
+        &learner.meta(),
+        &learner.inference_model(),
+        None,
+        None,
+    )
+    .unwrap();
     let bytes = std::fs::read(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
     bytes

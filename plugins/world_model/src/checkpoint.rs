@@ -1,10 +1,12 @@
 //! Checkpoints: weights, optimizer state, config and step counters in one file, written
 //! atomically (a temporary file, then a rename), checked on load.
 //!
-//! Layout (little-endian): the 8-byte magic `MDWMCKPT`, a `u32` format version, then three
+//! Layout (little-endian): the 8-byte magic `MDWMCKPT`, a `u32` format version (2), then five
 //! length-prefixed (`u64`) sections: a JSON header ([`CheckpointMeta`], which holds the
-//! config), the model weights (burnpack) and the optimizer state (burnpack, may be empty);
-//! then a `u64` FNV-1a checksum of everything before it.
+//! config), the model weights (burnpack), the world model's optimizer state, and the agent's
+//! actor and critic optimizer states (burnpacks, each may be empty); then a `u64` FNV-1a
+//! checksum of everything before it. Version 1 files (three sections, from before the agent)
+//! still load.
 //!
 //! A file is read only up to [`MAX_CHECKPOINT_BYTES`]; its header config must pass
 //! [`WorldModelConfig::validate`] (which bounds every size) before any network is built from
@@ -21,11 +23,14 @@ use burn::store::{ModuleRecord, RecordError};
 use burn::tensor::{Bytes, FloatDType};
 use serde::{Deserialize, Serialize};
 
+use crate::behavior::ReturnScale;
 use crate::config::{ConfigError, WorldModelConfig};
 use crate::model::{HeadlessModel, WorldModel};
 
 const MAGIC: &[u8; 8] = b"MDWMCKPT";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+/// The format before the agent: header, weights and optimizer state only (still read).
+const VERSION_1: u32 = 1;
 
 /// Largest checkpoint file read: a full checkpoint (f32 weights and Adam's two moments) of
 /// the largest network a config may ask for,
@@ -47,6 +52,19 @@ pub struct CheckpointMeta {
     pub frames_seen: u64,
     /// Version of the crate that wrote it.
     pub crate_version: String,
+    /// Where the agent's training stood, when the model has an agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentProgress>,
+}
+
+/// What the agent's training needs, besides its weights and optimizer state, to go on where
+/// it stopped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AgentProgress {
+    /// Actor-critic updates taken.
+    pub updates: u64,
+    /// The return normalisation's moving percentiles.
+    pub scale: ReturnScale,
 }
 
 /// A checkpoint read back from disk.
@@ -57,6 +75,8 @@ pub struct Checkpoint {
     pub model: WorldModel,
     /// Optimizer state bytes, if the checkpoint has them (apply with [`restore_optimizer`]).
     pub optimizer: Option<Vec<u8>>,
+    /// The agent's actor and critic optimizer state bytes, if it has them.
+    pub agent_optimizers: Option<[Vec<u8>; 2]>,
     /// The file it was read from (named in the errors of
     /// [`Learner::from_checkpoint`](crate::Learner::from_checkpoint)).
     pub path: PathBuf,
@@ -78,7 +98,9 @@ pub enum CheckpointError {
     #[error("{0} is not a Mini Dreamer checkpoint (bad magic bytes)")]
     NotACheckpoint(PathBuf),
     /// The format version is not one this build reads.
-    #[error("{path} has checkpoint format version {found}, this build reads version {VERSION}")]
+    #[error(
+        "{path} has checkpoint format version {found}, this build reads versions 1 and {VERSION}"
+    )]
     Version {
         /// File involved.
         path: PathBuf,
@@ -270,8 +292,9 @@ pub fn to_bytes(
     meta: &CheckpointMeta,
     model: &WorldModel,
     optimizer: Option<&ModuleOptimizer>,
+    agent: Option<[&ModuleOptimizer; 2]>,
 ) -> Result<Vec<u8>, CheckpointEncodeError> {
-    encode(meta, model.valid(), optimizer)
+    encode(meta, model.valid(), optimizer, agent)
 }
 
 /// A checkpoint to ship with a game: weights in half precision and no optimizer state, a
@@ -282,7 +305,7 @@ pub fn to_bytes_compact(
     model: &WorldModel,
 ) -> Result<Vec<u8>, CheckpointEncodeError> {
     let half = model.valid().map(&mut CastFloats(FloatDType::F16));
-    encode(meta, half, None)
+    encode(meta, half, None, None)
 }
 
 /// Serialises the header, the weights of `model` and the optimizer state, and lays them out.
@@ -290,17 +313,23 @@ fn encode(
     meta: &CheckpointMeta,
     model: WorldModel,
     optimizer: Option<&ModuleOptimizer>,
+    agent: Option<[&ModuleOptimizer; 2]>,
 ) -> Result<Vec<u8>, CheckpointEncodeError> {
     if let Some(parameter) = non_finite_parameter(&model) {
         return Err(CheckpointEncodeError::NonFinite(parameter));
     }
     let header = serde_json::to_vec_pretty(meta)?;
     let weights = model.into_record().into_bytes()?;
-    let optim = match optimizer {
-        Some(o) => o.into_bytes()?.to_vec(),
-        None => Vec::new(),
+    let bytes = |o: Option<&ModuleOptimizer>| -> Result<Vec<u8>, CheckpointEncodeError> {
+        Ok(match o {
+            Some(o) => o.into_bytes()?.to_vec(),
+            None => Vec::new(),
+        })
     };
-    Ok(assemble(&header, &weights, &optim))
+    let optim = bytes(optimizer)?;
+    let [actor, critic] = agent.map_or([None, None], |[a, c]| [Some(a), Some(c)]);
+    let (actor, critic) = (bytes(actor)?, bytes(critic)?);
+    Ok(assemble_all([&header, &weights, &optim, &actor, &critic]))
 }
 
 /// Lays out a checkpoint file from its three sections: the magic bytes, the format version,
@@ -308,10 +337,17 @@ fn encode(
 /// so that tools and tests can write files of the exact format (crafted ones included);
 /// [`sections`] takes them apart again.
 pub fn assemble(header: &[u8], weights: &[u8], optim: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(header.len() + weights.len() + optim.len() + 48);
+    assemble_all([header, weights, optim, &[], &[]])
+}
+
+/// [`assemble`] with all five sections: header, weights, the world model's optimizer state,
+/// the actor's and the critic's.
+pub fn assemble_all(sections: [&[u8]; 5]) -> Vec<u8> {
+    let size: usize = sections.iter().map(|s| s.len() + 8).sum();
+    let mut out = Vec::with_capacity(size + 24);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
-    for section in [header, weights, optim] {
+    for section in sections {
         out.extend_from_slice(&(section.len() as u64).to_le_bytes());
         out.extend_from_slice(section);
     }
@@ -449,8 +485,9 @@ pub fn save(
     meta: &CheckpointMeta,
     model: &WorldModel,
     optimizer: Option<&ModuleOptimizer>,
+    agent: Option<[&ModuleOptimizer; 2]>,
 ) -> Result<(), CheckpointError> {
-    write_bytes(path, to_bytes(meta, model, optimizer))
+    write_bytes(path, to_bytes(meta, model, optimizer, agent))
 }
 
 /// Saves a compact checkpoint ([`to_bytes_compact`]) atomically.
@@ -480,6 +517,9 @@ struct Sections<'a> {
     header: &'a [u8],
     weights: &'a [u8],
     optim: &'a [u8],
+    /// Empty in a version 1 file.
+    actor: &'a [u8],
+    critic: &'a [u8],
 }
 
 fn split<'a>(path: &Path, bytes: &'a [u8]) -> Result<Sections<'a>, CheckpointError> {
@@ -495,15 +535,25 @@ fn split<'a>(path: &Path, bytes: &'a [u8]) -> Result<Sections<'a>, CheckpointErr
         .get(pos..pos + 4)
         .ok_or_else(|| truncated("no version"))?;
     let version = u32::from_le_bytes(version.try_into().expect("4 bytes"));
-    if version != VERSION {
-        return Err(CheckpointError::Version {
-            path: path.into(),
-            found: version,
-        });
-    }
+    let names: &[&str] = match version {
+        VERSION_1 => &["header", "weights", "optimizer state"],
+        VERSION => &[
+            "header",
+            "weights",
+            "optimizer state",
+            "actor optimizer state",
+            "critic optimizer state",
+        ],
+        found => {
+            return Err(CheckpointError::Version {
+                path: path.into(),
+                found,
+            });
+        }
+    };
     pos += 4;
-    let mut sections = Vec::with_capacity(3);
-    for name in ["header", "weights", "optimizer state"] {
+    let mut sections = Vec::with_capacity(names.len());
+    for name in names {
         let len = bytes
             .get(pos..pos + 8)
             .ok_or_else(|| truncated(&format!("{name} length missing")))?;
@@ -527,10 +577,13 @@ fn split<'a>(path: &Path, bytes: &'a [u8]) -> Result<Sections<'a>, CheckpointErr
     if u64::from_le_bytes(sum.try_into().expect("8 bytes")) != checksum(&bytes[..pos]) {
         return Err(CheckpointError::Corrupt(path.into()));
     }
+    let empty: &[u8] = &[];
     Ok(Sections {
         header: sections[0],
         weights: sections[1],
         optim: sections[2],
+        actor: sections.get(3).copied().unwrap_or(empty),
+        critic: sections.get(4).copied().unwrap_or(empty),
     })
 }
 
@@ -646,6 +699,8 @@ pub fn load(
         meta,
         model,
         optimizer: (!sections.optim.is_empty()).then(|| sections.optim.to_vec()),
+        agent_optimizers: (!sections.actor.is_empty() && !sections.critic.is_empty())
+            .then(|| [sections.actor.to_vec(), sections.critic.to_vec()]),
         path: path.into(),
     })
 }

@@ -13,7 +13,7 @@ use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
 use crate::behavior::{self, BehaviorStats, ReturnScale};
-use crate::checkpoint::{self, Checkpoint, CheckpointError, CheckpointMeta};
+use crate::checkpoint::{self, AgentProgress, Checkpoint, CheckpointError, CheckpointMeta};
 use crate::config::{ConfigError, WorldModelConfig};
 use crate::kernels::FusedAdam;
 use crate::model::{LossParts, WorldModel};
@@ -145,6 +145,7 @@ impl Learner {
             meta,
             model,
             optimizer,
+            agent_optimizers,
             path,
         } = ckpt;
         let fields = meta.config.shape_mismatches(&cfg);
@@ -155,10 +156,28 @@ impl Learner {
         ad.seed(cfg.seed.wrapping_add(meta.steps));
         let mut model = model.to_device(&ad).train();
         // An agent of another shape (or none, in a checkpoint from before agents) starts fresh.
-        if meta.config.agent.shape() != cfg.agent.shape()
-            || meta.config.agent.actions != cfg.agent.actions
-        {
+        let same_agent = meta.config.agent.shape() == cfg.agent.shape()
+            && meta.config.agent.actions == cfg.agent.actions;
+        if !same_agent {
             model.behavior = crate::behavior::Behavior::new(&cfg, &ad);
+        }
+        // The agent's own training goes on where it stopped when the file has it.
+        let mut behavior = BehaviorTraining::new(&cfg);
+        if same_agent && let Some([actor, critic]) = agent_optimizers {
+            let restore = |optim, bytes| {
+                checkpoint::restore_optimizer(optim, bytes).map_err(|source| {
+                    CheckpointError::Optimizer {
+                        path: path.clone(),
+                        source,
+                    }
+                })
+            };
+            behavior.actor = restore(behavior.actor, actor)?;
+            behavior.critic = restore(behavior.critic, critic)?;
+            if let Some(progress) = meta.agent {
+                behavior.updates = progress.updates;
+                behavior.scale = progress.scale;
+            }
         }
         let (optim, warmup_from) = match optimizer {
             Some(bytes) => (
@@ -173,6 +192,7 @@ impl Learner {
         };
         let mut learner = Self::assemble(cfg, ad, model, optim, meta.steps, meta.frames_seen);
         learner.warmup_from = warmup_from;
+        learner.behavior = behavior;
         Ok(learner)
     }
 
@@ -386,6 +406,10 @@ impl Learner {
             steps: self.steps,
             frames_seen: self.frames_seen,
             crate_version: env!("CARGO_PKG_VERSION").into(),
+            agent: self.model.behavior.is_some().then_some(AgentProgress {
+                updates: self.behavior.updates,
+                scale: self.behavior.scale,
+            }),
         }
     }
 
@@ -399,7 +423,12 @@ impl Learner {
     /// Writes weights, optimizer state, config and counters atomically to `path`; weights that
     /// are not finite are refused, as by [`save_compact`](Self::save_compact).
     pub fn save(&self, path: &Path) -> Result<(), CheckpointError> {
-        checkpoint::save(path, &self.meta(), &self.model, Some(&self.optim))
+        let agent = self
+            .model
+            .behavior
+            .is_some()
+            .then_some([&self.behavior.actor, &self.behavior.critic]);
+        checkpoint::save(path, &self.meta(), &self.model, Some(&self.optim), agent)
     }
 
     /// Replaces the weights with NaN, for tests of the recovery path.

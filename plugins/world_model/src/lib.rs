@@ -50,7 +50,8 @@ pub mod trainer;
 
 pub use behavior::BehaviorStats;
 pub use checkpoint::{
-    Checkpoint, CheckpointEncodeError, CheckpointError, CheckpointMeta, OptimizerRestoreError,
+    AgentProgress, Checkpoint, CheckpointEncodeError, CheckpointError, CheckpointMeta,
+    OptimizerRestoreError,
 };
 pub use config::{AgentConfig, ConfigError, ReconLoss, Sampling, Upsample, WorldModelConfig};
 pub use dataset::{Dataset, DatasetError, DatasetHeader, DatasetWriter, HeaderError};

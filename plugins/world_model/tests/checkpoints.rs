@@ -304,3 +304,59 @@ fn agents_round_trip_and_checkpoints_without_one_still_load() {
         std::fs::remove_file(p).unwrap();
     }
 }
+
+/// The agent's training goes on where it stopped: its update count and return scale come
+/// back from the file, and so do its optimizers' moments (the next update differs from one
+/// taken with fresh moments from the same weights and batch).
+#[test]
+fn an_agents_training_state_round_trips() {
+    let (plain_cfg, _) = trained();
+    let cfg = WorldModelConfig {
+        agent: world_model::AgentConfig {
+            actions: vec![vec![1.0, 0.0, 0.0], vec![0.0, 0.0, 1.0]],
+            horizon: 3,
+            hidden: 16,
+            ..Default::default()
+        },
+        ..plain_cfg
+    };
+    let data = synthetic::record(16, 2, 20, 3);
+    let learner = common::train(&cfg, &data, 3);
+    let progress = learner
+        .meta()
+        .agent
+        .expect("a learner with an agent says where it is");
+    assert_eq!(progress.updates, 3);
+    assert!(progress.scale.hi >= progress.scale.lo);
+    let path = common::temp_path("agent-progress.wmck");
+    learner.save(&path).unwrap();
+    let resume = |keep_moments: bool| {
+        let mut ckpt = checkpoint::load(&path, Some(&cfg), &Device::flex()).unwrap();
+        assert!(
+            ckpt.agent_optimizers.is_some(),
+            "the actor's and critic's Adam state"
+        );
+        if !keep_moments {
+            ckpt.agent_optimizers = None;
+        }
+        let mut resumed = Learner::from_checkpoint(cfg.clone(), ckpt, &Device::flex()).unwrap();
+        if keep_moments {
+            assert_eq!(resumed.behavior_updates(), 3);
+            assert_eq!(resumed.meta().agent, Some(progress));
+        }
+        for s in &data {
+            resumed.push(s).unwrap();
+        }
+        assert!(matches!(resumed.train_step(), StepOutcome::Updated(_)));
+        let mut p = Predictor::new(resumed.inference_model(), cfg.clone(), Device::flex());
+        let s = p.observe(&data[0].frame, &[0.0; 3]).unwrap();
+        p.policy(&s).unwrap()
+    };
+    let (kept, fresh) = (resume(true), resume(false));
+    assert_eq!(kept, resume(true), "resuming is deterministic");
+    assert_ne!(
+        kept, fresh,
+        "the saved moments, not fresh ones, took the update"
+    );
+    std::fs::remove_file(path).unwrap();
+}

@@ -81,6 +81,7 @@ fn the_checkpoint_reader_refuses_or_loads_any_bytes() {
         &learner.meta(),
         &learner.inference_model(),
         None,
+        None,
     )
     .unwrap();
     let real = std::fs::read(&real_path).unwrap();

@@ -35,7 +35,14 @@ fn tiny() -> WorldModelConfig {
 fn checkpoint_bytes(cfg: &WorldModelConfig, name: &str) -> Vec<u8> {
     let learner = Learner::new(cfg.clone(), &Device::flex()).unwrap();
     let path = common::temp_path(name);
-    checkpoint::save(&path, &learner.meta(), &learner.inference_model(), None).unwrap();
+    checkpoint::save(
+        &path,
+        &learner.meta(),
+        &learner.inference_model(),
+        None,
+        None,
+    )
+    .unwrap();
     let bytes = std::fs::read(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
     bytes

@@ -371,3 +371,42 @@ fn sigterm_during_training_saves_out_and_exits_143() {
 fn sigint_during_training_saves_out_and_exits_130() {
     stops_cleanly_on(libc::SIGINT, "SIGINT", 130);
 }
+
+/// Data that pays rewards (a `.wmds` version 2 recording of a task) gets the reward head's
+/// held-out figures in the report and on stderr; data that pays none gets neither.
+#[test]
+fn rewarded_data_reports_the_reward_head() {
+    let dir = scratch("rewards");
+    let (plain, config) = inputs(&dir);
+    let paid = dir.join("paid.wmds");
+    let header = DatasetHeader {
+        width: 16,
+        height: 16,
+        action_dim: 3,
+    };
+    let mut writer = DatasetWriter::create(&paid, header).unwrap();
+    for (i, mut step) in synthetic::record(16, 1, 40, 3).into_iter().enumerate() {
+        step.reward = if i % 2 == 0 { 1.0 } else { 0.0 };
+        writer.write(&step).unwrap();
+    }
+    writer.finish().unwrap();
+    for (data, expected) in [(&paid, true), (&plain, false)] {
+        let out = dir.join("model.wmck");
+        let report = dir.join("report.json");
+        let outcome = run(&with_report(args(data, &config, 3, &out), &report));
+        assert_eq!(outcome.code, Some(0), "{}", outcome.stderr);
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        let rewards = &report["heldout_rewards"];
+        assert_eq!(!rewards.is_null(), expected, "{report}");
+        assert_eq!(outcome.stderr.contains("held-out reward MSE"), expected);
+        if expected {
+            let prior = &rewards["prior"];
+            assert!(prior["ticks"].as_u64().unwrap() > 0, "{rewards}");
+            assert!(prior["mean_reward_mse"].as_f64().unwrap() > 0.0, "{rewards}");
+            assert!(prior["reward_mse"].as_f64().is_some(), "{rewards}");
+            assert!(prior["events"].as_u64().unwrap() > 0, "{rewards}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -374,9 +374,11 @@ fn training_steps_match(label: &str, cfg: &WorldModelConfig, gpu: &Device) -> f3
                 steps: 0,
                 frames_seen: 0,
                 crate_version: env!("CARGO_PKG_VERSION").into(),
+                agent: None,
             },
             model: model.clone(),
             optimizer: None,
+            agent_optimizers: None,
             path: PathBuf::from("wgpu-parity (in memory)"),
         };
         let mut learner = Learner::from_checkpoint(cfg.clone(), ckpt, device)
