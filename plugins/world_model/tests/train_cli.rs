@@ -403,7 +403,10 @@ fn rewarded_data_reports_the_reward_head() {
         if expected {
             let prior = &rewards["prior"];
             assert!(prior["ticks"].as_u64().unwrap() > 0, "{rewards}");
-            assert!(prior["mean_reward_mse"].as_f64().unwrap() > 0.0, "{rewards}");
+            assert!(
+                prior["mean_reward_mse"].as_f64().unwrap() > 0.0,
+                "{rewards}"
+            );
             assert!(prior["reward_mse"].as_f64().is_some(), "{rewards}");
             assert!(prior["events"].as_u64().unwrap() > 0, "{rewards}");
         }
