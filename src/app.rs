@@ -26,7 +26,8 @@ use crate::timings::TimingsPlugin;
 /// The dashboard's help line: the keys [`ControlsPlugin`] and the agent wire (the
 /// dashboard reads no keys of its own, so the game lists them).
 pub const KEY_HELP: &str = "WASD move · mouse drag, arrows or Q/E turn · L learning · P dream · \
-     R reset latent · [ ] dream temperature · H heatmap · N next level · F5 save · Esc quit";
+     R reset latent · [ ] dream temperature · H heatmap · N next level · G agent drives · F5 save · \
+     Esc quit";
 
 /// With or without a window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

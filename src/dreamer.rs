@@ -66,15 +66,8 @@ struct DreamerDrive {
     tick: Option<u64>,
 }
 
-/// Who moves the agent's body.
-#[derive(States, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Driver {
-    /// The player's keys and mouse, or the `--autopilot` walk.
-    #[default]
-    Player,
-    /// The agent learned inside the dream, from the model's newest [`AgentPolicy`].
-    Agent,
-}
+/// Who moves the agent's body (the world-model plugin's state, so the dashboard shows it).
+pub use bevy_world_model::Driver;
 
 /// Lets the agent learned in the dream drive while [`Driver::Agent`] is the state; `G`
 /// switches.

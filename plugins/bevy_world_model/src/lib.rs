@@ -70,7 +70,7 @@ pub use messages::{
     FinishRecording, LoadCheckpoint, NoticeLevel, PredictionScored, ResetLatent, SaveCheckpoint,
     ToggleDream, ToggleLearning, WorldModelNotice,
 };
-pub use modes::{DreamMode, Learning};
+pub use modes::{DreamMode, Driver, Learning};
 pub use plugin::WorldModelPlugin;
 pub use present::ModelImages;
 pub use record::RecordError;

@@ -23,3 +23,16 @@ pub enum DreamMode {
     /// the live actions, and the prediction image shows the dream.
     Dreaming,
 }
+
+/// Who chooses the actions: the game (a player, a script, an autopilot) or the agent that
+/// learned inside the dream ([`AgentPolicy`](crate::AgentPolicy)). The plugin only keeps the
+/// state, so that the dashboard and every system can see it; the game turns the policy into
+/// its own actions while it is [`Driver::Agent`].
+#[derive(States, Default, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Driver {
+    /// The game's own input.
+    #[default]
+    Player,
+    /// The agent learned in the dream.
+    Agent,
+}

@@ -16,7 +16,7 @@ use crate::messages::{
     FinishRecording, LoadCheckpoint, PredictionScored, ResetLatent, SaveCheckpoint, ToggleDream,
     ToggleLearning, WorldModelNotice,
 };
-use crate::modes::{DreamMode, Learning};
+use crate::modes::{DreamMode, Driver, Learning};
 use crate::present::{ModelImages, PresentQueue, present};
 use crate::queue::FrameQueue;
 use crate::record::{Recorder, finish_recording};
@@ -260,6 +260,7 @@ impl Plugin for WorldModelPlugin {
             Learning::Paused
         })
         .init_state::<DreamMode>()
+        .init_state::<Driver>()
         .add_message::<ToggleLearning>()
         .add_message::<ToggleDream>()
         .add_message::<ResetLatent>()

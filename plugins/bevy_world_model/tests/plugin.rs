@@ -175,6 +175,11 @@ fn the_dream_runs_on_live_actions_and_resets_from_a_real_frame() {
         .with_learning(false));
     with_collector(&mut app);
     app.update();
+    assert_eq!(
+        *app.world().resource::<State<Driver>>().get(),
+        Driver::Player,
+        "the game drives until it hands over"
+    );
     let ep = episode(200, 11);
     let mut u = 2u64;
     for _ in 0..10 {

@@ -5,7 +5,7 @@
 use bevy::diagnostic::{DiagnosticPath, DiagnosticsStore};
 use bevy_egui::egui;
 use bevy_world_model::{
-    AgentPolicy, DreamMode, Episodes, ModelScores, ModelStatus, WorldModelDiagnostics,
+    AgentPolicy, DreamMode, Driver, Episodes, ModelScores, ModelStatus, WorldModelDiagnostics,
     WorldModelSettings,
 };
 
@@ -53,7 +53,7 @@ pub(crate) fn model_stats(
     settings: Option<&WorldModelSettings>,
     mode: Option<DreamMode>,
     episodes: Option<&Episodes>,
-    policy: Option<&AgentPolicy>,
+    agent: AgentView<'_>,
 ) {
     if ui.available_width() >= SIDE_BY_SIDE_WIDTH {
         ui.horizontal_top(|ui| {
@@ -61,23 +61,37 @@ pub(crate) fn model_stats(
             ui.add_space(16.0);
             ui.vertical(|ui| {
                 task_text(ui, episodes);
-                agent_text(ui, policy);
+                agent_text(ui, agent);
                 model_text(ui, status, scores, counts, history, settings, mode);
             });
         });
     } else {
         task_text(ui, episodes);
-        agent_text(ui, policy);
+        agent_text(ui, agent);
         model_text(ui, status, scores, counts, history, settings, mode);
         score_grid(ui, scores);
     }
 }
 
-/// The agent's newest decision, when the model has an agent: its value of the state, the
-/// policy's entropy and the probability of each action.
-fn agent_text(ui: &mut egui::Ui, policy: Option<&AgentPolicy>) {
-    let Some(p) = policy.filter(|p| !p.probs.is_empty()) else {
+/// The agent's newest decision and who drives, for the numbers panel.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct AgentView<'a> {
+    /// The newest decision.
+    pub policy: Option<&'a AgentPolicy>,
+    /// Who chooses the actions, when the game keeps the state.
+    pub driver: Option<Driver>,
+}
+
+/// The agent's newest decision, when the model has an agent: who drives, its value of the
+/// state, the policy's entropy and the probability of each action.
+fn agent_text(ui: &mut egui::Ui, agent: AgentView<'_>) {
+    let Some(p) = agent.policy.filter(|p| !p.probs.is_empty()) else {
         return;
+    };
+    let driving = match agent.driver {
+        Some(Driver::Agent) => "the agent drives · ",
+        Some(Driver::Player) => "you drive · ",
+        None => "",
     };
     let probs: Vec<String> = p
         .probs
@@ -86,7 +100,7 @@ fn agent_text(ui: &mut egui::Ui, policy: Option<&AgentPolicy>) {
         .map(|(i, q)| format!("a{i} {q:.2}"))
         .collect();
     ui.label(format!(
-        "agent at tick {}{}: value {:+.2} · entropy {:.2} nats · policy {}",
+        "{driving}agent at tick {}{}: value {:+.2} · entropy {:.2} nats · policy {}",
         p.tick,
         if p.dreamed { " (dreamed)" } else { "" },
         p.value,

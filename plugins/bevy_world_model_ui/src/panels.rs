@@ -23,7 +23,7 @@ use bevy_egui::{EguiContexts, EguiTextureHandle, egui};
 use bevy_procgen::{CurrentLevel, CurrentTask, MinimapFocus};
 use bevy_world_model::strip::HORIZON;
 use bevy_world_model::{
-    AgentPolicy, CaptureImage, DreamMode, Episodes, LatestFrames, Learning, ModelClock,
+    AgentPolicy, CaptureImage, DreamMode, Driver, Episodes, LatestFrames, Learning, ModelClock,
     ModelImages, ModelScores, ModelStatus, NoticeLevel, WorldModelCamera, WorldModelNotice,
     WorldModelSettings,
 };
@@ -83,6 +83,7 @@ pub(crate) struct Model<'w> {
     mode: Option<Res<'w, State<DreamMode>>>,
     episodes: Option<Res<'w, Episodes>>,
     policy: Option<Res<'w, AgentPolicy>>,
+    driver: Option<Res<'w, State<Driver>>>,
 }
 
 /// The dashboard's own state.
@@ -244,7 +245,10 @@ pub(crate) fn draw_panels(
                             model.settings.as_deref(),
                             model.mode.as_ref().map(|m| *m.get()),
                             model.episodes.as_deref(),
-                            model.policy.as_deref(),
+                            model_panel::AgentView {
+                                policy: model.policy.as_deref(),
+                                driver: model.driver.as_ref().map(|d| *d.get()),
+                            },
                         );
                     });
                 ui.ctx()
