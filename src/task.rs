@@ -15,6 +15,8 @@ use crate::agent::{Agent, AgentSystems, place_at_spawn};
 pub struct EpisodeEnded {
     /// Its number in this level (0-based).
     pub episode: u64,
+    /// The model tick it ended at (the next episode starts at the tick after).
+    pub tick: u64,
     /// Rewards summed over it.
     pub episode_return: f32,
     /// Ticks it lasted.
@@ -129,6 +131,7 @@ fn play_task(
     if step.terminal || step.truncated {
         ended.write(EpisodeEnded {
             episode: task.run.episode(),
+            tick: clock.tick,
             episode_return: task.run.episode_return(),
             ticks: task.run.ticks(),
             success: step.success,

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use bevy::prelude::*;
 use bevy_world_model::{
-    DreamStrip, EpisodeEnd, ModelCounters, ModelScores, ModelStatus, PredictionScored,
+    AgentPolicy, DreamStrip, EpisodeEnd, ModelCounters, ModelScores, ModelStatus, PredictionScored,
     RewardScored, ScoreTotals, ScoredFrames,
 };
 
@@ -50,6 +50,12 @@ pub(super) struct ResearchLog {
     /// Whether a goal was in view at each recent tick (oldest first), to split the reward
     /// error of the tick after by it.
     pub(super) sightings: VecDeque<TaskTicked>,
+    /// The episode in play: the tick it started at (`None`: it began before this phase and
+    /// is not valued), and the agent's value of its first state once decided.
+    pub(super) episode_from: Option<u64>,
+    pub(super) start_value: Option<f32>,
+    /// The phase the episode in play belongs to.
+    pub(super) episode_phase: Option<ResearchPhase>,
 }
 
 impl ResearchLog {
@@ -69,8 +75,26 @@ pub(super) fn collect_task(
     mut rewards: MessageReader<RewardScored>,
     mut episodes: MessageReader<EpisodeEnded>,
     mut ticked: MessageReader<TaskTicked>,
+    policy: Option<Res<AgentPolicy>>,
 ) {
     let log = &mut *log;
+    match log.episode_phase {
+        None => log.episode_from = Some(0),
+        Some(p) if p != *phase.get() => {
+            // The episode in play began in the phase before: it is not valued.
+            log.episode_from = None;
+            log.start_value = None;
+        }
+        Some(_) => {}
+    }
+    log.episode_phase = Some(*phase.get());
+    if let (None, Some(from), Some(p)) = (log.start_value, log.episode_from, policy.as_deref())
+        && !p.probs.is_empty()
+        && !p.dreamed
+        && p.tick >= from
+    {
+        log.start_value = Some(p.value);
+    }
     for t in ticked.read() {
         if log.sightings.len() == SIGHTINGS_KEPT {
             log.sightings.pop_front();
@@ -105,11 +129,15 @@ pub(super) fn collect_task(
     // Episodes end in `Update`, before the plugin sees their tick: the held-out phase
     // counts those that end once its settling ticks are over.
     if *phase.get() == ResearchPhase::HeldOut && log.heldout_frames < super::SETTLE_TICKS {
-        episodes.clear();
+        for e in episodes.read() {
+            log.episode_from = Some(e.tick + 1);
+            log.start_value = None;
+        }
         return;
     }
     for e in episodes.read() {
-        tally.push_episode(e);
+        tally.push_episode(e, log.start_value.take());
+        log.episode_from = Some(e.tick + 1);
     }
 }
 

@@ -198,6 +198,13 @@ pub struct TaskPhase {
     pub goal_in_view: Option<RewardSplit>,
     /// ... and over those predicted with no goal in view.
     pub goal_out_of_view: Option<RewardSplit>,
+    /// Episodes the agent valued at their start (`--autopilot dreamer`; 0 otherwise).
+    pub valued_episodes: u64,
+    /// The agent's mean value of those episodes' first states: the return it imagined
+    /// (its critic's lambda-return estimate, discounted by `agent.gamma`).
+    pub imagined_return: Option<f64>,
+    /// The mean return those episodes then paid (undiscounted), to set beside it.
+    pub return_after_imagining: Option<f64>,
 }
 
 /// The reward head's error over a subset of a phase's ticks, against the mean reward of that

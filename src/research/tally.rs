@@ -81,13 +81,24 @@ pub struct TaskTally {
     pub in_view: RewardTally,
     /// ... and of those predicted without one.
     pub out_of_view: RewardTally,
+    /// Episodes whose start the agent valued (its critic, at the first real state it decided
+    /// on in the episode), the values summed, and those episodes' returns summed.
+    pub valued: u64,
+    pub values: f64,
+    pub valued_returns: f64,
 }
 
 impl TaskTally {
     /// Counts an episode that ended.
-    pub fn push_episode(&mut self, e: &EpisodeEnded) {
+    /// `start_value` is what the agent's critic said of the episode's start, if it did.
+    pub fn push_episode(&mut self, e: &EpisodeEnded, start_value: Option<f32>) {
         self.episodes += 1;
         self.returns += f64::from(e.episode_return);
+        if let Some(v) = start_value {
+            self.valued += 1;
+            self.values += f64::from(v);
+            self.valued_returns += f64::from(e.episode_return);
+        }
         if e.success {
             self.successes += 1;
             self.success_ticks += u64::from(e.ticks);
@@ -136,6 +147,9 @@ impl TaskTally {
             cont_elsewhere,
             goal_in_view: split(&self.in_view),
             goal_out_of_view: split(&self.out_of_view),
+            valued_episodes: self.valued,
+            imagined_return: per(self.values, self.valued),
+            return_after_imagining: per(self.valued_returns, self.valued),
         })
     }
 }
@@ -266,5 +280,26 @@ mod tests {
         t.push(&l(f32::NAN));
         let m = t.mean().unwrap();
         assert_eq!((m.total, m.recon), (3.0, 1.0));
+    }
+
+    #[test]
+    fn the_imagined_return_is_set_beside_the_return_of_the_same_episodes() {
+        let mut t = TaskTally::default();
+        let ended = |ret: f32, success: bool| EpisodeEnded {
+            episode: 0,
+            tick: 10,
+            episode_return: ret,
+            ticks: 10,
+            success,
+        };
+        t.push_episode(&ended(1.0, true), Some(0.5));
+        t.push_episode(&ended(-2.0, false), None); // never valued: not in the comparison
+        t.push_episode(&ended(0.0, false), Some(1.5));
+        t.rewards.push(0.1, false, Outlook::default());
+        let r = t.report().unwrap();
+        assert_eq!((r.episodes, r.valued_episodes), (3, 2));
+        assert_eq!(r.imagined_return, Some(1.0));
+        assert_eq!(r.return_after_imagining, Some(0.5));
+        assert_eq!(r.mean_return, Some(-1.0 / 3.0));
     }
 }
