@@ -355,7 +355,11 @@ fn advance(
                 return;
             }
             log.train_wall_s = t;
-            log.train_steps = status.trainer.as_ref().map_or(0, |s| s.step);
+            // Steps taken in this run: a run resumed from a checkpoint starts at its step.
+            log.train_steps = status
+                .trainer
+                .as_ref()
+                .map_or(0, |s| s.step.saturating_sub(status.start_step));
             let Some(held) = &plan.heldout else {
                 println!("learned for {}; exiting", clock_text(t));
                 exit.write(AppExit::Success);

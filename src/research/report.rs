@@ -71,7 +71,7 @@ pub struct Throughput {
     pub ticks: u64,
     /// Ticks per wall-clock second.
     pub ticks_per_s: f64,
-    /// Optimizer steps the trainer took.
+    /// Optimizer steps the trainer took in this run (not counting a start checkpoint's).
     pub train_steps: u64,
     /// Optimizer steps per second of the learning phase.
     pub train_steps_per_s: f64,

@@ -82,9 +82,11 @@ pub struct TaskTally {
     /// ... and of those predicted without one.
     pub out_of_view: RewardTally,
     /// Episodes whose start the agent valued (its critic, at the first real state it decided
-    /// on in the episode), the values summed, and those episodes' returns summed.
+    /// on in the episode).
     pub valued: u64,
+    /// Those values, summed.
     pub values: f64,
+    /// Those episodes' returns, summed.
     pub valued_returns: f64,
 }
 

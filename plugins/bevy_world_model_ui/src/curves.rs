@@ -10,7 +10,7 @@ use egui_plot::{Line, Plot};
 use crate::history::History;
 use crate::layout::Metrics;
 
-/// Plots in the panel.
+/// Plots in the panel (one more while the model has an agent).
 const PLOTS: usize = 5;
 /// The shortest a plot gets; below it the panel scrolls.
 const MIN_PLOT_HEIGHT: f32 = 40.0;
@@ -49,16 +49,18 @@ fn plot(ui: &mut egui::Ui, id: &str, title: &str, height: f32, series: Vec<Serie
         });
 }
 
-/// Height of each plot, so that the plots (and their titles) fill `room` points.
-fn plot_height(room: f32, m: Metrics) -> f32 {
+/// Height of each of `plots` plots, so that they (and their titles) fill `room` points.
+fn plot_height(room: f32, m: Metrics, plots: usize) -> f32 {
     // Each plot: its title line, the plot, the spacing after it; a point spare for rounding.
-    (room / PLOTS as f32 - m.line - m.gap.y - 1.0).clamp(MIN_PLOT_HEIGHT, MAX_PLOT_HEIGHT)
+    (room / plots.max(1) as f32 - m.line - m.gap.y - 1.0).clamp(MIN_PLOT_HEIGHT, MAX_PLOT_HEIGHT)
 }
 
-/// Loss parts, PSNR and SSIM against the baseline, gradient norm, throughput, sharing the
-/// height left in `ui`.
+/// Loss parts, PSNR and SSIM against the baseline, gradient norm, throughput and, when the
+/// model has an agent, its losses and imagined return, sharing the height left in `ui`.
 pub(crate) fn curves(ui: &mut egui::Ui, h: &History) {
-    let height = plot_height(ui.available_height(), Metrics::of(ui));
+    let agent = h.samples.iter().any(|s| s.actor_loss.is_finite());
+    let plots = PLOTS + usize::from(agent);
+    let height = plot_height(ui.available_height(), Metrics::of(ui), plots);
     plot(
         ui,
         "loss",
@@ -112,6 +114,19 @@ pub(crate) fn curves(ui: &mut egui::Ui, h: &History) {
             ("replay x 10", YELLOW, h.series(|s| s.replay_fill * 10.0)),
         ],
     );
+    if agent {
+        plot(
+            ui,
+            "agent",
+            "Agent:",
+            height,
+            vec![
+                ("actor loss", RED, h.series(|s| s.actor_loss)),
+                ("critic loss", BLUE, h.series(|s| s.critic_loss)),
+                ("imagined return", GREEN, h.series(|s| s.imagined_return)),
+            ],
+        );
+    }
 }
 
 /// The current code as a grid (one row per group, the chosen class lit), with code usage
@@ -160,14 +175,17 @@ mod tests {
 
     #[test]
     fn plots_share_the_room_within_bounds() {
-        let h = plot_height(500.0, M);
+        let h = plot_height(500.0, M, PLOTS);
         assert!(PLOTS as f32 * (M.line + h + M.gap.y) <= 500.0);
         assert!(h > 70.0, "{h}");
+        let with_agent = plot_height(500.0, M, PLOTS + 1);
+        assert!((PLOTS + 1) as f32 * (M.line + with_agent + M.gap.y) <= 500.0);
+        assert!(with_agent < h);
         assert_eq!(
-            plot_height(100.0, M),
+            plot_height(100.0, M, PLOTS),
             MIN_PLOT_HEIGHT,
             "a small window scrolls"
         );
-        assert_eq!(plot_height(10_000.0, M), MAX_PLOT_HEIGHT);
+        assert_eq!(plot_height(10_000.0, M, PLOTS), MAX_PLOT_HEIGHT);
     }
 }

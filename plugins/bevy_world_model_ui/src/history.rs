@@ -44,6 +44,12 @@ pub struct Sample {
     pub infer_ms: f64,
     /// Frames per second of the game.
     pub fps: f64,
+    /// The agent's last actor loss (NaN without an agent).
+    pub actor_loss: f64,
+    /// Its last critic loss.
+    pub critic_loss: f64,
+    /// The mean lambda-return of its last imagined trajectories' starts.
+    pub imagined_return: f64,
 }
 
 /// The curves' samples, oldest first: egui keeps nothing between frames, so the curves
@@ -124,6 +130,9 @@ impl Sample {
                 .unwrap_or(f64::NAN),
             psnr: (f64::NAN, f64::NAN),
             ssim: (f64::NAN, f64::NAN),
+            actor_loss: f64::NAN,
+            critic_loss: f64::NAN,
+            imagined_return: f64::NAN,
             ..default()
         };
         if let Some(t) = trainer {
@@ -134,6 +143,11 @@ impl Sample {
             s.grad_norm = f64::from(t.grad_norm);
             s.lr = t.lr;
             s.replay_fill = t.buffer_len as f64 / t.buffer_capacity.max(1) as f64;
+            if let Some(b) = t.behavior {
+                s.actor_loss = f64::from(b.actor_loss);
+                s.critic_loss = f64::from(b.critic_loss);
+                s.imagined_return = f64::from(b.imagined_return);
+            }
         }
         if let Some((model, baseline)) = averages.mean() {
             s.psnr = (model.psnr, baseline.psnr);
@@ -264,6 +278,21 @@ mod tests {
         assert_eq!(s.steps_per_sec, 0.0, "no trainer step published yet");
         assert!(s.fps.is_nan(), "no frame time diagnostics");
         assert!(s.psnr.0.is_nan() && s.ssim.1.is_nan(), "nothing scored yet");
+        assert!(s.actor_loss.is_nan(), "no agent: a gap in its curves");
+        let with_agent = TrainStats {
+            behavior: Some(bevy_world_model::world_model::BehaviorStats {
+                actor_loss: -0.5,
+                critic_loss: 2.0,
+                imagined_return: 1.25,
+                ..default()
+            }),
+            ..trainer
+        };
+        let s = Sample::read(7.0, &store, Some(&with_agent), &ScoreWindow::default());
+        assert_eq!(
+            (s.actor_loss, s.critic_loss, s.imagined_return),
+            (-0.5, 2.0, 1.25)
+        );
         let empty = Sample::read(
             0.0,
             &DiagnosticsStore::default(),

@@ -18,6 +18,7 @@ use burn::prelude::*;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError, TrySendError, bounded};
 use serde::{Deserialize, Serialize};
 
+use crate::behavior::BehaviorStats;
 use crate::checkpoint::non_finite_parameter;
 use crate::config::{ConfigError, WorldModelConfig};
 use crate::learner::{Learner, PushError, StepOutcome};
@@ -100,6 +101,8 @@ pub struct TrainStats {
     pub non_finite_steps: u64,
     /// Whether optimizer steps are running (false while paused or waiting for frames).
     pub learning: bool,
+    /// The last actor-critic update's losses and returns, when the model has an agent.
+    pub behavior: Option<BehaviorStats>,
 }
 
 /// The game's side of a running trainer. Dropping it stops the thread.
@@ -365,6 +368,7 @@ impl Worker {
                 frames_per_sec: steps_per_sec * (cfg.batch * cfg.seq_len) as f64,
                 non_finite_steps: self.learner.non_finite_steps(),
                 learning: self.learning && matches!(outcome, StepOutcome::Updated(_)),
+                behavior: last.and_then(|r| r.behavior),
             };
             publish(&self.stats.0, &self.stats.1, stats);
         }
