@@ -30,16 +30,6 @@ fn weights(model: &world_model::WorldModel) -> Vec<f32> {
 /// Adam step moves every weight by about the learning rate), from the same weights and batch.
 #[test]
 fn an_agents_training_state_round_trips() {
-    let plain_cfg = WorldModelConfig {
-        cnn_depth: 4,
-        deter: 32,
-        stoch: 4,
-        classes: 4,
-        hidden: 32,
-        batch: 2,
-        seq_len: 4,
-        ..common::small_config(16)
-    };
     let cfg = WorldModelConfig {
         agent: world_model::AgentConfig {
             actions: vec![vec![1.0, 0.0, 0.0], vec![0.0, 0.0, 1.0]],
@@ -47,7 +37,7 @@ fn an_agents_training_state_round_trips() {
             hidden: 16,
             ..Default::default()
         },
-        ..plain_cfg
+        ..common::tiny_config()
     };
     let data = synthetic::record(16, 2, 20, 3);
     let learner = common::train(&cfg, &data, 3);

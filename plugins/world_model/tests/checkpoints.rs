@@ -7,16 +7,7 @@ use world_model::checkpoint::{self, CheckpointError};
 use world_model::{Device, Learner, Predictor, StepOutcome, WorldModelConfig, synthetic};
 
 fn trained() -> (WorldModelConfig, Learner) {
-    let cfg = WorldModelConfig {
-        cnn_depth: 4,
-        deter: 32,
-        stoch: 4,
-        classes: 4,
-        hidden: 32,
-        batch: 2,
-        seq_len: 4,
-        ..common::small_config(16)
-    };
+    let cfg = common::tiny_config();
     let data = synthetic::record(16, 2, 20, 3);
     let learner = common::train(&cfg, &data, 3);
     (cfg, learner)

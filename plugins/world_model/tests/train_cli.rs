@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use world_model::{DatasetHeader, DatasetWriter, WorldModelConfig, synthetic};
+use world_model::{DatasetHeader, DatasetWriter, Step, WorldModelConfig, synthetic};
 
 fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_world-model-train"))
@@ -38,19 +38,24 @@ fn scratch(name: &str) -> PathBuf {
 /// A small synthetic dataset (`data.wmds`) and the tiny config (`tiny.json`) in `dir`.
 fn inputs(dir: &Path) -> (PathBuf, PathBuf) {
     let data = dir.join("data.wmds");
+    write_dataset(&data, synthetic::record(16, 1, 20, 3));
+    let config = dir.join("tiny.json");
+    std::fs::write(&config, serde_json::to_string(&tiny()).unwrap()).unwrap();
+    (data, config)
+}
+
+/// Writes `steps` (16x16 frames, 3-long actions) as a dataset at `path`.
+fn write_dataset(path: &Path, steps: impl IntoIterator<Item = Step>) {
     let header = DatasetHeader {
         width: 16,
         height: 16,
         action_dim: 3,
     };
-    let mut writer = DatasetWriter::create(&data, header).unwrap();
-    for step in synthetic::record(16, 1, 20, 3) {
+    let mut writer = DatasetWriter::create(path, header).unwrap();
+    for step in steps {
         writer.write(&step).unwrap();
     }
     writer.finish().unwrap();
-    let config = dir.join("tiny.json");
-    std::fs::write(&config, serde_json::to_string(&tiny()).unwrap()).unwrap();
-    (data, config)
 }
 
 /// Every file in `dir` with its bytes.
@@ -379,17 +384,14 @@ fn rewarded_data_reports_the_reward_head() {
     let dir = scratch("rewards");
     let (plain, config) = inputs(&dir);
     let paid = dir.join("paid.wmds");
-    let header = DatasetHeader {
-        width: 16,
-        height: 16,
-        action_dim: 3,
-    };
-    let mut writer = DatasetWriter::create(&paid, header).unwrap();
-    for (i, mut step) in synthetic::record(16, 1, 40, 3).into_iter().enumerate() {
-        step.reward = if i % 2 == 0 { 1.0 } else { 0.0 };
-        writer.write(&step).unwrap();
-    }
-    writer.finish().unwrap();
+    let steps = synthetic::record(16, 1, 40, 3).into_iter().enumerate();
+    write_dataset(
+        &paid,
+        steps.map(|(i, mut step)| {
+            step.reward = if i % 2 == 0 { 1.0 } else { 0.0 };
+            step
+        }),
+    );
     for (data, expected) in [(&paid, true), (&plain, false)] {
         let out = dir.join("model.wmck");
         let report = dir.join("report.json");

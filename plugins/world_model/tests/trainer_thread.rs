@@ -11,16 +11,9 @@ use world_model::{
 
 fn tiny() -> WorldModelConfig {
     WorldModelConfig {
-        cnn_depth: 4,
-        deter: 32,
-        stoch: 4,
-        classes: 4,
-        hidden: 32,
-        batch: 2,
-        seq_len: 4,
         min_frames: 8,
         snapshot_every: 2,
-        ..common::small_config(16)
+        ..common::tiny_config()
     }
 }
 

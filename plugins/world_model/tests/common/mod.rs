@@ -36,6 +36,21 @@ pub fn small_config(size: usize) -> WorldModelConfig {
     }
 }
 
+/// [`small_config`] cut down to a network that takes a step in milliseconds: for tests of
+/// files and threads rather than of learning.
+pub fn tiny_config() -> WorldModelConfig {
+    WorldModelConfig {
+        cnn_depth: 4,
+        deter: 32,
+        stoch: 4,
+        classes: 4,
+        hidden: 32,
+        batch: 2,
+        seq_len: 4,
+        ..small_config(16)
+    }
+}
+
 /// Trains a fresh learner on `steps` for `n` optimizer steps.
 pub fn train(cfg: &WorldModelConfig, steps: &[Step], n: usize) -> Learner {
     let mut learner = Learner::new(cfg.clone(), &Device::flex()).unwrap();
