@@ -208,7 +208,7 @@ pub fn build(plan: &RunPlan) -> App {
                     .set(WindowPlugin {
                         primary_window: Some(Window {
                             title: "Mini Dreamer".into(),
-                            resolution: (1280, 720).into(),
+                            resolution: display.window.into(),
                             ..default()
                         }),
                         ..default()
@@ -249,13 +249,16 @@ pub fn build(plan: &RunPlan) -> App {
             );
             // One model tick (WorldModelPlugin::with_tick_hz computes the same period).
             let tick = Duration::from_secs_f64(1.0 / world.tick_hz);
-            app.add_plugins(ScheduleRunnerPlugin::run_loop(if display.uncapped {
-                Duration::ZERO
-            } else if simulated {
-                tick
-            } else {
-                Duration::from_secs_f64(1.0 / 60.0)
-            }));
+            let paced_by_research = research.as_ref().is_some_and(|r| r.minutes.is_some());
+            app.add_plugins(ScheduleRunnerPlugin::run_loop(
+                if display.uncapped || paced_by_research {
+                    Duration::ZERO
+                } else if simulated {
+                    tick
+                } else {
+                    Duration::from_secs_f64(1.0 / 60.0)
+                },
+            ));
             if simulated {
                 // The same walk on every machine: the world advances a fixed step per frame
                 // however long rendering and inference take.
@@ -277,8 +280,12 @@ pub fn build(plan: &RunPlan) -> App {
         );
     }
     if let Some(research) = research {
+        // Learning frames are paced by the research run itself, so that the evaluation after
+        // learning runs frames back to back.
+        let paced = mode == Mode::Headless && research.minutes.is_some() && !display.uncapped;
         app.add_plugins(ResearchPlugin {
             plan: research.clone(),
+            training_pace: paced.then(|| Duration::from_secs_f64(1.0 / world.tick_hz)),
         });
     }
     let mut procgen = ProcgenPlugin::new(plan.spec.clone()).with_seed(world.seed);

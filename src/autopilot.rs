@@ -33,6 +33,17 @@ pub enum AutopilotMode {
     Dreamer,
 }
 
+impl AutopilotMode {
+    /// Its name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Random => "random",
+            Self::Curious => "curious",
+            Self::Dreamer => "dreamer",
+        }
+    }
+}
+
 /// Drives the agent's [`AgentAction`] when present on it (overriding keyboard input).
 #[derive(Component, Debug)]
 pub struct Autopilot {

@@ -23,6 +23,8 @@ pub struct EpisodeEnded {
     pub ticks: u32,
     /// Every goal was taken (else the time ran out).
     pub success: bool,
+    /// The [`CurrentLevel::generation`] it was played in, to tell a level loaded again apart.
+    pub generation: u64,
 }
 
 /// A model tick of the task: whether a goal left to take was in the agent's view, which is
@@ -135,6 +137,7 @@ fn play_task(
             episode_return: task.run.episode_return(),
             ticks: task.run.ticks(),
             success: step.success,
+            generation: level.generation,
         });
         ticks.respawn = true;
     }

@@ -18,6 +18,8 @@ use std::path::PathBuf;
 use bevy_world_model::world_model::{DeviceChoice, WorldModelConfig};
 use clap::{Args, Parser, Subcommand};
 
+use crate::research::pilots;
+
 pub use crate::autopilot::AutopilotMode;
 pub use plan::{PlanError, RunPlan};
 
@@ -137,6 +139,11 @@ pub struct ResearchArgs {
     /// Scored ticks (view changed) of the held-out evaluation.
     #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u64).range(10..=MAX_TICKS))]
     pub heldout_ticks: u64,
+    /// On a task level, episodes each pilot then plays on the held-out world with learning
+    /// off (the agent learned in the dream with --autopilot dreamer, then random and
+    /// curious), compared side by side in the report; 0 skips the comparison.
+    #[arg(long, default_value_t = pilots::DEFAULT_EPISODES, value_parser = clap::value_parser!(u64).range(0..=pilots::MAX_EPISODES))]
+    pub eval_episodes: u64,
 }
 
 /// The display flags: window or not, when to stop, the dashboard, benchmarks.
@@ -145,6 +152,9 @@ pub struct DisplayArgs {
     /// Run without a window: render offscreen only.
     #[arg(long)]
     pub headless: bool,
+    /// The window's size in logical pixels, WIDTHxHEIGHT (from 640x360 to 7680x4320).
+    #[arg(long, default_value = "1280x720", value_parser = parse_window, value_name = "WxH")]
+    pub window: (u32, u32),
     /// Run this many frames, then exit (for scripts).
     #[arg(long)]
     pub frames: Option<u64>,
@@ -232,6 +242,10 @@ pub struct EvalResearchArgs {
     /// How the agent explores.
     #[arg(long, value_enum, default_value = "random")]
     pub autopilot: AutopilotMode,
+    /// On a task level, episodes each pilot then plays (the checkpoint's agent with
+    /// --autopilot dreamer, then random and curious); 0 skips the comparison.
+    #[arg(long, default_value_t = pilots::DEFAULT_EPISODES, value_parser = clap::value_parser!(u64).range(0..=pilots::MAX_EPISODES))]
+    pub eval_episodes: u64,
 }
 
 impl GameArgs {
@@ -266,6 +280,7 @@ impl EvalArgs {
                 report: Some(self.research.report.clone()),
                 heldout_seed: Some(self.world.seed),
                 heldout_ticks: self.research.ticks,
+                eval_episodes: self.research.eval_episodes,
                 ..defaults.research
             },
             display: DisplayArgs {
@@ -317,6 +332,13 @@ fn parse_model_config(path: &str) -> Result<WorldModelConfig, String> {
 
 fn parse_device(s: &str) -> Result<DeviceChoice, String> {
     s.parse::<DeviceChoice>().map_err(|e| e.to_string())
+}
+
+fn parse_window(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once('x')
+        .ok_or_else(|| format!("'{s}' is not WIDTHxHEIGHT (for example 1920x1080)"))?;
+    Ok((number_in(w, 640, 7680)?, number_in(h, 360, 4320)?))
 }
 
 fn parse_scale(s: &str) -> Result<f32, String> {

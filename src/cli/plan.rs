@@ -16,6 +16,7 @@ use super::{
     ResearchArgs, WorldArgs, game_model_config,
 };
 use crate::app::{self, Mode};
+use crate::research::pilots::PilotPlan;
 use crate::research::{HeldOutPlan, ResearchPlan, report::RunInfo};
 
 /// What one run of the game does, from the command line; built by [`RunPlan::from_cli`] and
@@ -279,6 +280,11 @@ fn checkpoint_config(path: &Path) -> Result<WorldModelConfig, PlanError> {
     Ok(config)
 }
 
+/// The pilots' comparison on a task level: `episodes` each, none for 0.
+fn pilot_plan(own: AutopilotMode, episodes: u64) -> Option<PilotPlan> {
+    (episodes > 0).then(|| PilotPlan::for_run(own, episodes))
+}
+
 /// The research run the flags ask for (`--minutes`, `--report`, or `eval`), if any. `eval`
 /// evaluates the world it starts on; a training run with a report ends on the held-out seed
 /// (and `--heldout-level`, if given).
@@ -302,6 +308,7 @@ fn research_plan(
             seed,
             ticks: research.heldout_ticks,
             autopilot,
+            pilots: pilot_plan(autopilot, research.eval_episodes),
             unseen: true,
         }),
         (Some(_), false) => {
@@ -324,6 +331,7 @@ fn research_plan(
                 seed: held_seed,
                 ticks: research.heldout_ticks,
                 autopilot,
+                pilots: pilot_plan(autopilot, research.eval_episodes),
                 unseen,
             })
         }

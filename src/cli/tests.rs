@@ -120,6 +120,16 @@ fn bad_flags_are_rejected_by_clap() {
     assert!(!ok.game.display.ui_redraw_every_frame);
     let redraw = parse(&["--ui-redraw-every-frame"]).unwrap();
     assert!(redraw.game.display.ui_redraw_every_frame);
+    assert_eq!(ok.game.display.window, (1280, 720));
+    let big = parse(&["--window", "1920x1080"]).unwrap();
+    assert_eq!(big.game.display.window, (1920, 1080));
+    for bad in ["1920", "100x100", "1920x99999", "axb"] {
+        assert!(parse(&["--window", bad]).is_err(), "{bad}");
+    }
+    // The pilots' comparison: 50 episodes each by default, 0 skips it, a bound above.
+    assert_eq!(ok.game.research.eval_episodes, 50);
+    assert!(parse(&["--eval-episodes", "0"]).is_ok());
+    assert!(parse(&["--eval-episodes", "100000"]).is_err());
 }
 
 #[test]

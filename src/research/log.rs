@@ -10,9 +10,11 @@ use bevy_world_model::{
     RewardScored, ScoreTotals, ScoredFrames,
 };
 
+use super::pilots::PilotTally;
 use super::report::SeriesPoint;
 use super::tally::{HorizonTally, LossTally, TaskTally};
 use super::{FinalSave, ResearchPhase, ResearchPlan, SAMPLES};
+use crate::autopilot::AutopilotMode;
 use crate::task::{EpisodeEnded, TaskTicked};
 
 /// Everything collected so far.
@@ -56,6 +58,10 @@ pub(super) struct ResearchLog {
     pub(super) start_value: Option<f32>,
     /// The phase the episode in play belongs to.
     pub(super) episode_phase: Option<ResearchPhase>,
+    /// The pilots' episodes on the held-out world, the one playing last.
+    pub(super) pilots: Vec<PilotTally>,
+    /// The task's time limit there, for the report.
+    pub(super) episodes_time_limit: u32,
 }
 
 impl ResearchLog {
@@ -71,6 +77,7 @@ const SIGHTINGS_KEPT: usize = 64;
 /// from the tick scoring starts).
 pub(super) fn collect_task(
     phase: Res<State<ResearchPhase>>,
+    plan: Res<ResearchPlan>,
     mut log: ResMut<ResearchLog>,
     mut rewards: MessageReader<RewardScored>,
     mut episodes: MessageReader<EpisodeEnded>,
@@ -80,7 +87,8 @@ pub(super) fn collect_task(
     let log = &mut *log;
     match log.episode_phase {
         None => log.episode_from = Some(0),
-        Some(p) if p != *phase.get() => {
+        // A pilot's first episode starts where its level is loaded again (start_pilot).
+        Some(p) if p != *phase.get() && *phase.get() != ResearchPhase::Episodes => {
             // The episode in play began in the phase before: it is not valued.
             log.episode_from = None;
             log.start_value = None;
@@ -105,6 +113,28 @@ pub(super) fn collect_task(
     let (tally, from) = match phase.get() {
         ResearchPhase::Training => (&mut log.task_training, 0),
         ResearchPhase::HeldOut => (&mut log.task_heldout, from),
+        ResearchPhase::Episodes => {
+            rewards.clear();
+            let limit = plan
+                .heldout
+                .as_ref()
+                .and_then(|h| h.pilots.as_ref())
+                .map_or(0, |p| p.episodes);
+            let Some(pilot) = log.pilots.last_mut() else {
+                episodes.clear();
+                return;
+            };
+            pilot.frames += 1;
+            for e in episodes.read() {
+                // Only the agent's values are its imagined returns.
+                let value = log.start_value.take();
+                let value = value.filter(|_| pilot.pilot == AutopilotMode::Dreamer);
+                if pilot.push(e, value, limit) {
+                    log.episode_from = Some(e.tick + 1);
+                }
+            }
+            return;
+        }
         ResearchPhase::Done => {
             rewards.clear();
             episodes.clear();
@@ -196,7 +226,7 @@ pub(super) fn collect(
                 log.last_dream = Some(strip.clone());
             }
         }
-        ResearchPhase::Done => {
+        ResearchPhase::Episodes | ResearchPhase::Done => {
             scored.clear();
         }
     }

@@ -1,7 +1,8 @@
 //! Research runs without a person: learn for `--minutes` while the autopilot explores,
 //! print a progress line, then evaluate on a held-out seed with learning off and write
-//! `report.json`, PNG strips and the checkpoint to `--report DIR`. `mini-dreamer eval` runs
-//! only the evaluation, from a checkpoint.
+//! `report.json`, PNG strips and the checkpoint to `--report DIR`. On a task level the
+//! evaluation ends with each pilot playing the same held-out episodes ([`pilots`]).
+//! `mini-dreamer eval` runs only the evaluation, from a checkpoint.
 //!
 //! Averages (here, in the dashboard and in the report) leave out ticks whose real frame
 //! equals the previous one, for model and baseline alike: copying would be perfect there
@@ -14,6 +15,8 @@
 //! 130 or 143, writing no report (there is no held-out evaluation to report).
 
 mod log;
+mod pace;
+pub mod pilots;
 pub mod report;
 pub mod strips;
 pub mod tally;
@@ -23,15 +26,16 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
-use bevy_procgen::{LevelSpec, LoadLevel};
+use bevy_procgen::LevelSpec;
 use bevy_world_model::{
-    FinishRecording, Learning, ModelClock, ModelCounters, ModelStatus, ResetLatent, SaveCheckpoint,
-    ScoreTotals, WorldModelNotice, WorldModelSettings, WorldModelSystems,
+    FinishRecording, Learning, ModelClock, ModelCounters, ModelStatus, SaveCheckpoint, ScoreTotals,
+    WorldModelNotice, WorldModelSettings, WorldModelSystems,
 };
 
-use crate::autopilot::{Autopilot, AutopilotMode};
+use crate::autopilot::AutopilotMode;
 use crate::interrupt::Interrupt;
 use log::{ResearchLog, collect, collect_task};
+use pilots::{PilotPlan, PilotTally, WorldSwitch};
 use report::{RunInfo, SeriesPoint};
 use tally::{LossTally, phase_scores};
 use write::write_report;
@@ -41,6 +45,9 @@ const INTERVAL_S: f64 = 10.0;
 /// Ticks after the switch to the held-out world before scoring starts (the old level's
 /// frames still in flight, the new one spawning).
 const SETTLE_TICKS: u64 = 30;
+/// Ticks after a pilot's level is loaded again before the agent's value of the first
+/// episode's start is read (the readbacks of the old world still arriving).
+const PILOT_SETTLE_TICKS: u64 = 5;
 /// Minutes between the checkpoints a learning run with a report keeps (`model-2min.ckpt`
 /// ...), so that learning speed can be compared on held-out data afterwards (`eval`).
 const CHECKPOINT_EVERY_MIN: u64 = 2;
@@ -80,6 +87,8 @@ pub struct HeldOutPlan {
     pub autopilot: AutopilotMode,
     /// False when this is the training world after all (a level file with a fixed seed).
     pub unseen: bool,
+    /// On a task level, the pilots' episodes that follow the scored ticks.
+    pub pilots: Option<PilotPlan>,
 }
 
 /// Where a research run is.
@@ -90,6 +99,8 @@ pub enum ResearchPhase {
     Training,
     /// Learning off, on the held-out world, scoring.
     HeldOut,
+    /// Learning off, on the held-out world: each pilot plays its episodes.
+    Episodes,
     /// Report written; the app exits.
     Done,
 }
@@ -117,6 +128,9 @@ pub(crate) enum FinalSave {
 pub struct ResearchPlugin {
     /// The run.
     pub plan: ResearchPlan,
+    /// The wall-clock length of a frame while learning (one model tick); `None` leaves
+    /// frames to the app's runner.
+    pub training_pace: Option<Duration>,
 }
 
 impl Plugin for ResearchPlugin {
@@ -156,6 +170,11 @@ impl Plugin for ResearchPlugin {
                 .chain()
                 .after(WorldModelSystems::Present),
         );
+        if let Some(period) = self.training_pace {
+            app.insert_resource(pace::TrainingPace::new(period))
+                .add_systems(First, pace::start_frame)
+                .add_systems(Last, pace::finish_frame);
+        }
     }
 }
 
@@ -309,6 +328,22 @@ fn progress(
                 log.heldout.scored
             );
         }
+        ResearchPhase::Episodes => {
+            let target = plan
+                .heldout
+                .as_ref()
+                .and_then(|h| h.pilots.as_ref())
+                .map_or(0, |p| p.episodes);
+            if let Some(pilot) = log.pilots.last() {
+                let wins = pilot.ended.iter().filter(|(e, _)| e.success).count();
+                println!(
+                    "[{}] episodes | {} {} / {target} played, {wins} reached the goal",
+                    clock_text(t),
+                    pilot.pilot.name(),
+                    pilot.ended.len()
+                );
+            }
+        }
         ResearchPhase::Done => {}
     }
     log.interval = ScoreTotals::default();
@@ -316,10 +351,10 @@ fn progress(
     log.interval_infer = (0.0, 0);
 }
 
-/// Ends the learning phase (switching to the held-out world) and the run.
+/// Ends the learning phase (switching to the held-out world), the held-out scoring (on to
+/// the pilots' episodes on a task level), each pilot's episodes, and the run.
 #[allow(clippy::too_many_arguments)]
 fn advance(
-    mut commands: Commands,
     phase: Res<State<ResearchPhase>>,
     mut next_phase: ResMut<NextState<ResearchPhase>>,
     mut next_learning: ResMut<NextState<Learning>>,
@@ -330,11 +365,9 @@ fn advance(
     settings: Res<WorldModelSettings>,
     mut log: ResMut<ResearchLog>,
     mut saves: MessageWriter<SaveCheckpoint>,
-    mut levels: MessageWriter<LoadLevel>,
-    mut resets: MessageWriter<ResetLatent>,
     mut finish_recording: MessageWriter<FinishRecording>,
     mut exit: MessageWriter<AppExit>,
-    agents: Query<Entity, With<Autopilot>>,
+    mut world: WorldSwitch,
 ) {
     match phase.get() {
         ResearchPhase::Training => {
@@ -377,18 +410,7 @@ fn advance(
             // The held-out world stays out of the dataset.
             finish_recording.write(FinishRecording);
             next_learning.set(Learning::Paused);
-            if let Some(spec) = &held.spec {
-                levels.write(LoadLevel {
-                    spec: spec.clone(),
-                    seed: held.seed,
-                });
-            }
-            resets.write(ResetLatent);
-            for agent in &agents {
-                commands
-                    .entity(agent)
-                    .insert(Autopilot::with_mode(held.seed, held.autopilot));
-            }
+            world.switch(held.spec.as_ref(), held.seed, held.autopilot);
             log.heldout_from = clock.tick + SETTLE_TICKS;
             log.interval = ScoreTotals::default();
             println!(
@@ -423,20 +445,125 @@ fn advance(
                     log.heldout.scored, held.ticks, log.heldout_frames
                 );
             }
-            let result = write_report(&plan, held, &log, &status, &counters, &settings, clock.tick);
-            match result {
-                Ok(line) => {
-                    println!("{line}");
-                    exit.write(AppExit::Success);
-                }
-                Err(e) => {
-                    error!("{e}");
-                    exit.write(AppExit::error());
-                }
+            if let Some(pilots) = &held.pilots
+                && let Some(task) = world.task.as_deref()
+            {
+                log.episodes_time_limit = task.run.spec().time_limit;
+                start_pilot(held, pilots, 0, &mut world, &mut log, clock.tick);
+                next_phase.set(ResearchPhase::Episodes);
+                return;
             }
+            finish(
+                &plan, held, &log, &status, &counters, &settings, clock.tick, &mut exit,
+            );
+            next_phase.set(ResearchPhase::Done);
+        }
+        ResearchPhase::Episodes => {
+            let (Some(held), Some(pilots)) = (
+                &plan.heldout,
+                plan.heldout.as_ref().and_then(|h| h.pilots.as_ref()),
+            ) else {
+                return;
+            };
+            let Some(current) = log.pilots.last() else {
+                return;
+            };
+            let given_up = current.frames > pilots.frame_cap();
+            if !(current.done(pilots.episodes) || given_up) {
+                return;
+            }
+            let r = current.report(pilots.episodes);
+            if given_up {
+                warn!(
+                    "episodes: {} played only {} of {} episodes in {} frames; reporting what there is",
+                    r.autopilot.name(),
+                    r.episodes,
+                    pilots.episodes,
+                    r.frames
+                );
+            }
+            println!("{}", pilot_line(&r));
+            let next = log.pilots.len();
+            if next < pilots.pilots.len() {
+                start_pilot(held, pilots, next, &mut world, &mut log, clock.tick);
+                return;
+            }
+            finish(
+                &plan, held, &log, &status, &counters, &settings, clock.tick, &mut exit,
+            );
             next_phase.set(ResearchPhase::Done);
         }
         ResearchPhase::Done => {}
+    }
+}
+
+/// Pilot `index` of `pilots` plays next: the held-out level is loaded again on its seed (the
+/// level in play for `eval`), so its episodes are the ones every pilot plays.
+fn start_pilot(
+    held: &HeldOutPlan,
+    pilots: &PilotPlan,
+    index: usize,
+    world: &mut WorldSwitch,
+    log: &mut ResearchLog,
+    tick: u64,
+) {
+    let pilot = pilots.pilots[index];
+    let Some(level) = world.level.as_deref() else {
+        return;
+    };
+    let generation = level.generation;
+    let spec = held.spec.clone().unwrap_or_else(|| level.spec.clone());
+    world.switch(Some(&spec), held.seed, pilot);
+    log.pilots.push(PilotTally::new(pilot, generation));
+    log.episode_from = Some(tick + PILOT_SETTLE_TICKS);
+    log.start_value = None;
+    println!(
+        "episodes: {} plays {} episodes of '{}' seed {} with learning off",
+        pilot.name(),
+        pilots.episodes,
+        held.level,
+        held.seed
+    );
+}
+
+/// One line of a pilot's figures.
+fn pilot_line(r: &report::PilotReport) -> String {
+    let f = |v: Option<f64>, d: usize| v.map_or("-".into(), |v| format!("{v:.d$}"));
+    format!(
+        "episodes: {} reached the goal in {} of {} episodes ({}), ticks to the goal median {} mean {}, median episode {} ticks, mean return {}",
+        r.autopilot.name(),
+        r.successes,
+        r.episodes,
+        r.success_rate
+            .map_or("-".into(), |s| format!("{:.0}%", s * 100.0)),
+        f(r.median_ticks_to_success, 1),
+        f(r.mean_ticks_to_success, 1),
+        f(r.median_episode_ticks, 1),
+        f(r.mean_return, 3)
+    )
+}
+
+/// Writes the report and ends the app (with an error status when the report failed).
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    plan: &ResearchPlan,
+    held: &HeldOutPlan,
+    log: &ResearchLog,
+    status: &ModelStatus,
+    counters: &ModelCounters,
+    settings: &WorldModelSettings,
+    tick: u64,
+    exit: &mut MessageWriter<AppExit>,
+) {
+    match write_report(plan, held, log, status, counters, settings, tick) {
+        Ok(line) => {
+            println!("{line}");
+            exit.write(AppExit::Success);
+        }
+        Err(e) => {
+            error!("{e}");
+            exit.write(AppExit::error());
+        }
     }
 }
 

@@ -41,6 +41,9 @@ pub struct Report {
     /// The level's task, when it has one: episodes and the reward head, per phase.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<TaskReport>,
+    /// On a task level: each pilot's episodes on the held-out world, learning off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub episodes: Option<EpisodesReport>,
     /// Files written next to the report, relative to it.
     pub files: Vec<String>,
     /// How averages treat unchanged views.
@@ -205,6 +208,53 @@ pub struct TaskPhase {
     pub imagined_return: Option<f64>,
     /// The mean return those episodes then paid (undiscounted), to set beside it.
     pub return_after_imagining: Option<f64>,
+}
+
+/// The pilots' comparison on the held-out world (`crate::research::pilots`).
+#[derive(Serialize, Debug, Clone)]
+pub struct EpisodesReport {
+    /// Level name.
+    pub level: String,
+    /// Its seed: every pilot starts its episodes from this seed's first one.
+    pub seed: u64,
+    /// Episodes each pilot was asked to play.
+    pub episodes_per_pilot: u64,
+    /// The task's time limit in ticks (an episode that reaches it is a failure).
+    pub time_limit: u32,
+    /// In the order they played.
+    pub pilots: Vec<PilotReport>,
+}
+
+/// One pilot's episodes.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct PilotReport {
+    /// Who played.
+    pub autopilot: AutopilotMode,
+    /// Episodes played.
+    pub episodes: u64,
+    /// All the episodes asked for were played (else the pilot was given up on).
+    pub complete: bool,
+    /// Episodes whose every goal was taken within the time limit.
+    pub successes: u64,
+    /// `successes / episodes`.
+    pub success_rate: Option<f64>,
+    /// Median ticks of the successful episodes.
+    pub median_ticks_to_success: Option<f64>,
+    /// Mean ticks of the successful episodes.
+    pub mean_ticks_to_success: Option<f64>,
+    /// Median ticks of all episodes, a failure counting as its full length (the time limit):
+    /// comparable between pilots whatever their success rates.
+    pub median_episode_ticks: Option<f64>,
+    /// Mean return.
+    pub mean_return: Option<f64>,
+    /// Episodes the agent valued at their start (the dreamer only).
+    pub valued_episodes: u64,
+    /// The agent's mean value of those starts: the return it imagined.
+    pub imagined_return: Option<f64>,
+    /// The mean return those episodes then paid.
+    pub return_after_imagining: Option<f64>,
+    /// Frames it played.
+    pub frames: u64,
 }
 
 /// The reward head's error over a subset of a phase's ticks, against the mean reward of that

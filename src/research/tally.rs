@@ -293,6 +293,7 @@ mod tests {
             episode_return: ret,
             ticks: 10,
             success,
+            generation: 1,
         };
         t.push_episode(&ended(1.0, true), Some(0.5));
         t.push_episode(&ended(-2.0, false), None); // never valued: not in the comparison

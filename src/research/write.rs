@@ -3,7 +3,9 @@
 use bevy_world_model::{ModelCounters, ModelStatus, WorldModelSettings};
 
 use super::log::ResearchLog;
-use super::report::{self, HeldOutReport, LossTrend, Report, TaskReport, Throughput};
+use super::report::{
+    self, EpisodesReport, HeldOutReport, LossTrend, Report, TaskReport, Throughput,
+};
 use super::tally::phase_scores;
 use super::{CHECKPOINT_EVERY_MIN, HeldOutPlan, ResearchPlan, strips};
 
@@ -100,6 +102,17 @@ pub(super) fn write_report(
             (None, None) => None,
             (training, heldout) => Some(TaskReport { training, heldout }),
         },
+        episodes: held
+            .pilots
+            .as_ref()
+            .filter(|_| !log.pilots.is_empty())
+            .map(|p| EpisodesReport {
+                level: held.level.clone(),
+                seed: held.seed,
+                episodes_per_pilot: p.episodes,
+                time_limit: log.episodes_time_limit,
+                pilots: log.pilots.iter().map(|t| t.report(p.episodes)).collect(),
+            }),
         files,
         notes: vec![
             "Averages leave out ticks whose real frame equals the previous one (copying would \
@@ -146,8 +159,14 @@ pub(super) fn write_report(
             h.ticks_unchanged
         )
     });
+    let pilot_lines: String = report
+        .episodes
+        .iter()
+        .flat_map(|e| &e.pilots)
+        .map(|p| format!("\n{}", super::pilot_line(p)))
+        .collect();
     Ok(format!(
-        "{summary}{task_line}\nreport written to {}",
+        "{summary}{task_line}{pilot_lines}\nreport written to {}",
         dir.join("report.json").display()
     ))
 }

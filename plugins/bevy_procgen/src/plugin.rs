@@ -100,8 +100,9 @@ pub struct CurrentLevel {
     pub seed: u64,
     /// Counts spawned levels, so systems can notice a change.
     pub generation: u64,
-    /// True when this level replaced one of the same name (its file was edited): players
-    /// should stay where they are when they can.
+    /// True when this level replaced itself with new contents (same name and seed: its file
+    /// was edited): players should stay where they are when they can. Loading the same level
+    /// again, or on another seed, is a fresh start.
     pub reloaded: bool,
 }
 
@@ -515,9 +516,11 @@ fn spawn_requested_level(
         name: request.spec.name.clone(),
         grid_hash: grid.hash(),
     });
-    let reloaded = current
-        .as_ref()
-        .is_some_and(|c| c.spec.name == request.spec.name);
+    // An edit of the level in play (same name and seed, new contents); the same level asked
+    // for again, or on another seed, starts afresh.
+    let reloaded = current.as_ref().is_some_and(|c| {
+        c.spec.name == request.spec.name && c.seed == seed && c.spec != request.spec
+    });
     let generation = current.map_or(1, |c| c.generation + 1);
     match &request.spec.task {
         Some(task) => commands.insert_resource(CurrentTask {

@@ -256,3 +256,24 @@ fn a_level_sets_the_field_of_view_and_the_next_one_gives_it_back() {
     app.update();
     assert_eq!(fov(&app), game_fov, "a level without a view gives it back");
 }
+
+/// Only an edit of the level in play (same name and seed, new contents) is a reload that lets
+/// players keep their place; the same level asked for again, or on another seed, starts afresh.
+#[test]
+fn only_an_edited_level_counts_as_reloaded() {
+    let mut app = app(5);
+    let load = |app: &mut App, spec: LevelSpec, seed: u64| {
+        app.world_mut().write_message(LoadLevel { spec, seed });
+        app.update();
+        let level = app.world().resource::<CurrentLevel>();
+        (level.generation, level.reloaded)
+    };
+    let start = app.world().resource::<CurrentLevel>().generation;
+    assert_eq!(load(&mut app, LevelSpec::default(), 5), (start + 1, false));
+    assert_eq!(load(&mut app, LevelSpec::default(), 6), (start + 2, false));
+    let edited = LevelSpec {
+        width: LevelSpec::default().width + 2,
+        ..LevelSpec::default()
+    };
+    assert_eq!(load(&mut app, edited, 6), (start + 3, true));
+}

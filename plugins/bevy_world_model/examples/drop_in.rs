@@ -34,7 +34,14 @@ fn main() {
             }),
             ..default()
         }))
-        .add_plugins((WorldModelPlugin::default(), common::ExamplePlugin))
+        .add_plugins((
+            // One model tick per frame, at the frame rate `common` caps; without a GPU the
+            // trainer may take every core, as it runs at a lower priority than the frame loop.
+            WorldModelPlugin::default()
+                .with_allocator_tuning(true)
+                .with_trainer_threads(common::cores()),
+            common::ExamplePlugin,
+        ))
         .add_systems(Startup, setup)
         .add_systems(Update, fly_camera)
         .run();

@@ -16,8 +16,6 @@ use bevy_world_model::{WorldModelCamera, WorldModelPlugin};
 
 /// A small window: a software renderer draws a full-size 3D window at a few frames a second.
 const WINDOW: (u32, u32) = (480, 270);
-/// Model ticks per second, whatever the frame rate.
-const TICK_HZ: f64 = 10.0;
 
 fn main() {
     App::new()
@@ -30,7 +28,11 @@ fn main() {
             ..default()
         }))
         .add_plugins((
-            WorldModelPlugin::default().with_tick_hz(TICK_HZ),
+            // One model tick per frame, at the frame rate `common` caps; without a GPU the
+            // trainer may take every core, as it runs at a lower priority than the frame loop.
+            WorldModelPlugin::default()
+                .with_allocator_tuning(true)
+                .with_trainer_threads(common::cores()),
             common::ExamplePlugin,
         ))
         .add_systems(Startup, setup)
@@ -110,6 +112,7 @@ fn setup(
     // The game's main camera, tagged: it renders the window, the plugin captures its view.
     commands.spawn((
         Camera3d::default(),
+        Msaa::Off,
         WorldModelCamera::default(),
         Transform::from_xyz(0.0, 3.0, 7.0).looking_at(Vec3::new(0.0, 0.8, 0.0), Vec3::Y),
     ));

@@ -1,11 +1,19 @@
 //! What every example shares: the model's one-step score against copying the last frame,
-//! printed every few seconds, and an optional frame limit for scripts.
+//! printed every few seconds, a frame-rate cap, and an optional frame limit for scripts.
 
+use std::time::Duration;
+
+use bevy::diagnostic::FrameCount;
 use bevy::prelude::*;
+use bevy::winit::{UpdateMode, WinitSettings};
 use bevy_world_model::{ModelScores, ModelStatus};
 
 /// Seconds between two score lines.
 const REPORT_EVERY_S: f32 = 5.0;
+/// Frames per second at most, each a model tick. Without a GPU the software renderer draws
+/// on the same cores the trainer learns on, so every frame the model does not learn from is
+/// training lost, and frames paced by the cap keep the motion per tick even.
+const MAX_FPS: f64 = 10.0;
 
 /// Prints the score line and exits after the frame count given as the first argument.
 pub struct ExamplePlugin;
@@ -13,7 +21,12 @@ pub struct ExamplePlugin;
 impl Plugin for ExamplePlugin {
     fn build(&self, app: &mut App) {
         let frames: Option<u32> = std::env::args().nth(1).and_then(|a| a.parse().ok());
+        let cap = UpdateMode::reactive(Duration::from_secs_f64(1.0 / MAX_FPS));
         app.insert_resource(ExitAfter(frames))
+            .insert_resource(WinitSettings {
+                focused_mode: cap,
+                unfocused_mode: cap,
+            })
             .add_systems(Update, (report, exit_after));
     }
 }
@@ -21,29 +34,38 @@ impl Plugin for ExamplePlugin {
 #[derive(Resource)]
 struct ExitAfter(Option<u32>);
 
+/// The machine's cores, for the trainer's pool.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
 /// The model's PSNR over the last ticks in which the view changed, against copying.
 fn report(
     time: Res<Time>,
     status: Res<ModelStatus>,
     scores: Res<ModelScores>,
+    frames: Res<FrameCount>,
     mut next: Local<f32>,
+    mut last_frames: Local<u32>,
 ) {
     if time.elapsed_secs() < *next {
         return;
     }
     *next = time.elapsed_secs() + REPORT_EVERY_S;
+    let fps = frames.0.wrapping_sub(*last_frames) as f32 / REPORT_EVERY_S;
+    *last_frames = frames.0;
     let step = status.trainer.as_ref().map_or(0, |t| t.step);
     let t = time.elapsed_secs();
     match scores.averages.mean() {
         Some((model, baseline)) => info!(
-            "{t:.0} s, train step {step}: one-step PSNR {:.2} dB, copy-last-frame {:.2} dB \
-             ({:+.2} dB) over the last {} changed ticks",
+            "{t:.0} s, train step {step}, {fps:.0} fps: one-step PSNR {:.2} dB, \
+             copy-last-frame {:.2} dB ({:+.2} dB) over the last {} changed ticks",
             model.psnr,
             baseline.psnr,
             model.psnr - baseline.psnr,
             scores.averages.len()
         ),
-        None => info!("{t:.0} s, train step {step}: waiting for frames"),
+        None => info!("{t:.0} s, train step {step}, {fps:.0} fps: waiting for frames"),
     }
 }
 
