@@ -79,8 +79,6 @@ pub enum ProcgenSystems {
     Goals,
 }
 
-/// Width of a Reach goal's column, in cells.
-const GOAL_WIDTH: f32 = 0.35;
 /// Height of a Reach goal's column (metres): above the agent's eyes (1.2), so it shows over
 /// crates and is seen from afar.
 const GOAL_HEIGHT: f32 = 1.6;
@@ -616,7 +614,7 @@ fn spawn_goals(
     };
     let goal_material = unlit(level.spec.palette.goal);
     let pickup_material = unlit(level.spec.palette.pickup);
-    let column = meshes.add(Cylinder::new(GOAL_WIDTH * 0.5 * cs, GOAL_HEIGHT));
+    let column = meshes.add(Cylinder::new(run.spec().goal_width * 0.5 * cs, GOAL_HEIGHT));
     let cube = meshes.add(Cuboid::from_length(PICKUP_SIZE * cs));
     for (index, goal) in run.goals().iter().enumerate() {
         let (name, mesh, material, y) = match goal.kind {

@@ -248,6 +248,9 @@ pub struct TaskSpec {
     /// goal left (0 once none is). With gamma the learner's discount it guides without changing
     /// which policy is best. Default: `None` (off)
     pub shaping: Option<f32>,
+    /// Width of a Reach goal's column, in cells, `(0, 1]`: a wider goal is seen from farther
+    /// in a small view. Default: `0.35`
+    pub goal_width: f32,
 }
 
 impl Default for TaskSpec {
@@ -257,6 +260,7 @@ impl Default for TaskSpec {
             time_limit: 300,
             step_penalty: 0.0,
             shaping: None,
+            goal_width: 0.35,
         }
     }
 }

@@ -213,6 +213,14 @@ mod tests {
                 "task.shaping: 1.01 is above the limit 1",
             ),
             (
+                "goal_width: 0.0,",
+                "task.goal_width: 0 must be a positive number, at most 1",
+            ),
+            (
+                "goal_width: 1.5,",
+                "task.goal_width: 1.5 is above the limit 1",
+            ),
+            (
                 "kind: Reach(min_distance: 0),",
                 "task.kind.min_distance: 0 is below the minimum 1",
             ),
@@ -260,6 +268,7 @@ mod tests {
                 time_limit: 120,
                 step_penalty: 0.01,
                 shaping: Some(0.99),
+                goal_width: 0.8,
             }),
             ..Default::default()
         };

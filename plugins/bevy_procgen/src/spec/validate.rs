@@ -315,6 +315,7 @@ impl LevelSpec {
         if let Some(gamma) = task.shaping {
             self.positive("task.shaping", gamma, 1.0)?;
         }
+        self.positive("task.goal_width", task.goal_width, 1.0)?;
         match task.kind {
             TaskKind::Reach {
                 min_distance,
