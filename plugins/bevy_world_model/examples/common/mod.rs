@@ -15,7 +15,8 @@ const REPORT_EVERY_S: f32 = 5.0;
 /// training lost, and frames paced by the cap keep the motion per tick even.
 const MAX_FPS: f64 = 10.0;
 
-/// Prints the score line and exits after the frame count given as the first argument.
+/// Caps the frame rate, prints the score line, and exits after the frame count given as the
+/// first argument.
 pub struct ExamplePlugin;
 
 impl Plugin for ExamplePlugin {
