@@ -11,6 +11,8 @@
 //! picture while the plugin captures a 64x64 view that follows the camera. The action the
 //! model learns from is the camera's own ego-motion, so the scene does nothing else for it.
 //! Every five seconds the log shows the model's one-step PSNR against copying the last frame.
+//! The plugin here is `WorldModelPlugin::default()` with the examples' CPU settings
+//! (`common::world_model`: a frame-rate cap and the trainer on every core).
 //!
 //! `cargo build --workspace --examples`, then `$CARGO_TARGET_DIR/debug/examples/drop_in`
 //! (add `600` to exit after 600 frames).
@@ -18,30 +20,12 @@
 mod common;
 
 use bevy::prelude::*;
-use bevy::window::WindowResolution;
-use bevy_world_model::{WorldModelCamera, WorldModelPlugin};
-
-/// A small window: a software renderer draws a full-size 3D window at a few frames a second.
-const WINDOW: (u32, u32) = (480, 270);
+use bevy_world_model::WorldModelCamera;
 
 fn main() {
     App::new()
-        .add_plugins(DefaultPlugins.set(WindowPlugin {
-            primary_window: Some(Window {
-                title: "drop in".into(),
-                resolution: WindowResolution::new(WINDOW.0, WINDOW.1),
-                ..default()
-            }),
-            ..default()
-        }))
-        .add_plugins((
-            // One model tick per frame, at the frame rate `common` caps; without a GPU the
-            // trainer may take every core, as it runs at a lower priority than the frame loop.
-            WorldModelPlugin::default()
-                .with_allocator_tuning(true)
-                .with_trainer_threads(common::cores()),
-            common::ExamplePlugin,
-        ))
+        .add_plugins(DefaultPlugins.set(common::window("drop in")))
+        .add_plugins((common::world_model(), common::ExamplePlugin))
         .add_systems(Startup, setup)
         .add_systems(Update, fly_camera)
         .run();

@@ -11,32 +11,15 @@
 mod common;
 
 use bevy::prelude::*;
-use bevy::window::WindowResolution;
-use bevy_world_model::{WorldModelCamera, WorldModelPlugin};
+use bevy_world_model::WorldModelCamera;
 
-/// The same small window as the other examples.
-const WINDOW: (u32, u32) = (480, 270);
 /// Half the side of the square board the shapes bounce in, in pixels: the captured square.
 const BOARD: f32 = 125.0;
 
 fn main() {
     App::new()
-        .add_plugins(DefaultPlugins.set(WindowPlugin {
-            primary_window: Some(Window {
-                title: "2D scene".into(),
-                resolution: WindowResolution::new(WINDOW.0, WINDOW.1),
-                ..default()
-            }),
-            ..default()
-        }))
-        .add_plugins((
-            // One model tick per frame, at the frame rate `common` caps; without a GPU the
-            // trainer may take every core, as it runs at a lower priority than the frame loop.
-            WorldModelPlugin::default()
-                .with_allocator_tuning(true)
-                .with_trainer_threads(common::cores()),
-            common::ExamplePlugin,
-        ))
+        .add_plugins(DefaultPlugins.set(common::window("2D scene")))
+        .add_plugins((common::world_model(), common::ExamplePlugin))
         .insert_resource(ClearColor(Color::srgb(0.12, 0.13, 0.18)))
         .add_systems(Startup, setup)
         .add_systems(Update, bounce)

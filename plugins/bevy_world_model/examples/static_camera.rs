@@ -11,30 +11,12 @@
 mod common;
 
 use bevy::prelude::*;
-use bevy::window::WindowResolution;
-use bevy_world_model::{WorldModelCamera, WorldModelPlugin};
-
-/// A small window: a software renderer draws a full-size 3D window at a few frames a second.
-const WINDOW: (u32, u32) = (480, 270);
+use bevy_world_model::WorldModelCamera;
 
 fn main() {
     App::new()
-        .add_plugins(DefaultPlugins.set(WindowPlugin {
-            primary_window: Some(Window {
-                title: "static camera".into(),
-                resolution: WindowResolution::new(WINDOW.0, WINDOW.1),
-                ..default()
-            }),
-            ..default()
-        }))
-        .add_plugins((
-            // One model tick per frame, at the frame rate `common` caps; without a GPU the
-            // trainer may take every core, as it runs at a lower priority than the frame loop.
-            WorldModelPlugin::default()
-                .with_allocator_tuning(true)
-                .with_trainer_threads(common::cores()),
-            common::ExamplePlugin,
-        ))
+        .add_plugins(DefaultPlugins.set(common::window("static camera")))
+        .add_plugins((common::world_model(), common::ExamplePlugin))
         .add_systems(Startup, setup)
         .add_systems(Update, move_objects)
         .run();

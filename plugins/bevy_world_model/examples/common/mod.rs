@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use bevy::diagnostic::FrameCount;
 use bevy::prelude::*;
+use bevy::window::WindowResolution;
 use bevy::winit::{UpdateMode, WinitSettings};
-use bevy_world_model::{ModelScores, ModelStatus};
+use bevy_world_model::{ModelScores, ModelStatus, WorldModelPlugin};
 
 /// Seconds between two score lines.
 const REPORT_EVERY_S: f32 = 5.0;
@@ -35,9 +36,26 @@ impl Plugin for ExamplePlugin {
 #[derive(Resource)]
 struct ExitAfter(Option<u32>);
 
-/// The machine's cores, for the trainer's pool.
-pub fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+/// A small window: a software renderer draws a full-size 3D window at a few frames a second.
+pub fn window(title: &str) -> WindowPlugin {
+    WindowPlugin {
+        primary_window: Some(Window {
+            title: title.into(),
+            resolution: WindowResolution::new(480, 270),
+            ..default()
+        }),
+        ..default()
+    }
+}
+
+/// `WorldModelPlugin::default()` with the examples' CPU settings: one model tick per frame,
+/// at the frame rate [`ExamplePlugin`] caps, and the trainer on every core (without a GPU it
+/// may take them all, as it runs at a lower priority than the frame loop).
+pub fn world_model() -> WorldModelPlugin {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    WorldModelPlugin::default()
+        .with_allocator_tuning(true)
+        .with_trainer_threads(cores)
 }
 
 /// The model's PSNR over the last ticks in which the view changed, against copying.
