@@ -226,6 +226,13 @@ impl WorldModel {
     /// player sees, weighted by `pred_weight`, only where `t` continues an episode), and the
     /// balanced KL with free bits trains the prior and regularises the posterior.
     pub fn loss(&self, cfg: &WorldModelConfig, batch: &Batch) -> LossOutput {
+        self.loss_with(cfg, batch, Draw::Sample)
+    }
+
+    /// [`loss`](Self::loss) with the stochastic states drawn as `draw` says: `Draw::Mode`
+    /// makes the loss a deterministic function of the weights and the batch, so another
+    /// implementation of the network can be checked against it (`benches/torch_twin.py`).
+    pub fn loss_with(&self, cfg: &WorldModelConfig, batch: &Batch, draw: Draw) -> LossOutput {
         let [b, t, c, hh, ww] = batch.obs.dims();
         let device = batch.obs.device();
         let embed = self
@@ -250,7 +257,7 @@ impl WorldModel {
                 .slice([0..b, step..step + 1])
                 .reshape([b as i64, -1]);
             let post = self.rssm.post_logp(h.clone(), e); // [b, stoch, classes]
-            let z = self.rssm.draw(post.clone(), Draw::Sample);
+            let z = self.rssm.draw(post.clone(), draw);
             hs.push(h.clone());
             zs.push(z.clone());
             posts.push(post);
@@ -331,7 +338,7 @@ impl WorldModel {
             // The prior at step s >= 1 predicts obs[s] from everything before it.
             let n = (t - 1) * b;
             let prior_next = prior.narrow(0, b, n);
-            let z = self.rssm.draw(prior_next, Draw::Sample);
+            let z = self.rssm.draw(prior_next, draw);
             // After the last real frame before each predicted one (rows that start an
             // episode hold the frame itself, but their error is masked out below).
             let prior_features = Tensor::cat(vec![h_all.clone().narrow(0, b, n), z], 1);

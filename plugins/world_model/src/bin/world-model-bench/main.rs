@@ -4,12 +4,13 @@
 //! the Python original (for a 1:1 comparison with PyTorch). Medians after warm-up.
 //!
 //! `world-model-bench [--json] [--device auto|flex|wgpu] [--iters N] [--upsample] [--decoders]
-//! [--agent] [--profile]`
+//! [--agent] [--profile] [--torch benches/torch_twin.py]`
 
 use std::time::Instant;
 
 mod profile;
 mod reference;
+mod twin;
 
 use burn::optim::GradientsParams;
 use burn::prelude::*;
@@ -51,6 +52,10 @@ struct Args {
     /// Time only the reference network (for profiling it with `perf`).
     #[arg(long)]
     reference_only: bool,
+    /// Time only the game's network (`WorldModelConfig::default()`, for profiling it with
+    /// `perf`).
+    #[arg(long, conflicts_with = "reference_only")]
+    game_only: bool,
     /// Print where the reference network's training step spends its time, layer by layer.
     #[arg(long)]
     profile: bool,
@@ -61,6 +66,14 @@ struct Args {
     /// Elementwise ops and Adam for the reference network: Burn's own or our fused kernels.
     #[arg(long, value_enum, default_value = "fused")]
     ops: Ops,
+    /// The PyTorch twin (`benches/torch_twin.py`): check that it computes our loss and
+    /// gradients on the game's network, then print its step and inference times beside ours
+    /// (the game's network and the reference), timed in the same run.
+    #[arg(long, value_name = "SCRIPT")]
+    torch: Option<std::path::PathBuf>,
+    /// The Python that runs `--torch` (one with torch and numpy installed).
+    #[arg(long, default_value = "python3", requires = "torch")]
+    python: String,
 }
 
 pub(crate) fn median(mut v: Vec<f64>) -> f64 {
@@ -190,6 +203,73 @@ fn bench_reference(device: &Device, args: &Args) -> (f64, f64) {
     (train_ms, infer_ms)
 }
 
+/// Ours and the PyTorch twin in one run: ours, the twin, ours again (the machine's speed
+/// drifts; the two medians of ours bracket the twin's), on the game's network and on the
+/// reference network. Errors are one line.
+fn side_by_side(script: &std::path::Path, device: &Device, args: &Args) -> Result<(), String> {
+    let game = WorldModelConfig::default();
+    let dir = twin::export_dir();
+    twin::export(&dir, &game, device)
+        .map_err(|e| format!("cannot write the twin's inputs to {}: {e}", dir.display()))?;
+    let ours = |label: &str| {
+        eprintln!("timing ours ({label})...");
+        let (ref_train, ref_infer) = bench_reference(device, args);
+        let (train, _, infer) = bench_default(&game, device, args);
+        [train, infer, ref_train, ref_infer]
+    };
+    let before = ours("before the twin");
+    eprintln!("running {} ...", script.display());
+    let result = twin::run(&args.python, script, &dir, args.warmup, args.iters);
+    let _ = std::fs::remove_dir_all(&dir);
+    let theirs = result?;
+    let after = ours("after the twin");
+    let check = &theirs["check"];
+    let pick = |v: &serde_json::Value, net: &str, key: &str| v[net][key].as_f64().unwrap_or(f64::NAN);
+    let twin = [
+        pick(&theirs, "game", "train_step_ms"),
+        pick(&theirs, "game", "infer_ms"),
+        pick(&theirs, "reference", "train_step_ms"),
+        pick(&theirs, "reference", "infer_ms"),
+    ];
+    let mean: Vec<f64> = before.iter().zip(&after).map(|(a, b)| (a + b) / 2.0).collect();
+    if args.json {
+        let rows: Vec<serde_json::Value> = ["game_train_step_ms", "game_infer_ms", "reference_train_step_ms", "reference_infer_ms"]
+            .iter()
+            .enumerate()
+            .map(|(i, name)| json!({"name": name, "ours_before": before[i], "ours_after": after[i], "torch": twin[i], "ratio": mean[i] / twin[i]}))
+            .collect();
+        println!("{}", json!({"rows": rows, "twin": theirs}));
+        return Ok(());
+    }
+    println!(
+        "PyTorch {} on {} threads ({}); twin computes our loss: {} (worst gradient {} off by {:.1e})",
+        theirs["torch"].as_str().unwrap_or("?"),
+        theirs["threads"],
+        theirs["cpu_capability"].as_str().unwrap_or("?"),
+        if check["ok"].as_bool() == Some(true) { "yes" } else { "NO" },
+        check["worst_gradient"]["param"].as_str().unwrap_or("?"),
+        check["worst_gradient"]["relative_error"].as_f64().unwrap_or(f64::NAN),
+    );
+    println!("{:<44} {:>10} {:>10} {:>10} {:>8}", "median ms", "ours", "ours", "PyTorch", "ours /");
+    println!("{:<44} {:>10} {:>10} {:>10} {:>8}", "", "before", "after", "", "PyTorch");
+    let names = [
+        format!("game network: train step (batch {} x seq {})", game.batch, game.seq_len),
+        "game network: inference, one frame".to_string(),
+        format!("reference network: train step (batch {REF_BATCH})"),
+        "reference network: inference, one frame".to_string(),
+    ];
+    for (i, name) in names.iter().enumerate() {
+        println!(
+            "{name:<44} {:>10.2} {:>10.2} {:>10.2} {:>8.2}",
+            before[i], after[i], twin[i], mean[i] / twin[i]
+        );
+    }
+    if check["ok"].as_bool() != Some(true) {
+        return Err(format!("the twin's loss differs from ours: {check}"));
+    }
+    Ok(())
+}
+
 fn main() {
     let args = Args::parse();
     if !args.default_malloc {
@@ -222,6 +302,19 @@ fn main() {
                 row.name, row.forward_ms, row.backward_ms
             );
         }
+        return;
+    }
+    if let Some(script) = &args.torch {
+        if let Err(e) = side_by_side(script, &device, &args) {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    if args.game_only {
+        let game = WorldModelConfig::default();
+        let (train, fps, infer) = bench_default(&game, &device, &args);
+        println!("game network train step {train:.2} ms ({fps:.1} frames/s), inference {infer:.2} ms");
         return;
     }
     let (ref_train, ref_infer) = bench_reference(&device, &args);
