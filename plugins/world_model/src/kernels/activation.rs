@@ -17,8 +17,7 @@ use burn::backend::{Autodiff, AutodiffBackend, Backend, Dispatch, Flex, backend_
 use burn::prelude::*;
 use burn::tensor::activation;
 
-use rayon::prelude::*;
-
+use super::simd::wide;
 use super::{fastmath, on_flex, slices};
 
 /// The activation kernels as a Burn backend extension (flex, and autodiff over flex).
@@ -74,12 +73,12 @@ impl ActivationKernels for Flex {
     fn softmax_fused(x: FlexTensor) -> FlexTensor {
         rows(x, None, |x, _, out| {
             let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let mut sum = 0.0;
+            // The exponentials in a loop of their own: with the sum in it (a sequential float
+            // reduction) the loop, `exp` included, ran one float at a time.
             for (o, &v) in out.iter_mut().zip(x) {
                 *o = fastmath::exp(v - max);
-                sum += *o;
             }
-            let inv = 1.0 / sum;
+            let inv = 1.0 / out.iter().sum::<f32>();
             out.iter_mut().for_each(|o| *o *= inv);
         })
     }
@@ -112,14 +111,15 @@ fn rows(
     let sb = b
         .as_ref()
         .map(|b| b.as_slice::<f32>().expect("contiguous f32"));
-    let mut out = vec![0.0f32; sa.len()];
     let task = len * (4096 / len.max(1)).max(1);
-    out.par_chunks_mut(task).enumerate().for_each(|(i, o)| {
+    let out = slices::par_parts(sa.len(), task, |i, o| {
         let at = i * task;
-        for (j, o) in o.chunks_mut(len).enumerate() {
-            let r = at + j * len..at + (j + 1) * len;
-            f(&sa[r.clone()], sb.map(|b| &b[r]), o);
-        }
+        wide(|| {
+            for (j, o) in o.chunks_mut(len).enumerate() {
+                let r = at + j * len..at + (j + 1) * len;
+                f(&sa[r.clone()], sb.map(|b| &b[r]), o);
+            }
+        })
     });
     slices::from_vec(out, a.layout())
 }

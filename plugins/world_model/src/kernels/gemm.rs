@@ -9,11 +9,16 @@
 use burn::backend::flex::{FlexTensor, Layout};
 use burn::tensor::{DType, Shape};
 use gemm::Parallelism;
+use rayon::prelude::*;
 
 use super::slices;
 
 /// Below this many multiply-adds a product runs on the calling thread (as flex decides).
 const PARALLEL_MIN_FMA: usize = 192 * 192 * 192;
+/// Products with an inner dimension this long and an output this small split the inner
+/// dimension across threads.
+const SPLIT_K_MIN: usize = 16 * 1024;
+const SPLIT_K_MAX_OUTPUT: usize = 64 * 64;
 
 /// `a @ b` for 2-D f32 tensors of any strides (transposed views included), as a new
 /// contiguous `[m, n]` tensor.
@@ -35,6 +40,42 @@ pub(super) fn matmul(a: &FlexTensor, b: &FlexTensor) -> FlexTensor {
         let zeros = vec![0.0; m * n];
         return slices::from_vec(zeros, &Layout::contiguous(Shape::new([m, n])));
     }
+    let threads = rayon::current_num_threads();
+    if k >= SPLIT_K_MIN && m * n <= SPLIT_K_MAX_OUTPUT && threads > 1 {
+        // A small output over a long inner dimension (a weight gradient summed over every
+        // pixel): gemm parallelises over the output only, so it would run on one thread.
+        // Each thread takes a fixed share of `k`; the shares are added in order.
+        let parts: Vec<Vec<f32>> = (0..threads)
+            .into_par_iter()
+            .map(|i| {
+                let (from, to) = (i * k / threads, (i + 1) * k / threads);
+                let mut part = Vec::with_capacity(m * n);
+                // SAFETY: rows `from..to` of b and columns `from..to` of a lie inside the
+                // views checked above; `part` has room for `m * n` values, all written.
+                unsafe {
+                    let a = a_data.as_ptr().add(a.layout().start_offset());
+                    let b = b_data.as_ptr().add(b.layout().start_offset());
+                    product(
+                        part.as_mut_ptr(),
+                        [m, n, to - from],
+                        a.offset(from as isize * a_cs),
+                        (a_rs, a_cs),
+                        b.offset(from as isize * b_rs),
+                        (b_rs, b_cs),
+                        Parallelism::None,
+                    );
+                    part.set_len(m * n);
+                }
+                part
+            })
+            .collect();
+        let mut parts = parts.into_iter();
+        let mut out = parts.next().expect("at least two threads");
+        for part in parts {
+            out.iter_mut().zip(&part).for_each(|(o, v)| *o += v);
+        }
+        return slices::from_vec(out, &Layout::contiguous(Shape::new([m, n])));
+    }
     let mut out: Vec<f32> = Vec::with_capacity(m * n);
     let parallelism = if m * n * k >= PARALLEL_MIN_FMA {
         Parallelism::Rayon(0)
@@ -42,21 +83,50 @@ pub(super) fn matmul(a: &FlexTensor, b: &FlexTensor) -> FlexTensor {
         Parallelism::None
     };
     // SAFETY: the bounds of both operands' views were checked above; `out` has room for
-    // `m * n` values, and with `read_dst = false` gemm writes every one of them before
-    // anything reads them.
+    // `m * n` values, and gemm writes every one of them before anything reads them.
+    unsafe {
+        product(
+            out.as_mut_ptr(),
+            [m, n, k],
+            a_data.as_ptr().add(a.layout().start_offset()),
+            (a_rs, a_cs),
+            b_data.as_ptr().add(b.layout().start_offset()),
+            (b_rs, b_cs),
+            parallelism,
+        );
+        out.set_len(m * n);
+    }
+    slices::from_vec(out, &Layout::contiguous(Shape::new([m, n])))
+}
+
+/// `dst = a @ b` for `[m, k] @ [k, n]` views given by pointer and (row, column) strides,
+/// into a contiguous `[m, n]` destination that is written, never read.
+///
+/// # Safety
+/// Every element of both views must be readable and `dst` must have room for `m * n` floats.
+unsafe fn product(
+    dst: *mut f32,
+    [m, n, k]: [usize; 3],
+    a: *const f32,
+    (a_rs, a_cs): (isize, isize),
+    b: *const f32,
+    (b_rs, b_cs): (isize, isize),
+    parallelism: Parallelism,
+) {
+    // SAFETY: as the caller promises.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            out.as_mut_ptr(),
+            dst,
             1,
             n as isize,
             false,
-            a_data.as_ptr().add(a.layout().start_offset()),
+            a,
             a_cs,
             a_rs,
-            b_data.as_ptr().add(b.layout().start_offset()),
+            b,
             b_cs,
             b_rs,
             0.0,
@@ -66,9 +136,7 @@ pub(super) fn matmul(a: &FlexTensor, b: &FlexTensor) -> FlexTensor {
             false,
             parallelism,
         );
-        out.set_len(m * n);
     }
-    slices::from_vec(out, &Layout::contiguous(Shape::new([m, n])))
 }
 
 /// (row stride, column stride) of a 2-D layout, in elements.
@@ -141,6 +209,21 @@ mod tests {
                 assert_close(&matmul(&x, &y), &Flex::float_matmul(x, y));
             }
         }
+    }
+
+    #[test]
+    fn long_inner_dimension_split_across_threads_matches_flex() {
+        // A weight gradient's shape: x^T [16, k] @ g [k, 25], k past SPLIT_K_MIN.
+        let k = SPLIT_K_MIN + 1234;
+        let x = tensor(k, 16, 5);
+        let g = tensor(k, 25, 6);
+        let xt = Flex::float_swap_dims(x, 0, 1);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        let ours = pool.install(|| matmul(&xt, &g));
+        assert_close(&ours, &Flex::float_matmul(xt, g));
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub trait LinearKernels: Backend {
 
 /// Rows this long or more have their bias added on several threads.
 const PARALLEL_ROWS_MIN: usize = 16 * 1024;
+/// Weights this small (in x out) fit in the first-level cache, whichever way they are read.
+const SMALL_WEIGHT: usize = 4096;
 
 impl LinearKernels for Flex {
     fn linear_forward(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
@@ -66,7 +68,11 @@ impl LinearKernels for Flex {
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
         let grad = slices::contiguous(grad);
         let dw = gemm::matmul(&Flex::float_swap_dims(x, 0, 1), &grad);
-        let dx = if input_grad {
+        let dx = if input_grad && weight.layout().num_elements() <= SMALL_WEIGHT {
+            // A small weight (the warp's move logits) is read across its rows at no cost,
+            // and the input gradient then needs no transposing copy.
+            gemm::matmul(&grad, &Flex::float_swap_dims(weight, 0, 1))
+        } else if input_grad {
             // As `(W @ g^T)^T`: `g @ W^T` reads the weight across its rows, several times
             // slower on the decoder input's shape (see `docs/performance.md`).
             let dx_t = gemm::matmul(&weight, &Flex::float_swap_dims(grad.clone(), 0, 1));

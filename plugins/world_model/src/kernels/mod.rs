@@ -12,6 +12,7 @@ mod fastmath;
 mod gemm;
 mod linear;
 mod shift;
+mod simd;
 mod slices;
 
 pub use activation::{ActivationKernels, elu, silu, softmax, tanh};

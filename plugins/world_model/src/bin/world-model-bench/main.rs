@@ -9,6 +9,7 @@
 use std::time::Instant;
 
 mod profile;
+mod profile_game;
 mod reference;
 mod twin;
 
@@ -53,7 +54,7 @@ struct Args {
     #[arg(long)]
     reference_only: bool,
     /// Time only the game's network (`WorldModelConfig::default()`, for profiling it with
-    /// `perf`).
+    /// `perf`); with `--profile`, its step layer by layer.
     #[arg(long, conflicts_with = "reference_only")]
     game_only: bool,
     /// Print where the reference network's training step spends its time, layer by layer.
@@ -224,14 +225,19 @@ fn side_by_side(script: &std::path::Path, device: &Device, args: &Args) -> Resul
     let theirs = result?;
     let after = ours("after the twin");
     let check = &theirs["check"];
-    let pick = |v: &serde_json::Value, net: &str, key: &str| v[net][key].as_f64().unwrap_or(f64::NAN);
+    let pick =
+        |v: &serde_json::Value, net: &str, key: &str| v[net][key].as_f64().unwrap_or(f64::NAN);
     let twin = [
         pick(&theirs, "game", "train_step_ms"),
         pick(&theirs, "game", "infer_ms"),
         pick(&theirs, "reference", "train_step_ms"),
         pick(&theirs, "reference", "infer_ms"),
     ];
-    let mean: Vec<f64> = before.iter().zip(&after).map(|(a, b)| (a + b) / 2.0).collect();
+    let mean: Vec<f64> = before
+        .iter()
+        .zip(&after)
+        .map(|(a, b)| (a + b) / 2.0)
+        .collect();
     if args.json {
         let rows: Vec<serde_json::Value> = ["game_train_step_ms", "game_infer_ms", "reference_train_step_ms", "reference_infer_ms"]
             .iter()
@@ -246,14 +252,29 @@ fn side_by_side(script: &std::path::Path, device: &Device, args: &Args) -> Resul
         theirs["torch"].as_str().unwrap_or("?"),
         theirs["threads"],
         theirs["cpu_capability"].as_str().unwrap_or("?"),
-        if check["ok"].as_bool() == Some(true) { "yes" } else { "NO" },
+        if check["ok"].as_bool() == Some(true) {
+            "yes"
+        } else {
+            "NO"
+        },
         check["worst_gradient"]["param"].as_str().unwrap_or("?"),
-        check["worst_gradient"]["relative_error"].as_f64().unwrap_or(f64::NAN),
+        check["worst_gradient"]["relative_error"]
+            .as_f64()
+            .unwrap_or(f64::NAN),
     );
-    println!("{:<44} {:>10} {:>10} {:>10} {:>8}", "median ms", "ours", "ours", "PyTorch", "ours /");
-    println!("{:<44} {:>10} {:>10} {:>10} {:>8}", "", "before", "after", "", "PyTorch");
+    println!(
+        "{:<44} {:>10} {:>10} {:>10} {:>8}",
+        "median ms", "ours", "ours", "PyTorch", "ours /"
+    );
+    println!(
+        "{:<44} {:>10} {:>10} {:>10} {:>8}",
+        "", "before", "after", "", "PyTorch"
+    );
     let names = [
-        format!("game network: train step (batch {} x seq {})", game.batch, game.seq_len),
+        format!(
+            "game network: train step (batch {} x seq {})",
+            game.batch, game.seq_len
+        ),
         "game network: inference, one frame".to_string(),
         format!("reference network: train step (batch {REF_BATCH})"),
         "reference network: inference, one frame".to_string(),
@@ -261,7 +282,10 @@ fn side_by_side(script: &std::path::Path, device: &Device, args: &Args) -> Resul
     for (i, name) in names.iter().enumerate() {
         println!(
             "{name:<44} {:>10.2} {:>10.2} {:>10.2} {:>8.2}",
-            before[i], after[i], twin[i], mean[i] / twin[i]
+            before[i],
+            after[i],
+            twin[i],
+            mean[i] / twin[i]
         );
     }
     if check["ok"].as_bool() != Some(true) {
@@ -289,6 +313,28 @@ fn main() {
     if !args.json {
         eprintln!("device: {}", resolved.description);
     }
+    if args.profile && args.game_only {
+        let game = WorldModelConfig::default();
+        println!(
+            "{:<58} {:>9} {:>9} {:>9} {:>9}",
+            "game network (default config), batch 8 x seq 8",
+            "MFLOP",
+            "fwd ms",
+            "bwd ms",
+            "fwd GF/s"
+        );
+        for r in profile_game::breakdown(&game, &device, args.warmup, args.iters) {
+            println!(
+                "{:<58} {:>9.1} {:>9.2} {:>9.2} {:>9.1}",
+                r.row.name,
+                r.mflop,
+                r.row.forward_ms,
+                r.row.backward_ms,
+                r.mflop / r.row.forward_ms
+            );
+        }
+        return;
+    }
     if args.profile {
         println!(
             "{:<42} {:>10} {:>10}",
@@ -314,7 +360,9 @@ fn main() {
     if args.game_only {
         let game = WorldModelConfig::default();
         let (train, fps, infer) = bench_default(&game, &device, &args);
-        println!("game network train step {train:.2} ms ({fps:.1} frames/s), inference {infer:.2} ms");
+        println!(
+            "game network train step {train:.2} ms ({fps:.1} frames/s), inference {infer:.2} ms"
+        );
         return;
     }
     let (ref_train, ref_infer) = bench_reference(&device, &args);

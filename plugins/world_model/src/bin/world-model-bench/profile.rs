@@ -35,7 +35,7 @@ fn forward_only<const D: usize>(
 }
 
 /// Forward alone, then forward + backward of `sum(f(x) * g)`; backward is the difference.
-fn layer<const D: usize, const E: usize>(
+pub(crate) fn layer<const D: usize, const E: usize>(
     name: &str,
     input: Tensor<D>,
     grad_input: bool,

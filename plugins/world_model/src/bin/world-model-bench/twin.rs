@@ -109,7 +109,7 @@ impl ModuleMapper for Jitter {
 
 /// A batch of the synthetic world's frames with every mask exercised: episodes that start
 /// and end inside the sequences, rewards of both signs.
-fn check_batch(cfg: &WorldModelConfig, device: &Device) -> Batch {
+pub(crate) fn check_batch(cfg: &WorldModelConfig, device: &Device) -> Batch {
     let (b, t) = (cfg.batch, cfg.seq_len);
     let steps = synthetic::record(cfg.width, b, t, 11);
     let mut rng = StdRng::seed_from_u64(5);
@@ -131,9 +131,14 @@ fn check_batch(cfg: &WorldModelConfig, device: &Device) -> Batch {
             0.0
         });
         reward.push(rng.random_range(-1.0f32..=2.0));
-        cont.push(if rng.random_range(0..5) == 0 { 0.0 } else { 1.0 });
+        cont.push(if rng.random_range(0..5) == 0 {
+            0.0
+        } else {
+            1.0
+        });
     }
-    let f = |v: Vec<f32>, shape: [usize; 2]| Tensor::<2>::from_data(TensorData::new(v, shape), device);
+    let f =
+        |v: Vec<f32>, shape: [usize; 2]| Tensor::<2>::from_data(TensorData::new(v, shape), device);
     Batch {
         obs: Tensor::from_data(
             TensorData::new(obs, [b, t, 3, cfg.height, cfg.width]),
@@ -171,7 +176,10 @@ pub fn export(dir: &Path, cfg: &WorldModelConfig, device: &Device) -> std::io::R
         grad_tensors.extend(g);
         weights.push(t);
     }
-    fs::write(dir.join("config.json"), serde_json::to_string_pretty(cfg).expect("config serialises"))?;
+    fs::write(
+        dir.join("config.json"),
+        serde_json::to_string_pretty(cfg).expect("config serialises"),
+    )?;
     write_safetensors(&dir.join("weights.safetensors"), &weights)?;
     write_safetensors(&dir.join("grads.safetensors"), &grad_tensors)?;
     write_safetensors(

@@ -6,7 +6,6 @@ use burn::backend::Flex;
 use burn::backend::flex::{FlexTensor, Layout};
 use burn::backend::ops::FloatTensorOps;
 use burn::tensor::Shape;
-use rayon::prelude::*;
 
 use super::ConvKernels;
 use crate::kernels::{gemm, slices};
@@ -124,16 +123,14 @@ fn patches(rows: &FlexTensor, g: &Geometry) -> FlexTensor {
     let n = rows.layout().shape()[0] / g.pixels();
     let row = g.kernel[0] * g.kernel[1] * c;
     let src = rows.as_slice::<f32>().expect("contiguous f32");
-    let mut out = vec![0.0f32; n * g.positions() * row];
-    out.par_chunks_mut(g.positions() * row)
-        .zip(src.par_chunks(g.pixels() * c))
-        .for_each(|(out, img)| {
-            for (pos, patch) in out.chunks_mut(row).enumerate() {
-                g.taps(pos, |tap, pixel| {
-                    patch[tap * c..(tap + 1) * c].copy_from_slice(&img[pixel * c..(pixel + 1) * c]);
-                });
-            }
-        });
+    let out = slices::par_parts(n * g.positions() * row, g.positions() * row, |i, out| {
+        let img = &src[i * g.pixels() * c..][..g.pixels() * c];
+        for (pos, patch) in out.chunks_mut(row).enumerate() {
+            g.taps(pos, |tap, pixel| {
+                patch[tap * c..(tap + 1) * c].copy_from_slice(&img[pixel * c..(pixel + 1) * c]);
+            });
+        }
+    });
     tensor(out, [n * g.positions(), row])
 }
 
@@ -143,22 +140,20 @@ fn fold(patches: FlexTensor, g: &Geometry, n: usize, c: usize, bias: Option<&[f3
     let patches = slices::contiguous(patches);
     let src = patches.as_slice::<f32>().expect("contiguous f32");
     let row = g.kernel[0] * g.kernel[1] * c;
-    let mut img = vec![0.0f32; n * g.pixels() * c];
-    img.par_chunks_mut(g.pixels() * c)
-        .zip(src.par_chunks(g.positions() * row))
-        .for_each(|(img, patches)| {
-            if let Some(bias) = bias {
-                img.chunks_mut(c).for_each(|px| px.copy_from_slice(bias));
-            }
-            for (pos, patch) in patches.chunks(row).enumerate() {
-                g.taps(pos, |tap, pixel| {
-                    let dst = &mut img[pixel * c..(pixel + 1) * c];
-                    dst.iter_mut()
-                        .zip(&patch[tap * c..(tap + 1) * c])
-                        .for_each(|(d, v)| *d += v);
-                });
-            }
-        });
+    let img = slices::par_parts(n * g.pixels() * c, g.pixels() * c, |i, img| {
+        let patches = &src[i * g.positions() * row..][..g.positions() * row];
+        if let Some(bias) = bias {
+            img.chunks_mut(c).for_each(|px| px.copy_from_slice(bias));
+        }
+        for (pos, patch) in patches.chunks(row).enumerate() {
+            g.taps(pos, |tap, pixel| {
+                let dst = &mut img[pixel * c..(pixel + 1) * c];
+                dst.iter_mut()
+                    .zip(&patch[tap * c..(tap + 1) * c])
+                    .for_each(|(d, v)| *d += v);
+            });
+        }
+    });
     tensor(img, [n * g.pixels(), c])
 }
 
@@ -167,16 +162,14 @@ fn to_rows(t: FlexTensor) -> FlexTensor {
     let t = slices::contiguous(t);
     let [n, c, h, w] = t.layout().shape().dims();
     let src = t.as_slice::<f32>().expect("contiguous f32");
-    let mut rows = vec![0.0f32; n * h * w * c];
-    rows.par_chunks_mut(h * w * c)
-        .zip(src.par_chunks(c * h * w))
-        .for_each(|(rows, img)| {
-            for (ch, plane) in img.chunks(h * w).enumerate() {
-                for (p, &v) in plane.iter().enumerate() {
-                    rows[p * c + ch] = v;
-                }
+    let rows = slices::par_parts(n * h * w * c, h * w * c, |i, rows| {
+        let img = &src[i * c * h * w..][..c * h * w];
+        for (ch, plane) in img.chunks(h * w).enumerate() {
+            for (p, &v) in plane.iter().enumerate() {
+                rows[p * c + ch] = v;
             }
-        });
+        }
+    });
     tensor(rows, [n * h * w, c])
 }
 
@@ -186,17 +179,15 @@ fn from_rows(rows: FlexTensor, n: usize, hw: [usize; 2], bias: Option<&[f32]>) -
     let c = rows.layout().shape()[1];
     let p = hw[0] * hw[1];
     let src = rows.as_slice::<f32>().expect("contiguous f32");
-    let mut img = vec![0.0f32; n * c * p];
-    img.par_chunks_mut(c * p)
-        .zip(src.par_chunks(p * c))
-        .for_each(|(img, rows)| {
-            for (ch, plane) in img.chunks_mut(p).enumerate() {
-                let b = bias.map_or(0.0, |b| b[ch]);
-                for (i, v) in plane.iter_mut().enumerate() {
-                    *v = rows[i * c + ch] + b;
-                }
+    let img = slices::par_parts(n * c * p, c * p, |i, img| {
+        let rows = &src[i * p * c..][..p * c];
+        for (ch, plane) in img.chunks_mut(p).enumerate() {
+            let b = bias.map_or(0.0, |b| b[ch]);
+            for (i, v) in plane.iter_mut().enumerate() {
+                *v = rows[i * c + ch] + b;
             }
-        });
+        }
+    });
     tensor(img, [n, c, hw[0], hw[1]])
 }
 

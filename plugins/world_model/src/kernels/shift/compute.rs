@@ -6,9 +6,9 @@ use std::ops::Range;
 use burn::backend::Flex;
 use burn::backend::flex::{FlexTensor, Layout};
 use burn::tensor::Shape;
-use rayon::prelude::*;
 
 use super::ShiftKernels;
+use crate::kernels::simd::wide;
 use crate::kernels::slices;
 
 /// Sizes of one call, checked once.
@@ -57,12 +57,14 @@ impl Dims {
     }
 
     /// Row `y` of one image's channel `ch`, as a range of its pixels.
+    #[inline(always)]
     fn row(&self, ch: usize, y: usize) -> Range<usize> {
         let at = (ch * self.h + y) * self.w;
         at..at + self.w
     }
 
     /// The weights of pixel row `y` in one image's weights: `[w / f, k]`.
+    #[inline(always)]
     fn weight_row(&self, y: usize) -> Range<usize> {
         let len = self.ww * self.k;
         let at = (y / self.f) * len;
@@ -70,6 +72,7 @@ impl Dims {
     }
 
     /// Source row of output row `y` under shift channel `k` (down columns), border repeated.
+    #[inline(always)]
     fn source_row(&self, y: usize, k: usize) -> usize {
         (y as isize - k as isize + self.radius as isize).clamp(0, self.h as isize - 1) as usize
     }
@@ -77,6 +80,7 @@ impl Dims {
     /// `row` padded by `radius` repeated border pixels on each side, reversed, into `rev`
     /// (`w + 2 * radius` long). Across a row, output pixel `x` is then the dot product of its
     /// `k` weights with `rev[w - 1 - x..][..k]`: one contiguous window per pixel.
+    #[inline(always)]
     fn reversed_padded(&self, row: &[f32], rev: &mut [f32]) {
         let last = rev.len() - 1;
         for (j, v) in rev.iter_mut().enumerate() {
@@ -85,11 +89,13 @@ impl Dims {
     }
 
     /// Pixel of the row that padded position `i` repeats.
+    #[inline(always)]
     fn padded_source(&self, i: usize) -> usize {
         (i as isize - self.radius as isize).clamp(0, self.w as isize - 1) as usize
     }
 
     /// The weights of row `y` per shift and pixel, `[k, w]`, into `out` (down columns).
+    #[inline(always)]
     fn weights_by_shift(&self, wb: &[f32], y: usize, out: &mut [f32]) {
         let row = &wb[self.weight_row(y)];
         for x in 0..self.w {
@@ -105,16 +111,19 @@ fn f32s(x: &FlexTensor) -> &[f32] {
     x.as_slice::<f32>().expect("contiguous f32")
 }
 
+#[inline(always)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(a, b)| a * b).sum()
 }
 
 /// `out += a * x`, elementwise.
+#[inline(always)]
 fn axpy(out: &mut [f32], a: f32, x: &[f32]) {
     out.iter_mut().zip(x).for_each(|(o, v)| *o += a * v);
 }
 
 /// `out += a * b`, elementwise.
+#[inline(always)]
 fn add_product(out: &mut [f32], a: &[f32], b: &[f32]) {
     out.iter_mut()
         .zip(a.iter().zip(b))
@@ -122,6 +131,7 @@ fn add_product(out: &mut [f32], a: &[f32], b: &[f32]) {
 }
 
 /// One image's mixture: `img` and `out` `[c, h, w]`, weights `wb` `[h / f, w / f, k]`.
+#[inline(always)]
 fn forward_image(d: &Dims, vertical: bool, img: &[f32], wb: &[f32], out: &mut [f32]) {
     if vertical {
         let mut by_shift = vec![0.0f32; d.k * d.w];
@@ -152,6 +162,7 @@ fn forward_image(d: &Dims, vertical: bool, img: &[f32], wb: &[f32], out: &mut [f
 }
 
 /// One image's weight gradient `dw` `[h / f, w / f, k]` under the upstream gradient `g`.
+#[inline(always)]
 fn weight_grad_image(d: &Dims, vertical: bool, img: &[f32], g: &[f32], dw: &mut [f32]) {
     if vertical {
         let mut acc = vec![0.0f32; d.w];
@@ -191,6 +202,7 @@ fn weight_grad_image(d: &Dims, vertical: bool, img: &[f32], g: &[f32], dw: &mut 
 }
 
 /// One image's image gradient `di` `[c, h, w]` under the upstream gradient `g`.
+#[inline(always)]
 fn image_grad_image(d: &Dims, vertical: bool, wb: &[f32], g: &[f32], di: &mut [f32]) {
     if vertical {
         let mut by_shift = vec![0.0f32; d.k * d.w];
@@ -239,11 +251,11 @@ impl ShiftKernels for Flex {
         let (img, weights) = (slices::contiguous(img), slices::contiguous(weights));
         let d = Dims::of(&img, &weights, radius);
         let (src, wts) = (f32s(&img), f32s(&weights));
-        let mut out = vec![0.0f32; src.len()];
-        out.par_chunks_mut(d.image())
-            .zip(src.par_chunks(d.image()))
-            .zip(wts.par_chunks(d.weights()))
-            .for_each(|((out, img), wb)| forward_image(&d, vertical, img, wb, out));
+        let out = slices::par_parts(src.len(), d.image(), |i, out| {
+            let img = &src[i * d.image()..][..d.image()];
+            let wb = &wts[i * d.weights()..][..d.weights()];
+            wide(|| forward_image(&d, vertical, img, wb, out))
+        });
         slices::from_vec(out, img.layout())
     }
 
@@ -262,16 +274,18 @@ impl ShiftKernels for Flex {
         );
         let d = Dims::of(&img, &weights, radius);
         let (src, wts, g) = (f32s(&img), f32s(&weights), f32s(&grad));
-        let mut dw = vec![0.0f32; wts.len()];
-        dw.par_chunks_mut(d.weights())
-            .zip(src.par_chunks(d.image()).zip(g.par_chunks(d.image())))
-            .for_each(|(dw, (img, g))| weight_grad_image(&d, vertical, img, g, dw));
+        let dw = slices::par_parts(wts.len(), d.weights(), |i, dw| {
+            let img = &src[i * d.image()..][..d.image()];
+            let g = &g[i * d.image()..][..d.image()];
+            wide(|| weight_grad_image(&d, vertical, img, g, dw))
+        });
         let dw = slices::from_vec(dw, weights.layout());
         let dimg = if image_grad {
-            let mut di = vec![0.0f32; src.len()];
-            di.par_chunks_mut(d.image())
-                .zip(wts.par_chunks(d.weights()).zip(g.par_chunks(d.image())))
-                .for_each(|(di, (wb, g))| image_grad_image(&d, vertical, wb, g, di));
+            let di = slices::par_parts(src.len(), d.image(), |i, di| {
+                let wb = &wts[i * d.weights()..][..d.weights()];
+                let g = &g[i * d.image()..][..d.image()];
+                wide(|| image_grad_image(&d, vertical, wb, g, di))
+            });
             slices::from_vec(di, img.layout())
         } else {
             slices::from_vec(Vec::new(), &Layout::contiguous(Shape::new([0])))
