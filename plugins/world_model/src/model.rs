@@ -331,51 +331,39 @@ impl WorldModel {
             time_major(&batch.reward),
             time_major(&batch.cont),
         );
-        // The prior at step s >= 1 predicts obs[s] from everything before it: a sample of it,
-        // decoded after the last real frame before each predicted one (rows that start an
-        // episode hold the frame itself, but their error is masked out below).
-        let n = t.saturating_sub(1) * b;
-        let prior_features = (t > 1 && cfg.pred_weight > 0.0).then(|| {
-            let z = self.rssm.draw(prior.narrow(0, b, n), draw);
-            Tensor::cat(vec![h_all.clone().narrow(0, b, n), z], 1)
-        });
-        // Reconstructions and predictions go through the decoder in one pass of `2t - 1`
-        // rows of `b` (the same layers; half the ops of two passes, and larger products).
-        let rows = t * b;
-        let (recon_frames, pred_frames) = match &prior_features {
-            Some(prior_features) => {
-                let features = Tensor::cat(vec![post_features, prior_features.clone()], 0);
-                let previous = previous.map(|p| Tensor::cat(vec![p.clone(), p.narrow(0, b, n)], 0));
-                let frames = self.decode_after(features, previous);
-                (
-                    frames.clone().narrow(0, 0, rows),
-                    Some(frames.narrow(0, rows, n)),
-                )
-            }
-            None => (self.decode_after(post_features, previous), None),
-        };
+        let recon_frames = self.decode_after(post_features, previous.clone());
         let recon = pixel_loss(cfg.recon_loss, recon_frames, obs_time_major.clone());
-        let pred = match pred_frames {
-            Some(frames) => {
-                let target = obs_time_major.narrow(0, b, n);
-                let keep = keep_all
-                    .clone()
-                    .swap_dims(0, 1)
-                    .reshape([t * b, 1])
-                    .narrow(0, b, n); // [n, 1]: 0 where the step starts an episode
-                let err = pixel_error(cfg.recon_loss, frames, target)
-                    .sum_dims(&[1, 2, 3])
-                    .reshape([n, 1]); // per frame, summed over pixels
-                let kept = keep.clone().sum().clamp_min(1.0);
-                (err * keep).sum() / kept
-            }
-            None => Tensor::<1>::zeros([1], &device),
+
+        let (pred, prior_features) = if t > 1 && cfg.pred_weight > 0.0 {
+            // The prior at step s >= 1 predicts obs[s] from everything before it.
+            let n = (t - 1) * b;
+            let prior_next = prior.narrow(0, b, n);
+            let z = self.rssm.draw(prior_next, draw);
+            // After the last real frame before each predicted one (rows that start an
+            // episode hold the frame itself, but their error is masked out below).
+            let prior_features = Tensor::cat(vec![h_all.clone().narrow(0, b, n), z], 1);
+            let frames =
+                self.decode_after(prior_features.clone(), previous.map(|p| p.narrow(0, b, n)));
+            let target = obs_time_major.narrow(0, b, n);
+            let keep = keep_all
+                .clone()
+                .swap_dims(0, 1)
+                .reshape([t * b, 1])
+                .narrow(0, b, n); // [n, 1]: 0 where the step starts an episode
+            let err = pixel_error(cfg.recon_loss, frames, target)
+                .sum_dims(&[1, 2, 3])
+                .reshape([n, 1]); // per frame, summed over pixels
+            let kept = keep.clone().sum().clamp_min(1.0);
+            ((err * keep).sum() / kept, Some(prior_features))
+        } else {
+            (Tensor::<1>::zeros([1], &device), None)
         };
         // The heads also learn from the prior's states (the same draws the one-step
         // prediction decoded): a game reads the next tick's reward off the prior, as the
         // agent's imagination does.
         let (reward_loss, cont_loss) = match prior_features {
             Some(features) => {
+                let n = (t - 1) * b;
                 let features = if cfg.head_gradients {
                     features
                 } else {
