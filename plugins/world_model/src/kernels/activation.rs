@@ -72,20 +72,20 @@ impl ActivationKernels for Flex {
     }
     fn softmax_fused(x: FlexTensor) -> FlexTensor {
         rows(x, None, |x, _, out| {
-            let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let max = fastmath::max(x);
             // The exponentials in a loop of their own: with the sum in it (a sequential float
             // reduction) the loop, `exp` included, ran one float at a time.
             for (o, &v) in out.iter_mut().zip(x) {
                 *o = fastmath::exp(v - max);
             }
-            let inv = 1.0 / out.iter().sum::<f32>();
+            let inv = 1.0 / fastmath::sum(out);
             out.iter_mut().for_each(|o| *o *= inv);
         })
     }
     fn softmax_grad(y: FlexTensor, grad: FlexTensor) -> FlexTensor {
         rows(y, Some(grad), |y, g, out| {
             let g = g.expect("softmax gradient rows");
-            let s: f32 = y.iter().zip(g).map(|(y, g)| y * g).sum();
+            let s = fastmath::dot(y, g);
             for ((o, &y), &g) in out.iter_mut().zip(y).zip(g) {
                 *o = y * (g - s);
             }

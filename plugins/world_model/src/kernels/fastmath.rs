@@ -41,6 +41,55 @@ pub(super) fn tanh(x: f32) -> f32 {
     1.0 - 2.0 / (exp(2.0 * x) + 1.0)
 }
 
+/// Lanes of the reductions below: one AVX2 vector (two SSE2 ones).
+const LANES: usize = 8;
+
+/// `sum(a[i] * b[i])` over eight running sums, so the loop vectorises: a single running sum
+/// is a chain of dependent adds (float addition is not reassociated for us), one float at a
+/// time at the adder's latency, which made the 25-move dot products of the warp slow.
+#[inline(always)]
+pub(super) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let (ac, ar) = a.as_chunks::<LANES>();
+    let (bc, br) = b.as_chunks::<LANES>();
+    let mut acc = [0.0f32; LANES];
+    for (x, y) in ac.iter().zip(bc) {
+        for l in 0..LANES {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let tail: f32 = ar.iter().zip(br).map(|(x, y)| x * y).sum();
+    acc.iter().sum::<f32>() + tail
+}
+
+/// `sum(a)` over eight running sums (see [`dot`]).
+#[inline(always)]
+pub(super) fn sum(a: &[f32]) -> f32 {
+    let (ac, ar) = a.as_chunks::<LANES>();
+    let mut acc = [0.0f32; LANES];
+    for x in ac {
+        for l in 0..LANES {
+            acc[l] += x[l];
+        }
+    }
+    acc.iter().sum::<f32>() + ar.iter().sum::<f32>()
+}
+
+/// The largest element (`-inf` for none) over eight running maxima (see [`dot`]).
+#[inline(always)]
+pub(super) fn max(a: &[f32]) -> f32 {
+    let (ac, ar) = a.as_chunks::<LANES>();
+    let mut acc = [f32::NEG_INFINITY; LANES];
+    for x in ac {
+        for l in 0..LANES {
+            acc[l] = if x[l] > acc[l] { x[l] } else { acc[l] };
+        }
+    }
+    let m = acc.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    ar.iter().copied().fold(m, f32::max)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,6 +107,28 @@ mod tests {
         }
         assert_eq!(exp(0.0), 1.0);
         assert!(exp(-1000.0) > 0.0 && exp(1000.0).is_finite());
+    }
+
+    #[test]
+    fn reductions_match_the_plain_loops() {
+        for n in [0, 1, 7, 8, 9, 25, 64, 1000] {
+            let a: Vec<f32> = (0..n)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+                .collect();
+            let b: Vec<f32> = (0..n)
+                .map(|i| ((i * 53 % 97) as f32 - 48.0) / 5.0)
+                .collect();
+            let plain_dot: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+            let plain_sum: f32 = a.iter().sum();
+            let tol = 1e-4 * (1.0 + plain_dot.abs());
+            assert!((dot(&a, &b) - plain_dot).abs() <= tol, "dot of {n}");
+            assert!(
+                (sum(&a) - plain_sum).abs() <= 1e-4 * (1.0 + plain_sum.abs()),
+                "sum of {n}"
+            );
+            let plain_max = a.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            assert_eq!(max(&a), plain_max, "max of {n}");
+        }
     }
 
     #[test]

@@ -113,7 +113,7 @@ fn f32s(x: &FlexTensor) -> &[f32] {
 
 #[inline(always)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(a, b)| a * b).sum()
+    crate::kernels::fastmath::dot(a, b)
 }
 
 /// `out += a * x`, elementwise.
