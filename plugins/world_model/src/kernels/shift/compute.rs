@@ -165,21 +165,26 @@ fn forward_image(d: &Dims, vertical: bool, img: &[f32], wb: &[f32], out: &mut [f
 #[inline(always)]
 fn weight_grad_image(d: &Dims, vertical: bool, img: &[f32], g: &[f32], dw: &mut [f32]) {
     if vertical {
+        // Per block row and move: the products of its `f` pixel rows summed along the row,
+        // then each block's `f` columns added into its one weight (the strided scatter is
+        // the scalar part, so it runs once per block rather than once per pixel).
         let mut acc = vec![0.0f32; d.w];
-        for y in 0..d.h {
-            let cells = d.weight_row(y);
+        for by in 0..d.h / d.f {
+            let cells = d.weight_row(by * d.f);
             for kk in 0..d.k {
                 acc.fill(0.0);
-                for ch in 0..d.c {
-                    add_product(
-                        &mut acc,
-                        &g[d.row(ch, y)],
-                        &img[d.row(ch, d.source_row(y, kk))],
-                    );
+                for y in by * d.f..(by + 1) * d.f {
+                    for ch in 0..d.c {
+                        add_product(
+                            &mut acc,
+                            &g[d.row(ch, y)],
+                            &img[d.row(ch, d.source_row(y, kk))],
+                        );
+                    }
                 }
                 let row = &mut dw[cells.clone()];
-                for (x, v) in acc.iter().enumerate() {
-                    row[(x / d.f) * d.k + kk] += v;
+                for (bx, block) in acc.chunks(d.f).enumerate() {
+                    row[bx * d.k + kk] += block.iter().sum::<f32>();
                 }
             }
         }
