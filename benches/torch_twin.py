@@ -31,10 +31,13 @@ import struct
 import sys
 import time
 
-import numpy as np
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+try:
+    import numpy as np
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+except ImportError as e:
+    sys.exit(f"error: the twin needs torch and numpy ({e}): pip install -r benches/requirements-torch.txt")
 
 REWARD_BINS = 255
 SYMLOG_LIMIT = 20.0

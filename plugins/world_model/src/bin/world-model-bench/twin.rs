@@ -56,7 +56,7 @@ fn write_safetensors(path: &Path, tensors: &[Named]) -> std::io::Result<()> {
         at += len;
     }
     let mut head = Value::Object(header).to_string().into_bytes();
-    while head.len() % 8 != 0 {
+    while !head.len().is_multiple_of(8) {
         head.push(b' ');
     }
     let mut bytes = Vec::with_capacity(8 + head.len() + at);
