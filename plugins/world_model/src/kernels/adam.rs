@@ -64,69 +64,24 @@ impl AdamKernel for Flex {
         let step = lr as f32 * bc2 / (1.0 - beta_1.powi(time));
         let eps = epsilon * bc2;
         let g = grad.as_slice::<f32>().expect("contiguous f32");
-        let n = g.len();
-        assert!(
-            [&p, &m, &v].iter().all(|t| t.layout().num_elements() == n),
-            "adam_update: parameter, gradient and moments differ in size"
-        );
-        // One element's update, from its old values to its new ones.
-        let adam = |p: f32, m: f32, v: f32, g: f32| {
-            let m = beta_1 * m + (1.0 - beta_1) * g;
-            let v = beta_2 * v + (1.0 - beta_2) * g * g;
-            (p - step * m / (v.sqrt() + eps), m, v)
-        };
-        const CHUNK: usize = 16 * 1024;
-        let unique = p.try_storage_mut::<f32>().is_some()
-            && m.try_storage_mut::<f32>().is_some()
-            && v.try_storage_mut::<f32>().is_some();
-        if !unique {
-            // The learner keeps the weights and moments of the last good step, so these
-            // buffers are shared: updating in place would first copy all three, on one thread.
-            // Reading the old values and writing new buffers is one parallel pass instead.
-            let (ps, ms, vs) = (
-                p.as_slice::<f32>().expect("contiguous f32"),
-                m.as_slice::<f32>().expect("contiguous f32"),
-                v.as_slice::<f32>().expect("contiguous f32"),
-            );
-            let mut out: [Vec<f32>; 3] = std::array::from_fn(|_| Vec::with_capacity(n));
-            let [np, nm, nv] = &mut out;
-            np.spare_capacity_mut()[..n]
-                .par_chunks_mut(CHUNK)
-                .zip(nm.spare_capacity_mut()[..n].par_chunks_mut(CHUNK))
-                .zip(nv.spare_capacity_mut()[..n].par_chunks_mut(CHUNK))
-                .enumerate()
-                .for_each(|(c, ((np, nm), nv))| {
-                    let at = c * CHUNK;
-                    for i in 0..np.len() {
-                        let j = at + i;
-                        let (p, m, v) = adam(ps[j], ms[j], vs[j], g[j]);
-                        np[i].write(p);
-                        nm[i].write(m);
-                        nv[i].write(v);
-                    }
-                });
-            for buf in &mut out {
-                // SAFETY: every one of the first `n` elements was written above.
-                unsafe { buf.set_len(n) };
-            }
-            let [np, nm, nv] = out;
-            return (
-                slices::from_vec(np, p.layout()),
-                slices::from_vec(nm, m.layout()),
-                slices::from_vec(nv, v.layout()),
-            );
-        }
         let (ps, ms, vs) = (
             p.storage_mut::<f32>(),
             m.storage_mut::<f32>(),
             v.storage_mut::<f32>(),
         );
+        assert!(
+            ps.len() == g.len() && ms.len() == g.len() && vs.len() == g.len(),
+            "adam_update: parameter, gradient and moments differ in size"
+        );
         let update = |(((p, m), v), g): (((&mut [f32], &mut [f32]), &mut [f32]), &[f32])| {
             for i in 0..g.len() {
-                (p[i], m[i], v[i]) = adam(p[i], m[i], v[i], g[i]);
+                m[i] = beta_1 * m[i] + (1.0 - beta_1) * g[i];
+                v[i] = beta_2 * v[i] + (1.0 - beta_2) * g[i] * g[i];
+                p[i] -= step * m[i] / (v[i].sqrt() + eps);
             }
         };
-        if n < 2 * CHUNK {
+        const CHUNK: usize = 16 * 1024;
+        if g.len() < 2 * CHUNK {
             update((((ps, ms), vs), g));
         } else {
             ps.par_chunks_mut(CHUNK)
@@ -261,8 +216,8 @@ mod tests {
     }
 
     /// With the weights and the optimizer state shared by a kept copy (as the learner keeps
-    /// its last good step), the update writes new buffers, lands on the same weights as in
-    /// place, and leaves the kept copy as it was.
+    /// its last good step), the update lands on the same weights as in place and leaves the
+    /// kept copy as it was.
     #[test]
     fn fused_adam_on_shared_weights_matches_and_leaves_the_copy() {
         let (model, x) = setup();
