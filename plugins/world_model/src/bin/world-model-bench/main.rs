@@ -360,9 +360,14 @@ fn main() {
     if args.game_only {
         let game = WorldModelConfig::default();
         let (train, fps, infer) = bench_default(&game, &device, &args);
-        println!(
-            "game network train step {train:.2} ms ({fps:.1} frames/s), inference {infer:.2} ms"
-        );
+        if args.json {
+            let game = json!({"train_step_ms": train, "frames_per_s": fps, "infer_ms": infer});
+            println!("{}", json!({ "game": game }));
+        } else {
+            println!(
+                "game network train step {train:.2} ms ({fps:.1} frames/s), inference {infer:.2} ms"
+            );
+        }
         return;
     }
     let (ref_train, ref_infer) = bench_reference(&device, &args);
