@@ -66,25 +66,27 @@ pub(crate) fn layer<const D: usize, const E: usize>(
     }
 }
 
-/// The breakdown: the step's phases first, then every layer of the reference network.
-pub fn breakdown(device: &Device, ops: Ops, warmup: usize, iters: usize) -> Vec<Row> {
-    let ad = device.clone().autodiff();
-    let mut model = Reference::new(&ad);
-    let mut optim = ops.adam();
-    let obs = uniform([REF_BATCH, 3, REF_H, REF_W], &ad);
-    let next = uniform([REF_BATCH, 3, REF_H, REF_W], &ad);
-    let act = uniform([REF_BATCH, 4], &ad);
+/// A training step split into its phases, `warmup + iters` times: forward + loss, backward,
+/// optimizer update, each synced before the clock is read. Returns the two "whole step" rows
+/// (medians) and the trained model.
+pub(crate) fn step_phases<M: Module>(
+    device: &Device,
+    (warmup, iters): (usize, usize),
+    mut model: M,
+    loss: impl Fn(&M) -> Tensor<1>,
+    mut update: impl FnMut(M, GradientsParams) -> M,
+) -> ([Row; 2], M) {
     let (mut fwd, mut bwd, mut opt) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..warmup + iters {
         let t = std::time::Instant::now();
-        let loss = model.loss(ops, obs.clone(), act.clone(), next.clone());
-        ad.sync().expect("device syncs");
+        let l = loss(&model);
+        device.sync().expect("device syncs");
         let t1 = std::time::Instant::now();
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        ad.sync().expect("device syncs");
+        let grads = GradientsParams::from_grads(l.backward(), &model);
+        device.sync().expect("device syncs");
         let t2 = std::time::Instant::now();
-        model = optim.step(1e-3, model, grads);
-        ad.sync().expect("device syncs");
+        model = update(model, grads);
+        device.sync().expect("device syncs");
         let t3 = std::time::Instant::now();
         if i >= warmup {
             fwd.push((t1 - t).as_secs_f64() * 1e3);
@@ -93,7 +95,7 @@ pub fn breakdown(device: &Device, ops: Ops, warmup: usize, iters: usize) -> Vec<
         }
     }
     let med = crate::median;
-    let mut rows = vec![
+    let rows = [
         Row {
             name: "whole step: forward + loss | backward".into(),
             forward_ms: med(fwd),
@@ -105,6 +107,25 @@ pub fn breakdown(device: &Device, ops: Ops, warmup: usize, iters: usize) -> Vec<
             backward_ms: 0.0,
         },
     ];
+    (rows, model)
+}
+
+/// The breakdown: the step's phases first, then every layer of the reference network.
+pub fn breakdown(device: &Device, ops: Ops, warmup: usize, iters: usize) -> Vec<Row> {
+    let ad = device.clone().autodiff();
+    let model = Reference::new(&ad);
+    let mut optim = ops.adam();
+    let obs = uniform([REF_BATCH, 3, REF_H, REF_W], &ad);
+    let next = uniform([REF_BATCH, 3, REF_H, REF_W], &ad);
+    let act = uniform([REF_BATCH, 4], &ad);
+    let (phases, model) = step_phases(
+        &ad,
+        (warmup, iters),
+        model,
+        |m| m.loss(ops, obs.clone(), act.clone(), next.clone()),
+        |m, grads| optim.step(1e-3, m, grads),
+    );
+    let mut rows = Vec::from(phases);
     let n = REF_BATCH;
     let wi = (warmup, iters);
     let m = &model;

@@ -5,13 +5,12 @@
 
 use burn::nn::conv::{Conv2dConfig, ConvTranspose2dConfig};
 use burn::nn::{LinearConfig, PaddingConfig2d};
-use burn::optim::GradientsParams;
 use burn::prelude::*;
 use world_model::kernels::{FusedAdam, conv_transpose2d, conv2d, linear, shift_mix, silu, softmax};
 use world_model::rssm::{Draw, Latent};
 use world_model::{WorldModel, WorldModelConfig};
 
-use crate::profile::{Row, layer};
+use crate::profile::{Row, layer, step_phases};
 use crate::reference::uniform;
 use crate::twin;
 
@@ -34,46 +33,17 @@ pub fn breakdown(
 ) -> Vec<GameRow> {
     let ad = device.clone().autodiff();
     ad.seed(cfg.seed);
-    let mut model = WorldModel::new(cfg, &ad);
+    let model = WorldModel::new(cfg, &ad);
     let mut optim = FusedAdam::new(cfg.adam_eps).init();
     let batch = twin::check_batch(cfg, &ad);
-    let (mut fwd, mut bwd, mut opt) = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..warmup + iters {
-        let t = std::time::Instant::now();
-        let out = model.loss(cfg, &batch);
-        let _ = out.parts.clone().into_data();
-        let t1 = std::time::Instant::now();
-        let grads = GradientsParams::from_grads(out.total.backward(), &model);
-        ad.sync().expect("device syncs");
-        let t2 = std::time::Instant::now();
-        model = optim.step(cfg.lr, model, grads);
-        ad.sync().expect("device syncs");
-        let t3 = std::time::Instant::now();
-        if i >= warmup {
-            fwd.push((t1 - t).as_secs_f64() * 1e3);
-            bwd.push((t2 - t1).as_secs_f64() * 1e3);
-            opt.push((t3 - t2).as_secs_f64() * 1e3);
-        }
-    }
-    let med = crate::median;
-    let mut rows = vec![
-        with(
-            Row {
-                name: "whole step: forward + loss | backward".into(),
-                forward_ms: med(fwd),
-                backward_ms: med(bwd),
-            },
-            f64::NAN,
-        ),
-        with(
-            Row {
-                name: "whole step: Adam update".into(),
-                forward_ms: med(opt),
-                backward_ms: 0.0,
-            },
-            f64::NAN,
-        ),
-    ];
+    let (phases, model) = step_phases(
+        &ad,
+        (warmup, iters),
+        model,
+        |m| m.loss(cfg, &batch).total,
+        |m, grads| optim.step(cfg.lr, m, grads),
+    );
+    let mut rows: Vec<GameRow> = phases.into_iter().map(|r| with(r, f64::NAN)).collect();
     let wi = (warmup, iters);
     let (b, t) = (cfg.batch, cfg.seq_len);
     // Frames the encoder reads, and rows the decoder decodes (reconstructions + predictions).

@@ -8,6 +8,7 @@ use burn::backend::flex::{FlexTensor, Layout};
 use burn::tensor::Shape;
 
 use super::ShiftKernels;
+use crate::kernels::fastmath;
 use crate::kernels::simd::wide;
 use crate::kernels::slices;
 
@@ -111,11 +112,6 @@ fn f32s(x: &FlexTensor) -> &[f32] {
     x.as_slice::<f32>().expect("contiguous f32")
 }
 
-#[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    crate::kernels::fastmath::dot(a, b)
-}
-
 /// `out += a * x`, elementwise.
 #[inline(always)]
 fn axpy(out: &mut [f32], a: f32, x: &[f32]) {
@@ -154,7 +150,8 @@ fn forward_image(d: &Dims, vertical: bool, img: &[f32], wb: &[f32], out: &mut [f
                 d.reversed_padded(&img[d.row(ch, y)], &mut rev);
                 let cells = &wb[d.weight_row(y)];
                 for (x, o) in out[d.row(ch, y)].iter_mut().enumerate() {
-                    *o = dot(&cells[(x / d.f) * d.k..][..d.k], &rev[d.w - 1 - x..][..d.k]);
+                    *o =
+                        fastmath::dot(&cells[(x / d.f) * d.k..][..d.k], &rev[d.w - 1 - x..][..d.k]);
                 }
             }
         }
