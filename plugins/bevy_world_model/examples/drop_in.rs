@@ -89,11 +89,12 @@ fn setup(
     ));
 }
 
-/// Circles the scene at a speed that changes now and then, so actions vary.
+/// Circles the scene, never stopping, at a speed and distance that change slowly (0.27 to
+/// 0.63 radians a second, 5 to 7 units), so actions vary.
 fn fly_camera(time: Res<Time>, mut camera: Query<&mut Transform, With<Orbit>>) {
     let t = time.elapsed_secs();
-    let angle = t * 0.4 + (t * 0.3).sin() * 1.5;
-    let radius = 6.0 + (t * 0.23).sin() * 1.5;
+    let angle = t * 0.45 + (t * 0.3).sin() * 0.6;
+    let radius = 6.0 + (t * 0.23).sin();
     for mut transform in &mut camera {
         *transform = Transform::from_xyz(radius * angle.cos(), 1.5, radius * angle.sin())
             .looking_at(Vec3::new(0.0, 0.5, 0.0), Vec3::Y);
