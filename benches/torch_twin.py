@@ -251,6 +251,23 @@ def categorical_entropy(logp):
     return -(logp.exp() * logp).reshape(logp.shape[0], -1).sum(1).mean()
 
 
+class Sketch(nn.Module):
+    """Ours in sketch.rs: the frame redrawn at sketch_side x sketch_side from the features."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        feat, hid = cfg["deter"] + cfg["stoch"] * cfg["classes"], cfg["hidden"]
+        self.side = cfg["sketch_side"]
+        self.hidden = nn.Linear(feat, hid)
+        self.out = nn.Linear(hid, 3 * self.side * self.side)
+
+    def loss(self, features, frames):
+        n, _, h, _ = frames.shape
+        target = F.avg_pool2d(frames, h // self.side)
+        drawn = self.out(F.silu(self.hidden(features))).reshape(target.shape)
+        return (drawn - target).square().sum((1, 2, 3)).mean()
+
+
 class WorldModel(nn.Module):
     """The game's world model (`WorldModelConfig::default()`: residual warp decoder, MSE)."""
 
@@ -272,6 +289,7 @@ class WorldModel(nn.Module):
         self.rssm = Rssm(cfg, embed)
         self.decoder = Decoder(cfg)
         self.heads = Heads(cfg)
+        self.sketch = Sketch(cfg) if cfg.get("sketch_side", 0) else None
 
     def encode(self, x):
         for conv in self.encoder.convs:
@@ -279,7 +297,7 @@ class WorldModel(nn.Module):
         return x.flatten(1)
 
     def loss(self, batch, sample):
-        """Our `WorldModel::loss_with`, term for term: (total, parts[8])."""
+        """Our `WorldModel::loss_with`, term for term: (total, parts[9])."""
         cfg = self.cfg
         obs, actions, first = batch["obs"], batch["actions"], batch["first"]
         b, t, c, hh, ww = obs.shape
@@ -323,6 +341,7 @@ class WorldModel(nn.Module):
 
         reward_tm, cont_tm = time_major(batch["reward"]), time_major(batch["cont"])
         reward_loss, cont_loss = self.heads.loss(post_features.detach(), reward_tm, cont_tm)
+        sketch = self.sketch.loss(post_features, obs_tm) if self.sketch else obs.new_zeros(())
         recon_frames = self.decoder.forward_after(post_features, previous)
         recon = (recon_frames - obs_tm).square().sum((1, 2, 3)).mean()
 
@@ -345,6 +364,7 @@ class WorldModel(nn.Module):
             + rep * cfg["kl_rep"]
             + reward_loss * cfg["reward_weight"]
             + cont_loss * cfg["cont_weight"]
+            + sketch * cfg.get("sketch_weight", 1.0)
         )
         per_pixel = 1.0 / (c * hh * ww)
         parts = torch.stack(
@@ -357,12 +377,15 @@ class WorldModel(nn.Module):
                 post_ent,
                 reward_loss.detach(),
                 cont_loss.detach(),
+                sketch.detach() / (3 * max(cfg.get("sketch_side", 0), 1) ** 2),
             ]
         )
         return total, parts
 
 
-PART_NAMES = ["total", "recon", "pred", "kl", "prior_entropy", "post_entropy", "reward", "cont"]
+PART_NAMES = [
+    "total", "recon", "pred", "kl", "prior_entropy", "post_entropy", "reward", "cont", "sketch"
+]
 
 
 def our_name(name):

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use bevy::prelude::*;
+use bevy_world_model::world_model::Outlook;
 use bevy_world_model::{
     AgentPolicy, DreamStrip, EpisodeEnd, ModelCounters, ModelScores, ModelStatus, PredictionScored,
     RewardScored, ScoreTotals, ScoredFrames,
@@ -62,6 +63,39 @@ pub(super) struct ResearchLog {
     pub(super) pilots: Vec<PilotTally>,
     /// The task's time limit there, for the report.
     pub(super) episodes_time_limit: u32,
+    /// Every held-out tick's reward beside its prediction, for `rewards.csv`.
+    pub(super) heldout_rewards: Vec<RewardRow>,
+}
+
+/// One held-out tick's reward, what the heads predicted for it the tick before, and whether
+/// a goal was in view then (a row of `rewards.csv`, for analyses the report's means hide:
+/// a few +1 events weigh as much in a mean squared error as hundreds of shaping ticks).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct RewardRow {
+    pub(super) tick: u64,
+    pub(super) reward: f32,
+    pub(super) terminal: bool,
+    pub(super) predicted: Outlook,
+    pub(super) goal_in_view: Option<bool>,
+}
+
+impl RewardRow {
+    /// The CSV header [`csv`](Self::csv) writes rows for.
+    pub(super) const HEADER: &str =
+        "tick,reward,terminal,predicted_reward,predicted_continue,goal_in_view";
+
+    /// The row as a CSV line (`goal_in_view` empty when not known).
+    pub(super) fn csv(&self) -> String {
+        let seen = self.goal_in_view.map_or("", |s| if s { "1" } else { "0" });
+        format!(
+            "{},{},{},{},{},{seen}",
+            self.tick,
+            self.reward,
+            u8::from(self.terminal),
+            self.predicted.reward,
+            self.predicted.cont
+        )
+    }
 }
 
 impl ResearchLog {
@@ -149,12 +183,17 @@ pub(super) fn collect_task(
             .rev()
             .find(|t| t.tick + 1 == r.tick)
             .map(|t| t.goal_in_view);
-        tally.push_reward(
-            r.reward,
-            r.end == Some(EpisodeEnd::Terminal),
-            r.predicted,
-            seen,
-        );
+        let terminal = r.end == Some(EpisodeEnd::Terminal);
+        tally.push_reward(r.reward, terminal, r.predicted, seen);
+        if *phase.get() == ResearchPhase::HeldOut {
+            log.heldout_rewards.push(RewardRow {
+                tick: r.tick,
+                reward: r.reward,
+                terminal,
+                predicted: r.predicted,
+                goal_in_view: seen,
+            });
+        }
     }
     // Episodes end in `Update`, before the plugin sees their tick: the held-out phase
     // counts those that end once its settling ticks are over.
@@ -229,5 +268,33 @@ pub(super) fn collect(
         ResearchPhase::Episodes | ResearchPhase::Done => {
             scored.clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reward_rows_have_a_field_for_every_header_column() {
+        let row = RewardRow {
+            tick: 12,
+            reward: 1.5,
+            terminal: true,
+            predicted: Outlook {
+                reward: 0.25,
+                cont: 0.5,
+            },
+            goal_in_view: None,
+        };
+        let header = RewardRow::HEADER.split(',').count();
+        assert_eq!(row.csv(), "12,1.5,1,0.25,0.5,");
+        assert_eq!(row.csv().split(',').count(), header);
+        let seen = RewardRow {
+            goal_in_view: Some(true),
+            terminal: false,
+            ..row
+        };
+        assert_eq!(seen.csv(), "12,1.5,0,0.25,0.5,1");
     }
 }

@@ -41,6 +41,7 @@ impl LossTally {
         s.post_entropy += l.post_entropy;
         s.reward += l.reward;
         s.cont += l.cont;
+        s.sketch += l.sketch;
         self.n += 1;
     }
 
@@ -60,6 +61,7 @@ impl LossTally {
             post_entropy: s.post_entropy * k,
             reward: s.reward * k,
             cont: s.cont * k,
+            sketch: s.sketch * k,
         })
     }
 }

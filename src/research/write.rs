@@ -2,7 +2,7 @@
 
 use bevy_world_model::{ModelCounters, ModelStatus, WorldModelSettings};
 
-use super::log::ResearchLog;
+use super::log::{ResearchLog, RewardRow};
 use super::report::{
     self, EpisodesReport, HeldOutReport, LossTrend, Report, TaskReport, Throughput,
 };
@@ -45,6 +45,17 @@ pub(super) fn write_report(
     }
     if dir.join("model.ckpt").exists() {
         files.push("model.ckpt".to_string());
+    }
+    if !log.heldout_rewards.is_empty() {
+        let mut csv = String::from(RewardRow::HEADER);
+        for row in &log.heldout_rewards {
+            csv.push('\n');
+            csv.push_str(&row.csv());
+        }
+        csv.push('\n');
+        std::fs::write(dir.join("rewards.csv"), csv)
+            .map_err(|e| format!("cannot write rewards.csv in {}: {e}", dir.display()))?;
+        files.push("rewards.csv".to_string());
     }
     let heldout = phase_scores(&log.heldout).map(|s| HeldOutReport {
         level: held.level.clone(),

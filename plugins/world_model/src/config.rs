@@ -144,6 +144,20 @@ pub struct WorldModelConfig {
     /// Weight of the continue head's loss (binary cross-entropy of "not terminal").
     /// Default: `1.0`
     pub cont_weight: f32,
+    /// Side of a coarse sketch of each frame that the posterior's features must redraw
+    /// ([`Sketch`](crate::sketch::Sketch)), in pixels; it must divide the frame's width and
+    /// height (16 always does). 0: none. The residual decoders draw changes, so without it
+    /// the latent need not hold what stays in view, and the reward head and the agent read
+    /// only the latent: 10 minutes on `arena`, then 3,000 held-out ticks, gave a reward error
+    /// 21% below the mean's with it and 9% above without, and a better one-step PSNR
+    /// (README). Default: `16`
+    pub sketch_side: usize,
+    /// Weight of the sketch's squared error (summed over its pixels, like the
+    /// reconstruction's): 16 gives each of a 16x16 sketch's pixels the weight of the 16
+    /// frame pixels it stands for at 64x64. On `arena` that beat a weight of 1 on both the
+    /// reward (21% below the mean's error against 9%) and the one-step PSNR (+6.33 against
+    /// +5.94 dB over copying). Default: `16.0`
+    pub sketch_weight: f32,
     /// Let the reward and continue losses train the encoder and the RSSM too, as DreamerV3
     /// does, instead of the heads alone reading the latent. Off by default: on play without
     /// rewards (every reward 0, nothing terminal) the heads' ever-shrinking losses kept
@@ -377,6 +391,8 @@ impl WorldModelConfig {
             pred_weight: 1.0,
             reward_weight: 1.0,
             cont_weight: 1.0,
+            sketch_side: 16,
+            sketch_weight: 16.0,
             head_gradients: false,
             residual: false,
             warp: false,
@@ -486,6 +502,13 @@ impl WorldModelConfig {
             dense(features, hidden),
             dense(hidden, 1),
         ]);
+        if self.sketch_side > 0 {
+            let side = n(self.sketch_side);
+            parts.extend([
+                dense(features, hidden),
+                dense(hidden, side.saturating_mul(side).saturating_mul(3)),
+            ]);
+        }
         // The actor, the critic and the slow critic.
         if self.agent.enabled() {
             let (actions, width, layers) = self.agent.shape();
@@ -612,6 +635,17 @@ impl WorldModelConfig {
             ));
         }
         self.agent.validate(self.action_dim)?;
+        let side = self.sketch_side;
+        if side > 0
+            && (side > self.width.min(self.height)
+                || self.width % side != 0
+                || self.height % side != 0)
+        {
+            return bad(format!(
+                "sketch_side {side} must divide the frame's width {} and height {}",
+                self.width, self.height
+            ));
+        }
         for (name, value) in [
             ("free_nats", self.free_nats),
             ("kl_dyn", self.kl_dyn),
@@ -619,6 +653,7 @@ impl WorldModelConfig {
             ("pred_weight", self.pred_weight),
             ("reward_weight", self.reward_weight),
             ("cont_weight", self.cont_weight),
+            ("sketch_weight", self.sketch_weight),
             ("grad_clip", self.grad_clip),
         ] {
             if !(value.is_finite() && value >= 0.0) {
@@ -764,6 +799,7 @@ mod tests {
                 residual: true,
                 warp: true,
                 warp_radius: [3, 2],
+                sketch_side: 8,
                 ..base.clone()
             },
         ] {
@@ -1018,6 +1054,23 @@ mod tests {
         for lr in [-1.0, 0.0, f64::INFINITY, f64::NAN] {
             let err = WorldModelConfig { lr, ..d.clone() }.validate().unwrap_err();
             assert!(err.0.contains("lr"), "{lr}: {err}");
+        }
+        // The sketch must tile the frame: 64 is not a multiple of 12, nor 128 a size.
+        for side in [12, 128] {
+            let err = WorldModelConfig {
+                sketch_side: side,
+                ..d.clone()
+            }
+            .validate()
+            .unwrap_err();
+            assert!(err.0.contains("sketch_side"), "{side}: {err}");
+        }
+        for side in [0, 1, 16, 64] {
+            let ok = WorldModelConfig {
+                sketch_side: side,
+                ..d.clone()
+            };
+            assert!(ok.validate().is_ok(), "{side}");
         }
         let nan = f32::NAN;
         for (field, cfg) in [

@@ -161,6 +161,10 @@ impl Learner {
         if !same_agent {
             model.behavior = crate::behavior::Behavior::new(&cfg, &ad);
         }
+        // So does a sketch the checkpoint has not got (or of another size).
+        if meta.config.sketch_side != cfg.sketch_side {
+            model.sketch = crate::sketch::Sketch::new(&cfg, &ad);
+        }
         // The agent's own training goes on where it stopped when the file has it.
         let mut behavior = BehaviorTraining::new(&cfg);
         if same_agent && let Some([actor, critic]) = agent_optimizers {

@@ -45,6 +45,7 @@ pub mod predictor;
 pub mod replay;
 pub mod rssm;
 pub mod signals;
+pub mod sketch;
 pub mod synthetic;
 pub mod trainer;
 

@@ -7,6 +7,7 @@ use crate::config::{ReconLoss, WorldModelConfig};
 use crate::heads::Heads;
 use crate::networks::{Decoder, Encoder};
 use crate::rssm::{Draw, Latent, Rssm, categorical_entropy, categorical_kl};
+use crate::sketch::Sketch;
 
 /// Encoder, RSSM and decoder: the trainable parameters of a world model.
 #[derive(Module, Debug)]
@@ -21,6 +22,8 @@ pub struct WorldModel {
     pub heads: Heads,
     /// The agent that learns inside the dream, when the config has one.
     pub behavior: Option<Behavior>,
+    /// The coarse sketch the posterior redraws, when the config has one.
+    pub sketch: Option<Sketch>,
 }
 
 /// A world model as checkpoints before the heads stored it: loaded strictly (every tensor
@@ -56,6 +59,7 @@ impl HeadlessModel {
             decoder: self.decoder,
             heads: Heads::new(cfg, device),
             behavior: Behavior::new(cfg, device),
+            sketch: Sketch::new(cfg, device),
         }
     }
 }
@@ -109,6 +113,9 @@ pub struct LossParts {
     /// Continue head's binary cross-entropy, nats (posterior plus prior, as `reward`).
     #[serde(default)]
     pub cont: f32,
+    /// The sketch's squared error per sketch pixel (0 without a sketch).
+    #[serde(default)]
+    pub sketch: f32,
 }
 
 impl LossParts {
@@ -131,6 +138,7 @@ impl LossParts {
             post_entropy: g(5),
             reward: g(6),
             cont: g(7),
+            sketch: g(8),
         }
     }
 
@@ -145,6 +153,7 @@ impl LossParts {
             self.post_entropy,
             self.reward,
             self.cont,
+            self.sketch,
         ]
         .iter()
         .all(|v| v.is_finite())
@@ -161,6 +170,7 @@ impl WorldModel {
             decoder: Decoder::new(cfg, device),
             heads: Heads::new(cfg, device),
             behavior: Behavior::new(cfg, device),
+            sketch: Sketch::new(cfg, device),
         }
     }
 
@@ -331,6 +341,11 @@ impl WorldModel {
             time_major(&batch.reward),
             time_major(&batch.cont),
         );
+        // What the posterior must hold of the view itself, not only of its change.
+        let sketch = match &self.sketch {
+            Some(sketch) => sketch.loss(post_features.clone(), obs_time_major.clone()),
+            None => Tensor::<1>::zeros([1], &device),
+        };
         let recon_frames = self.decode_after(post_features, previous.clone());
         let recon = pixel_loss(cfg.recon_loss, recon_frames, obs_time_major.clone());
 
@@ -384,7 +399,8 @@ impl WorldModel {
             + dyn_loss.mul_scalar(cfg.kl_dyn)
             + rep_loss.mul_scalar(cfg.kl_rep)
             + reward_loss.clone().mul_scalar(cfg.reward_weight)
-            + cont_loss.clone().mul_scalar(cfg.cont_weight);
+            + cont_loss.clone().mul_scalar(cfg.cont_weight)
+            + sketch.clone().mul_scalar(cfg.sketch_weight);
         // Parts are reported per pixel, so they read the same at any frame size.
         let per_pixel = 1.0 / (c * hh * ww) as f32;
         let parts = Tensor::cat(
@@ -397,6 +413,9 @@ impl WorldModel {
                 post_ent,
                 reward_loss.detach(),
                 cont_loss.detach(),
+                sketch
+                    .detach()
+                    .mul_scalar(1.0 / (3 * cfg.sketch_side.max(1).pow(2)) as f32),
             ],
             0,
         );

@@ -295,3 +295,69 @@ fn agents_round_trip_and_checkpoints_without_one_still_load() {
         std::fs::remove_file(p).unwrap();
     }
 }
+
+/// A sketch is an auxiliary network, like the agent: resuming a checkpoint without one
+/// under a config that asks for one gives it a fresh sketch and trains on (and back again
+/// drops it), keeping every other weight.
+#[test]
+fn resuming_with_or_without_a_sketch_keeps_the_model() {
+    let cfg = WorldModelConfig {
+        sketch_side: 0,
+        ..common::tiny_config()
+    };
+    let learner = common::train(&cfg, &synthetic::record(16, 2, 20, 3), 1);
+    let path = common::temp_path("sketch.wmck");
+    learner.save(&path).unwrap();
+    let sketched = WorldModelConfig {
+        sketch_side: 4,
+        ..cfg.clone()
+    };
+    let ckpt = checkpoint::load(&path, Some(&sketched), &Device::flex()).unwrap();
+    assert!(ckpt.model.sketch.is_none());
+    let mut resumed = Learner::from_checkpoint(sketched.clone(), ckpt, &Device::flex()).unwrap();
+    for s in synthetic::record(16, 2, 20, 3) {
+        resumed.push(&s).unwrap();
+    }
+    let StepOutcome::Updated(r) = resumed.train_step() else {
+        panic!("trains with a fresh sketch");
+    };
+    assert!(
+        r.loss.sketch > 0.0,
+        "the sketch's error is in the loss: {:?}",
+        r.loss
+    );
+    resumed.save(&path).unwrap();
+    let ckpt = checkpoint::load(&path, Some(&cfg), &Device::flex()).unwrap();
+    assert_eq!(ckpt.meta.config.sketch_side, 4);
+    assert!(ckpt.model.sketch.is_some());
+    let plain = Learner::from_checkpoint(cfg, ckpt, &Device::flex()).unwrap();
+    assert!(plain.inference_model().sketch.is_none());
+    std::fs::remove_file(&path).unwrap();
+}
+
+/// A header written before `sketch_side` existed describes a model without a sketch (the
+/// shipped checkpoint is one): it loads as such, not with today's default sketch.
+#[test]
+fn headers_from_before_the_sketch_load_without_one() {
+    let cfg = WorldModelConfig {
+        sketch_side: 0,
+        ..common::tiny_config()
+    };
+    let learner = common::train(&cfg, &synthetic::record(16, 2, 20, 3), 1);
+    let path = common::temp_path("presketch.wmck");
+    learner.save(&path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let [header, weights, optim] = checkpoint::sections(&path, &bytes).unwrap();
+    let mut meta: serde_json::Value = serde_json::from_slice(header).unwrap();
+    meta["config"]
+        .as_object_mut()
+        .unwrap()
+        .remove("sketch_side")
+        .expect("the field is written");
+    let old = serde_json::to_vec(&meta).unwrap();
+    std::fs::write(&path, checkpoint::assemble(&old, weights, optim)).unwrap();
+    let ckpt = checkpoint::load(&path, None, &Device::flex()).unwrap();
+    assert_eq!(ckpt.meta.config.sketch_side, 0);
+    assert!(ckpt.model.sketch.is_none());
+    std::fs::remove_file(&path).unwrap();
+}
