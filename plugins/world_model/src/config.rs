@@ -638,8 +638,8 @@ impl WorldModelConfig {
         let side = self.sketch_side;
         if side > 0
             && (side > self.width.min(self.height)
-                || self.width % side != 0
-                || self.height % side != 0)
+                || !self.width.is_multiple_of(side)
+                || !self.height.is_multiple_of(side))
         {
             return bad(format!(
                 "sketch_side {side} must divide the frame's width {} and height {}",
