@@ -5,7 +5,6 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use bevy::prelude::*;
-use bevy_world_model::world_model::Outlook;
 use bevy_world_model::{
     AgentPolicy, DreamStrip, EpisodeEnd, ModelCounters, ModelScores, ModelStatus, PredictionScored,
     RewardScored, ScoreTotals, ScoredFrames,
@@ -67,15 +66,12 @@ pub(super) struct ResearchLog {
     pub(super) heldout_rewards: Vec<RewardRow>,
 }
 
-/// One held-out tick's reward, what the heads predicted for it the tick before, and whether
-/// a goal was in view then (a row of `rewards.csv`, for analyses the report's means hide:
-/// a few +1 events weigh as much in a mean squared error as hundreds of shaping ticks).
+/// One held-out tick's reward beside what the heads predicted for it the tick before, and
+/// whether a goal was in view then (a row of `rewards.csv`, for analyses the report's means
+/// hide: a few +1 events weigh as much in a mean squared error as hundreds of shaping ticks).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) struct RewardRow {
-    pub(super) tick: u64,
-    pub(super) reward: f32,
-    pub(super) terminal: bool,
-    pub(super) predicted: Outlook,
+    pub(super) scored: RewardScored,
     pub(super) goal_in_view: Option<bool>,
 }
 
@@ -86,14 +82,15 @@ impl RewardRow {
 
     /// The row as a CSV line (`goal_in_view` empty when not known).
     pub(super) fn csv(&self) -> String {
+        let r = &self.scored;
         let seen = self.goal_in_view.map_or("", |s| if s { "1" } else { "0" });
         format!(
             "{},{},{},{},{},{seen}",
-            self.tick,
-            self.reward,
-            u8::from(self.terminal),
-            self.predicted.reward,
-            self.predicted.cont
+            r.tick,
+            r.reward,
+            u8::from(r.end == Some(EpisodeEnd::Terminal)),
+            r.predicted.reward,
+            r.predicted.cont
         )
     }
 }
@@ -183,14 +180,15 @@ pub(super) fn collect_task(
             .rev()
             .find(|t| t.tick + 1 == r.tick)
             .map(|t| t.goal_in_view);
-        let terminal = r.end == Some(EpisodeEnd::Terminal);
-        tally.push_reward(r.reward, terminal, r.predicted, seen);
+        tally.push_reward(
+            r.reward,
+            r.end == Some(EpisodeEnd::Terminal),
+            r.predicted,
+            seen,
+        );
         if *phase.get() == ResearchPhase::HeldOut {
             log.heldout_rewards.push(RewardRow {
-                tick: r.tick,
-                reward: r.reward,
-                terminal,
-                predicted: r.predicted,
+                scored: *r,
                 goal_in_view: seen,
             });
         }
@@ -274,26 +272,32 @@ pub(super) fn collect(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bevy_world_model::world_model::Outlook;
 
     #[test]
     fn reward_rows_have_a_field_for_every_header_column() {
-        let row = RewardRow {
+        let scored = RewardScored {
             tick: 12,
             reward: 1.5,
-            terminal: true,
+            end: Some(EpisodeEnd::Terminal),
             predicted: Outlook {
                 reward: 0.25,
                 cont: 0.5,
             },
+        };
+        let row = RewardRow {
+            scored,
             goal_in_view: None,
         };
         let header = RewardRow::HEADER.split(',').count();
         assert_eq!(row.csv(), "12,1.5,1,0.25,0.5,");
         assert_eq!(row.csv().split(',').count(), header);
         let seen = RewardRow {
+            scored: RewardScored {
+                end: Some(EpisodeEnd::Truncated),
+                ..scored
+            },
             goal_in_view: Some(true),
-            terminal: false,
-            ..row
         };
         assert_eq!(seen.csv(), "12,1.5,0,0.25,0.5,1");
     }

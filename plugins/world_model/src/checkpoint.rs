@@ -630,13 +630,14 @@ fn parse_meta(path: &Path, header: &[u8]) -> Result<CheckpointMeta, CheckpointEr
             header.len()
         )));
     }
-    let mut meta: CheckpointMeta =
+    let value: serde_json::Value =
         serde_json::from_slice(header).map_err(|e| header_err(e.to_string()))?;
     // A model saved before the sketch existed has none, whatever today's default is (a
     // learner resuming it under a config with one gives it a fresh one).
-    let value: serde_json::Value =
-        serde_json::from_slice(header).map_err(|e| header_err(e.to_string()))?;
-    if value["config"].get("sketch_side").is_none() {
+    let before_sketch = value["config"].get("sketch_side").is_none();
+    let mut meta: CheckpointMeta =
+        serde_json::from_value(value).map_err(|e| header_err(e.to_string()))?;
+    if before_sketch {
         meta.config.sketch_side = 0;
     }
     meta.config

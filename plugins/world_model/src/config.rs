@@ -638,11 +638,7 @@ impl WorldModelConfig {
         }
         self.agent.validate(self.action_dim)?;
         let side = self.sketch_side;
-        if side > 0
-            && (side > self.width.min(self.height)
-                || !self.width.is_multiple_of(side)
-                || !self.height.is_multiple_of(side))
-        {
+        if side > 0 && !(self.width.is_multiple_of(side) && self.height.is_multiple_of(side)) {
             return bad(format!(
                 "sketch_side {side} must divide the frame's width {} and height {}",
                 self.width, self.height

@@ -13,6 +13,16 @@ fn trained() -> (WorldModelConfig, Learner) {
     (cfg, learner)
 }
 
+/// The tiny network with no sketch, whatever the default, after one step.
+fn unsketched() -> (WorldModelConfig, Learner) {
+    let cfg = WorldModelConfig {
+        sketch_side: 0,
+        ..common::tiny_config()
+    };
+    let learner = common::train(&cfg, &synthetic::record(16, 2, 20, 3), 1);
+    (cfg, learner)
+}
+
 fn predictions(p: &mut Predictor) -> Vec<u8> {
     let frames = synthetic::record(16, 1, 6, 11);
     let mut out = Vec::new();
@@ -301,11 +311,7 @@ fn agents_round_trip_and_checkpoints_without_one_still_load() {
 /// drops it), keeping every other weight.
 #[test]
 fn resuming_with_or_without_a_sketch_keeps_the_model() {
-    let cfg = WorldModelConfig {
-        sketch_side: 0,
-        ..common::tiny_config()
-    };
-    let learner = common::train(&cfg, &synthetic::record(16, 2, 20, 3), 1);
+    let (cfg, learner) = unsketched();
     let path = common::temp_path("sketch.wmck");
     learner.save(&path).unwrap();
     let sketched = WorldModelConfig {
@@ -339,11 +345,7 @@ fn resuming_with_or_without_a_sketch_keeps_the_model() {
 /// shipped checkpoint is one): it loads as such, not with today's default sketch.
 #[test]
 fn headers_from_before_the_sketch_load_without_one() {
-    let cfg = WorldModelConfig {
-        sketch_side: 0,
-        ..common::tiny_config()
-    };
-    let learner = common::train(&cfg, &synthetic::record(16, 2, 20, 3), 1);
+    let (_, learner) = unsketched();
     let path = common::temp_path("presketch.wmck");
     learner.save(&path).unwrap();
     let bytes = std::fs::read(&path).unwrap();
