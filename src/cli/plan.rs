@@ -13,7 +13,7 @@ use bevy_world_model::world_model::{Device, WorldModelConfig};
 
 use super::{
     AutopilotMode, Cli, Command, DEFAULT_RESOLUTION, DisplayArgs, GameArgs, ModelArgs,
-    ResearchArgs, WorldArgs, game_model_config,
+    ResearchArgs, WorldArgs, game_model_config_for,
 };
 use crate::app::{self, Mode};
 use crate::research::pilots::PilotPlan;
@@ -37,7 +37,7 @@ pub struct RunPlan {
     /// The level `--level` names, loaded and checked.
     pub spec: LevelSpec,
     /// The network to run: the start checkpoint's, else `--model-config-file`'s, else
-    /// [`game_model_config`].
+    /// the game's for the level ([`game_model_config_for`]).
     pub model_config: WorldModelConfig,
     /// The research run (`--minutes`, `--report`, or `eval`), if any.
     pub research_run: Option<ResearchPlan>,
@@ -128,13 +128,17 @@ impl RunPlan {
                 app::SHIPPED_CHECKPOINT
             ));
         }
-        let mut model_config = game
-            .model
-            .model_config_file
-            .clone()
-            .unwrap_or_else(game_model_config);
+        let level_config = game_model_config_for(&spec);
+        let mut model_config = match &game.model.model_config_file {
+            Some(file) if file.sets_sketch => file.config.clone(),
+            Some(file) => WorldModelConfig {
+                sketch_side: level_config.sketch_side,
+                ..file.config.clone()
+            },
+            None => level_config,
+        };
         if let Some(path) = &game.model.ckpt {
-            match checkpoint_config(path) {
+            match checkpoint_config(path, &model_config) {
                 Ok(config) => {
                     game.world.resolution = config.width as u32;
                     model_config = config;
@@ -254,7 +258,10 @@ fn plays_the_shipped_network(game: &GameArgs, eval: bool) -> bool {
 /// the game runs on ([`checkpoint::load`]: a bounded read, a valid header config, weights
 /// that fit it and are finite), so a model that could not run is refused before the game
 /// starts rather than replaced by random weights.
-fn checkpoint_config(path: &Path) -> Result<WorldModelConfig, PlanError> {
+fn checkpoint_config(
+    path: &Path,
+    learning: &WorldModelConfig,
+) -> Result<WorldModelConfig, PlanError> {
     let mut config = checkpoint::load(path, None, &Device::flex())
         .map_err(PlanError::Checkpoint)?
         .meta
@@ -269,14 +276,17 @@ fn checkpoint_config(path: &Path) -> Result<WorldModelConfig, PlanError> {
             config.width, config.height
         )));
     }
-    // How the replay buffer is sampled describes this session's online learning, not the
-    // weights (offline training samples uniformly): take the game's.
-    let game = game_model_config();
-    config.sampling = game.sampling;
-    config.replay_capacity = game.replay_capacity;
+    // How the replay buffer is sampled and the sketch describe this session's online
+    // learning, not the predictions (offline training samples uniformly; the sketch only
+    // shapes the latent while it learns, and the learner gives a checkpoint without one a
+    // fresh one): take them from `learning`, --model-config-file's or the game's.
+    config.sampling = learning.sampling;
+    config.replay_capacity = learning.replay_capacity;
+    config.sketch_side = learning.sketch_side;
+    config.sketch_weight = learning.sketch_weight;
     config
         .validate()
-        .map_err(|e| unplayable(format!("with the game's replay settings: {e}")))?;
+        .map_err(|e| unplayable(format!("with this session's learning settings: {e}")))?;
     Ok(config)
 }
 

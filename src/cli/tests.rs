@@ -41,7 +41,9 @@ fn model_config_files_are_read_and_checked() {
     };
     let good = write("good.json", r#"{"recon_loss": "l1", "deter": 128}"#);
     let cli = parse(&["--model-config-file", &good]).unwrap();
-    let cfg = cli.game.model.model_config_file.expect("config read");
+    let file = cli.game.model.model_config_file.expect("config read");
+    assert!(!file.sets_sketch);
+    let cfg = file.config;
     // The file's fields over the game's defaults (residual and warp stay on).
     assert!(cfg.residual && cfg.warp && cfg.recon_loss == ReconLoss::L1 && cfg.deter == 128);
     for (file, problem) in [
@@ -359,4 +361,97 @@ fn the_agent_comes_with_play_and_the_dreamer_only() {
         actions(&["--headless", "--autopilot", "curious", "--minutes", "1"]),
         0
     );
+}
+
+/// With --ckpt the network is the checkpoint's, and --model-config-file gives only what shapes
+/// learning: here a sketch for a checkpoint saved without one (as the shipped one is).
+#[test]
+fn a_checkpoint_learns_with_the_files_sketch() {
+    use bevy_world_model::world_model::{Device, Learner, WorldModelConfig, checkpoint};
+    let dir = std::env::temp_dir().join(format!("md-ckpt-sketch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let small = WorldModelConfig {
+        deter: 32,
+        stoch: 4,
+        classes: 4,
+        hidden: 16,
+        sketch_side: 0,
+        ..WorldModelConfig::default()
+    };
+    let learner = Learner::new(small, &Device::flex()).unwrap();
+    let ckpt = dir.join("small.wmck");
+    checkpoint::save(
+        &ckpt,
+        &learner.meta(),
+        &learner.inference_model(),
+        None,
+        None,
+    )
+    .unwrap();
+    let file = dir.join("sketch.json");
+    std::fs::write(
+        &file,
+        r#"{"sketch_side": 16, "sketch_weight": 4.0, "deter": 256}"#,
+    )
+    .unwrap();
+    let config = |extra: &[&str]| {
+        let args = [&["--ckpt", ckpt.to_str().unwrap()][..], extra].concat();
+        RunPlan::from_cli(parse(&args).unwrap())
+            .unwrap()
+            .model_config
+    };
+    let with_file = config(&["--model-config-file", file.to_str().unwrap()]);
+    // The checkpoint's network (the file's `deter` is not applied), the file's sketch.
+    assert_eq!(with_file.deter, 32);
+    assert_eq!((with_file.sketch_side, with_file.sketch_weight), (16, 4.0));
+    // Without a file, the game's for the level: a sketch where there is a task to learn.
+    let game = game_model_config();
+    for (level, side) in [("maze", 0), ("arena", TASK_SKETCH_SIDE)] {
+        let without = config(&["--level", level]);
+        assert_eq!(without.deter, 32);
+        assert_eq!(
+            (without.sketch_side, without.sketch_weight),
+            (side, game.sketch_weight),
+            "{level}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The game learns with the sketch on task levels and without it elsewhere; a config file
+/// says for itself.
+#[test]
+fn task_levels_learn_with_the_sketch() {
+    let side = |args: &[&str]| {
+        RunPlan::from_cli(parse(&[&["--fresh"][..], args].concat()).unwrap())
+            .unwrap()
+            .model_config
+            .sketch_side
+    };
+    assert_eq!(side(&["--level", "arena"]), TASK_SKETCH_SIDE);
+    assert_eq!(side(&["--level", "seek"]), TASK_SKETCH_SIDE);
+    assert_eq!(side(&["--level", "maze"]), 0);
+    assert_eq!(game_model_config().sketch_side, 0);
+    // A file that leaves the sketch out keeps the level's; one that sets it decides.
+    let dir = std::env::temp_dir().join(format!("md-task-sketch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (text, arena_side) in [
+        (r#"{"lr": 1e-4}"#, TASK_SKETCH_SIDE),
+        (r#"{"sketch_side": 0}"#, 0),
+    ] {
+        let file = dir.join("config.json");
+        std::fs::write(&file, text).unwrap();
+        let file = file.to_str().unwrap();
+        assert_eq!(
+            side(&["--level", "arena", "--model-config-file", file]),
+            arena_side,
+            "{text}"
+        );
+        assert_eq!(
+            side(&["--level", "maze", "--model-config-file", file]),
+            0,
+            "{text}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -307,13 +307,20 @@ fn progress(
                 loss: log.interval_loss.mean(),
                 scores,
                 infer_ms: log.interval_infer.0 / log.interval_infer.1.max(1) as f64,
+                agent: status.trainer.as_ref().and_then(|s| s.behavior),
             };
             let loss = point
                 .loss
                 .map_or(String::new(), |l| format!(" | loss {:.4}", l.total));
+            let agent = point.agent.map_or(String::new(), |a| {
+                format!(
+                    " | agent entropy {:.2} nats, imagined return {:+.2}",
+                    a.entropy, a.imagined_return
+                )
+            });
             let total = plan.minutes.unwrap_or(0.0) * 60.0;
             println!(
-                "[{} / {}] learning | step {step} ({rate:.1}/s) | tick {} | last {INTERVAL_S:.0} s: {vs}{loss}",
+                "[{} / {}] learning | step {step} ({rate:.1}/s) | tick {} | last {INTERVAL_S:.0} s: {vs}{loss}{agent}",
                 clock_text(t),
                 clock_text(total),
                 clock.tick

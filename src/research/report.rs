@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use bevy_world_model::world_model::{FrameMetrics, LossParts, WorldModelConfig};
+use bevy_world_model::world_model::{BehaviorStats, FrameMetrics, LossParts, WorldModelConfig};
 use serde::Serialize;
 
 use crate::autopilot::AutopilotMode;
@@ -127,6 +127,10 @@ pub struct SeriesPoint {
     pub scores: Option<PhaseScores>,
     /// Mean inference milliseconds over the interval.
     pub infer_ms: f64,
+    /// The agent's last actor-critic update in the interval (entropy, imagined return,
+    /// value, losses), when the model has an agent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<BehaviorStats>,
 }
 
 /// The evaluation on a seed or level not trained on.
