@@ -25,6 +25,10 @@ use crate::settings::WorldModelSettings;
 use crate::status::{ModelCounters, ModelStatus, Notify};
 use crate::strip::{PendingStrip, StripBuilder};
 
+/// Most ticks the agent's decision is rolled forward from the newest frame on the prior
+/// ([`Predictor::decide_after`](world_model::Predictor::decide_after)); readbacks lag 1-3.
+const MAX_DECISION_LAG: usize = 8;
+
 /// Predictions waiting for the real frame of the tick they predict, and where the state
 /// stands: the last real frame (the baseline's guess for the next) and the dream's tick.
 #[derive(Resource, Default)]
@@ -214,12 +218,19 @@ pub(crate) fn process_frames(
         {
             let start = Instant::now();
             p.reset_requested = false;
+            // The actions taken since this frame (readbacks arrive ticks late): the agent
+            // decides at the state they lead to, the present, as it learned to in the dream.
+            let taken_since: Vec<Vec<f32>> = (tick + 1..=clock.tick)
+                .take(MAX_DECISION_LAG)
+                .map_while(|k| actions.get(k).cloned())
+                .collect();
+            let decided_for = tick + taken_since.len() as u64;
             let predicted = engine.infer(|pr| {
                 if !contiguous {
                     pr.reset();
                 }
                 let state = pr.observe(&frame, &prev_action)?;
-                let decision = pr.decide(&state);
+                let decision = pr.decide_after(&state, &taken_since)?;
                 let pred = pr.predict_next_deferred(&next_action)?;
                 Ok::<_, world_model::PredictError>((pred, state, decision))
             });
@@ -230,7 +241,7 @@ pub(crate) fn process_frames(
                 Ok((pred, state, decision)) => {
                     if let Some((probs, value)) = decision {
                         *out.policy = AgentPolicy {
-                            tick,
+                            tick: decided_for,
                             probs,
                             value,
                             dreamed: false,

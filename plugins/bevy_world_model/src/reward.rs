@@ -131,12 +131,14 @@ pub struct RewardScored {
 }
 
 /// The agent's latest decision, when the model has an agent (`agent.actions` in its config):
-/// the policy and value at the newest state, a real frame's posterior (a few ticks old, as
-/// readbacks arrive late) or, in the pure dream, the imagined state. A game that lets the
+/// the policy and value at the present state: the newest real frame's posterior (a few ticks
+/// old, as readbacks arrive late) rolled forward through the actions taken since, or, in the
+/// pure dream, the imagined state. A game that lets the
 /// agent drive samples its next action from `probs`.
 #[derive(Resource, Debug, Clone, Default, PartialEq)]
 pub struct AgentPolicy {
-    /// The tick of the state decided on.
+    /// The tick decided for: a real frame's, rolled forward on the prior through the
+    /// actions taken since it (readbacks arrive ticks late), or the imagined state's.
     pub tick: u64,
     /// Probability of each of the config's `agent.actions`.
     pub probs: Vec<f32>,

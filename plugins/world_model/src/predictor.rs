@@ -161,6 +161,34 @@ impl Predictor {
         Some((values, value))
     }
 
+    /// [`decide`](Self::decide) at the state that `actions` lead to from `state` on the prior
+    /// alone (latent only, nothing decoded). A game reads its frames back ticks after they
+    /// were rendered; rolling the newest posterior through the actions taken since decides
+    /// for now, the state the actor learned to act in, instead of for a view a few ticks old.
+    /// Bad actions are refused before any work.
+    pub fn decide_after(
+        &self,
+        state: &Latent,
+        actions: &[Vec<f32>],
+    ) -> Result<Option<(Vec<f32>, f32)>, PredictError> {
+        for a in actions {
+            self.check_action(a)?;
+        }
+        if self.model.behavior.is_none() {
+            return Ok(None);
+        }
+        let mut now = Latent {
+            frame: None,
+            ..state.clone()
+        };
+        for a in actions {
+            now = self
+                .model
+                .imagine_step(&now, self.action_tensor(a), self.draw);
+        }
+        Ok(self.decide(&now))
+    }
+
     /// The agent's policy at `state` (see [`decide`](Self::decide)).
     pub fn policy(&self, state: &Latent) -> Option<Vec<f32>> {
         self.decide(state).map(|(probs, _)| probs)
@@ -539,5 +567,35 @@ mod tests {
             "a rejected action must not drop the state"
         );
         assert!(p.dream_step(&[0.0; 3], 1.5).unwrap().is_some());
+    }
+
+    #[test]
+    fn deciding_after_actions_decides_at_the_state_they_lead_to() {
+        let mut cfg = predictor().cfg.clone();
+        cfg.agent.actions = vec![vec![1.0, 0.0, 0.0], vec![0.0, 0.0, 1.0]];
+        let device = Device::flex();
+        device.seed(5);
+        let mut p = Predictor::new(WorldModel::new(&cfg, &device), cfg, device);
+        p.set_draw(Draw::Mode);
+        let world = ScrollWorld::new(16, 3);
+        let state = p.observe(&world.render(), &[0.0; 3]).expect("observes");
+        let actions = vec![vec![1.0, 0.0, 0.0], vec![0.0, 0.0, 1.0]];
+        // No actions: the state itself.
+        assert_eq!(p.decide_after(&state, &[]).unwrap(), p.decide(&state));
+        // Two: the same as stepping the prior by hand.
+        let mut by_hand = state.clone();
+        for a in &actions {
+            by_hand = p
+                .model
+                .imagine_step(&by_hand, p.action_tensor(a), Draw::Mode);
+        }
+        let after = p
+            .decide_after(&state, &actions)
+            .unwrap()
+            .expect("has an agent");
+        assert_eq!(Some(after.clone()), p.decide(&by_hand));
+        assert_ne!(Some(after), p.decide(&state), "the actions moved the state");
+        // A bad action is refused.
+        assert!(p.decide_after(&state, &[vec![f32::NAN; 3]]).is_err());
     }
 }
