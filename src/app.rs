@@ -272,6 +272,8 @@ pub fn build(plan: &RunPlan) -> App {
     }
     let resolution = world.resolution;
     let (autopilot, seed) = (plan.research.autopilot, world.seed);
+    let prefill = plan.prefill_ticks();
+
     let mut model = world_model_plugin(plan);
     if research.is_some() && mode == Mode::Headless {
         // Nothing else needs the CPU between the few frames a second: train on every core.
@@ -317,11 +319,18 @@ pub fn build(plan: &RunPlan) -> App {
             } else {
                 Driver::Player
             },
+            prefill_ticks: prefill,
         },
     ))
     .add_systems(Startup, move |mut commands: Commands| {
         let agent = spawn_agent(&mut commands, resolution);
         if let Some(mode) = autopilot {
+            // During the prefill the random walk drives ([`DreamerPlugin::prefill_ticks`]).
+            let mode = if prefill > 0 {
+                AutopilotMode::Random
+            } else {
+                mode
+            };
             commands
                 .entity(agent)
                 .insert(Autopilot::with_mode(seed, mode));

@@ -14,6 +14,7 @@ use bevy_procgen::SeedRng;
 use bevy_world_model::{AgentPolicy, EgoMotionScale, ModelClock, WorldModelNotice};
 
 use crate::agent::{Agent, AgentAction, AgentSystems};
+use crate::autopilot::{Autopilot, AutopilotMode};
 
 /// The demo's discrete actions: what the agent's body is asked to do, and the action vector
 /// `[forward, strafe right, yaw left]` the world model sees when it is held for one tick of
@@ -74,13 +75,33 @@ pub use bevy_world_model::Driver;
 pub struct DreamerPlugin {
     /// Seed of the action draws.
     pub seed: u64,
-    /// Who drives from the start.
+    /// Who drives from the start (after the prefill, when there is one).
     pub driver: Driver,
+    /// With [`Driver::Agent`]: the body's random walk (the game spawns it in
+    /// [`AutopilotMode::Random`]) drives this many model ticks first, then the agent
+    /// (DreamerV2's `prefill`). 0: none.
+    pub prefill_ticks: u64,
+}
+
+/// The prefill still running: at `until_tick` the agent takes the body. A research run that
+/// hands the body to a pilot before then removes it.
+#[derive(Resource, Debug, Clone, Copy)]
+pub struct DreamerPrefill {
+    /// The model tick at which the agent takes over.
+    pub until_tick: u64,
+    seed: u64,
 }
 
 impl Plugin for DreamerPlugin {
     fn build(&self, app: &mut App) {
-        app.insert_state(self.driver)
+        let prefill = self.driver == Driver::Agent && self.prefill_ticks > 0;
+        if prefill {
+            app.insert_resource(DreamerPrefill {
+                until_tick: self.prefill_ticks,
+                seed: self.seed,
+            });
+        }
+        app.insert_state(if prefill { Driver::Player } else { self.driver })
             .insert_resource(DreamerDrive {
                 table: dreamer_actions(0.1).into_iter().map(|(a, _)| a).collect(),
                 rng: SeedRng::new(self.seed ^ 0xd4ea),
@@ -91,6 +112,7 @@ impl Plugin for DreamerPlugin {
                 Update,
                 (
                     switch_driver,
+                    end_prefill.run_if(resource_exists::<DreamerPrefill>),
                     drive
                         .run_if(in_state(Driver::Agent))
                         .in_set(AgentSystems::Input)
@@ -99,6 +121,31 @@ impl Plugin for DreamerPlugin {
                 ),
             );
     }
+}
+
+/// At the prefill's last tick the agent takes the body from the random walk.
+fn end_prefill(
+    clock: Option<Res<ModelClock>>,
+    prefill: Res<DreamerPrefill>,
+    pilots: Query<Entity, With<Autopilot>>,
+    mut commands: Commands,
+    mut next: ResMut<NextState<Driver>>,
+    mut notices: MessageWriter<WorldModelNotice>,
+) {
+    if clock.is_none_or(|c| c.tick < prefill.until_tick) {
+        return;
+    }
+    for pilot in &pilots {
+        commands
+            .entity(pilot)
+            .insert(Autopilot::with_mode(prefill.seed, AutopilotMode::Dreamer));
+    }
+    commands.remove_resource::<DreamerPrefill>();
+    next.set(Driver::Agent);
+    notices.write(WorldModelNotice::info(format!(
+        "prefill done after {} ticks: the agent drives",
+        prefill.until_tick
+    )));
 }
 
 /// `G`: the agent takes the body, or gives it back. A model without an agent (its config

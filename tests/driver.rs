@@ -11,9 +11,13 @@ use bevy::state::app::StatesPlugin;
 use bevy_procgen::LevelSpec;
 use bevy_world_model::{AgentPolicy, ModelClock, WorldModelNotice};
 use mini_dreamer::agent::{Agent, AgentAction};
-use mini_dreamer::dreamer::{DreamerPlugin, Driver, dreamer_actions};
+use mini_dreamer::dreamer::{DreamerPlugin, DreamerPrefill, Driver, dreamer_actions};
 
 fn app(probs: Vec<f32>) -> App {
+    app_with(probs, Driver::Player, 0)
+}
+
+fn app_with(probs: Vec<f32>, start: Driver, prefill_ticks: u64) -> App {
     let agent = (
         Agent::default(),
         AgentAction::default(),
@@ -23,7 +27,8 @@ fn app(probs: Vec<f32>) -> App {
         app.add_plugins(StatesPlugin)
             .add_plugins(DreamerPlugin {
                 seed: 1,
-                driver: Driver::Player,
+                driver: start,
+                prefill_ticks,
             })
             .add_message::<WorldModelNotice>()
             .init_resource::<ModelClock>()
@@ -107,4 +112,22 @@ fn without_an_agent_the_player_keeps_driving_and_is_told() {
         notices.iter().any(|n| n.contains("no agent")),
         "{notices:?}"
     );
+}
+
+/// With a prefill the player's side (the random walk, in the game) drives its ticks, then
+/// the agent takes the body once, by itself, and acts from the policy.
+#[test]
+fn after_the_prefill_the_agent_takes_the_body() {
+    let mut app = app_with(vec![0.0, 1.0, 0.0, 0.0, 0.0], Driver::Agent, 3);
+    assert_eq!(driver(&app), Driver::Player, "the prefill drives first");
+    tick(&mut app);
+    tick(&mut app);
+    assert_eq!(driver(&app), Driver::Player, "tick 2 of 3");
+    assert_eq!(action(&mut app), AgentAction::default());
+    tick(&mut app);
+    tick(&mut app);
+    assert_eq!(driver(&app), Driver::Agent, "tick 3: the agent's");
+    assert!(app.world().get_resource::<DreamerPrefill>().is_none());
+    tick(&mut app);
+    assert_eq!(action(&mut app), dreamer_actions(0.1)[1].0);
 }

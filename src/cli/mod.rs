@@ -26,6 +26,10 @@ pub use plan::{PlanError, RunPlan};
 /// Frame size of the game's camera and network (the shipped checkpoint's).
 pub const DEFAULT_RESOLUTION: u32 = 64;
 
+/// Ticks the random walk drives a timed, learning `--autopilot dreamer` run before the
+/// agent (`--prefill`): five minutes at 10 ticks a second.
+pub const DEFAULT_PREFILL_TICKS: u64 = 3000;
+
 /// Most scored ticks `eval --ticks` and `--heldout-ticks` take: a million, a day of the
 /// game's 10 Hz (the research code counts frames up to a few times that).
 pub const MAX_TICKS: u64 = 1_000_000;
@@ -131,6 +135,14 @@ pub struct ResearchArgs {
     /// -2, -3, ... when that name is taken).
     #[arg(long, value_name = "DIR")]
     pub record: Option<PathBuf>,
+    /// With --autopilot dreamer and learning on: the random walk drives the first TICKS model
+    /// ticks while the agent already learns in the dream, then the agent takes over
+    /// (DreamerV2's `prefill`). A fresh reward head learns what pays from a walk that goes
+    /// everywhere, not from a policy that has not learned to move yet. 0: the agent from the
+    /// first tick [default: 3000 in a timed run (--minutes), else 0, so that in play the agent
+    /// drives from the start].
+    #[arg(long, value_name = "TICKS", value_parser = clap::value_parser!(u64).range(0..=MAX_TICKS))]
+    pub prefill: Option<u64>,
     /// Seed of the held-out evaluation that ends a --report run [default: --seed + 1000].
     #[arg(long)]
     pub heldout_seed: Option<u64>,

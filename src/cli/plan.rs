@@ -100,6 +100,24 @@ impl From<LevelError> for PlanError {
 }
 
 impl RunPlan {
+    /// Ticks the random walk drives before the agent: `--prefill`, else
+    /// [`DEFAULT_PREFILL_TICKS`](super::DEFAULT_PREFILL_TICKS) in a timed run; none where
+    /// the agent does not learn or does not drive.
+    pub fn prefill_ticks(&self) -> u64 {
+        if self.research.autopilot != Some(crate::autopilot::AutopilotMode::Dreamer)
+            || self.model.no_learning
+        {
+            return 0;
+        }
+        self.research
+            .prefill
+            .unwrap_or(if self.research.minutes.is_some() {
+                super::DEFAULT_PREFILL_TICKS
+            } else {
+                0
+            })
+    }
+
     /// Resolves the command line into the run: the game's flags, or those `eval` stands
     /// for ([`super::EvalArgs::game`]); the level; the start checkpoint (the shipped one
     /// when playing with nothing else asked for, see [`app::shipped_checkpoint`]); the

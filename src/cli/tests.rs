@@ -455,3 +455,35 @@ fn task_levels_learn_with_the_sketch() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The random walk drives first only where the agent learns and drives: by default in a
+/// timed dreamer run, never with learning off or another pilot; `--prefill` says for itself.
+#[test]
+fn the_prefill_is_for_learning_dreamer_runs() {
+    let missing = std::env::temp_dir().join("md-no-shipped-checkpoint.wmck");
+    let prefill = |args: &[&str]| {
+        RunPlan::with_shipped_checkpoint(parse(args).unwrap(), &missing)
+            .unwrap()
+            .prefill_ticks()
+    };
+    let timed = ["--headless", "--autopilot", "dreamer", "--minutes", "1"];
+    assert_eq!(prefill(&timed), DEFAULT_PREFILL_TICKS);
+    assert_eq!(prefill(&[&timed[..], &["--prefill", "40"]].concat()), 40);
+    assert_eq!(prefill(&[&timed[..], &["--no-learning"]].concat()), 0);
+    // Played, the agent drives from the start unless told otherwise.
+    assert_eq!(prefill(&["--autopilot", "dreamer"]), 0);
+    assert_eq!(prefill(&["--autopilot", "dreamer", "--prefill", "7"]), 7);
+    assert_eq!(
+        prefill(&[
+            "--headless",
+            "--autopilot",
+            "random",
+            "--minutes",
+            "1",
+            "--prefill",
+            "9"
+        ]),
+        0
+    );
+    assert!(parse(&["--prefill", "-1"]).is_err());
+}

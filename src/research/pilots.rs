@@ -79,6 +79,9 @@ impl WorldSwitch<'_, '_> {
             });
         }
         self.resets.write(ResetLatent);
+        // The pilot is chosen now: a prefill still running must not take the body later.
+        self.commands
+            .remove_resource::<crate::dreamer::DreamerPrefill>();
         for agent in &self.agents {
             self.commands
                 .entity(agent)
