@@ -116,7 +116,8 @@ fn rewards_and_episode_ends_belong_to_their_tick() {
 struct Scored(Vec<RewardScored>);
 
 /// With an agent in the config, every processed frame publishes the agent's decision on its
-/// posterior: one probability per action, summing to one; without one, nothing is published.
+/// posterior rolled forward to the present tick: one probability per action, summing to one;
+/// without one, nothing is published.
 #[test]
 fn the_agent_decides_on_every_real_frame() {
     let cfg = bevy_world_model::world_model::WorldModelConfig {
@@ -138,7 +139,9 @@ fn the_agent_decides_on_every_real_frame() {
         }
         let policy = app.world().resource::<AgentPolicy>();
         if has_agent {
-            assert_eq!(policy.tick, 8, "the newest frame processed");
+            // The newest frame processed is tick 8's; the decision is rolled forward
+            // through the action taken since, to the present tick.
+            assert_eq!(policy.tick, 9, "decided for the present");
             assert_eq!(policy.probs.len(), 2);
             assert!((policy.probs.iter().sum::<f32>() - 1.0).abs() < 1e-5);
             assert!(policy.value.is_finite() && !policy.dreamed);
