@@ -14,6 +14,25 @@ use mini_dreamer::cli::game_model_config;
 const REGENERATE: &str =
     "regenerate it with scripts/pretrain.sh (README, \"The pretrained model\") and commit it";
 
+/// `mini-dreamer eval --ckpt CKPT ARGS --report DIR`, which must succeed; its report.
+fn eval(ckpt: &std::path::Path, args: &[&str], dir: &std::path::Path) -> serde_json::Value {
+    let out = game()
+        .arg("eval")
+        .args(args)
+        .arg("--ckpt")
+        .arg(ckpt)
+        .arg("--report")
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    read_report(dir)
+}
+
 #[test]
 fn the_shipped_checkpoint_loads_with_the_current_code_and_config() {
     let path = shipped_checkpoint();
@@ -59,22 +78,12 @@ fn the_shipped_checkpoint_loads_with_the_current_code_and_config() {
 fn the_shipped_checkpoint_beats_copying_on_a_held_out_seed() {
     let tmp = std::env::temp_dir().join(format!("mini-dreamer-shipped-{}", std::process::id()));
     // Seed 1001 is held out of the pretraining data (scripts/pretrain.sh trains on 1-3).
-    let out = game()
-        .args([
-            "eval", "--level", "maze", "--seed", "1001", "--ticks", "150",
-        ])
-        .arg("--ckpt")
-        .arg(shipped_checkpoint())
-        .arg("--report")
-        .arg(&tmp)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let report = eval(
+        &shipped_checkpoint(),
+        &["--level", "maze", "--seed", "1001", "--ticks", "150"],
+        &tmp,
     );
-    let held = &read_report(&tmp)["heldout"];
+    let held = &report["heldout"];
     let psnr = |side: &str| held[side]["psnr"].as_f64().unwrap();
     let ssim = |side: &str| held[side]["ssim"].as_f64().unwrap();
     // PSNR (pooled over the scored ticks) is the score the whole project compares by; SSIM
@@ -124,23 +133,14 @@ fn the_shipped_arena_agent_loads_with_its_agent() {
 #[test]
 fn the_shipped_arena_agent_beats_the_random_walk_on_held_out_episodes() {
     let tmp = std::env::temp_dir().join(format!("mini-dreamer-agent-{}", std::process::id()));
-    let out = game()
-        .args([
-            "eval", "--level", "arena", "--seed", "1000", "--ticks", "30",
-        ])
-        .args(["--autopilot", "dreamer", "--eval-episodes", "4"])
-        .arg("--ckpt")
-        .arg(arena_agent())
-        .arg("--report")
-        .arg(&tmp)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let report = eval(
+        &arena_agent(),
+        &["--level", "arena", "--seed", "1000", "--ticks", "30"]
+            .into_iter()
+            .chain(["--autopilot", "dreamer", "--eval-episodes", "4"])
+            .collect::<Vec<_>>(),
+        &tmp,
     );
-    let report = read_report(&tmp);
     let pilots = report["episodes"]["pilots"]
         .as_array()
         .expect("pilots listed");
